@@ -1,0 +1,88 @@
+"""Shared base for subkit's domain models.
+
+Every domain type is a frozen pydantic v2 model built on :class:`Model`. A bad
+field raises a :class:`~subkit.errors.SubkitError` subclass (the class's
+``_error``), never a bare pydantic error, with the failing field named. Money and
+quantity fields use :data:`Amount`, which refuses floats.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Self
+
+import pydantic
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+
+from subkit.errors import (
+    NaiveDatetimeError,
+    SubkitError,
+    UnknownCurrencyError,
+    ValidationError,
+)
+from subkit.money import check_currency, decimal_of
+
+__all__ = ["Amount", "CurrencyCode", "Model", "raise_subkit_error"]
+
+
+def _amount(value: object) -> Decimal:
+    return decimal_of(value)
+
+
+#: A Decimal that refuses floats; serialized to JSON as a string (exact).
+Amount = Annotated[Decimal, BeforeValidator(_amount), PlainSerializer(str, return_type=str, when_used="json")]
+
+
+def _currency(value: object) -> str:
+    if not isinstance(value, str):
+        raise UnknownCurrencyError(f"{value!r} is not a currency code", field="currency")
+    return check_currency(value)
+
+
+#: An upper-cased ISO 4217 code, checked.
+CurrencyCode = Annotated[str, BeforeValidator(_currency)]
+
+
+def raise_subkit_error(exc: pydantic.ValidationError, default: type[SubkitError]) -> SubkitError:
+    """Translate pydantic's error into subkit's tree, keeping the first failing field."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first.get("loc", ())) or None
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, SubkitError):
+        err_type: type[SubkitError] = type(cause)
+        message = cause.message
+    else:
+        kind = first.get("type", "")
+        err_type = {"timezone_aware": NaiveDatetimeError}.get(kind, default)
+        if kind == "timezone_aware":
+            message = "naive datetime; pass a timezone-aware datetime (e.g. tzinfo=UTC)"
+        else:
+            message = first.get("msg", str(exc))
+    return err_type(message, field=field)
+
+
+class Model(BaseModel):
+    """Frozen, strict-ish pydantic model whose validation errors are subkit errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
+    _error: ClassVar[type[SubkitError]] = ValidationError
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except pydantic.ValidationError as exc:
+            raise raise_subkit_error(exc, self._error) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except pydantic.ValidationError as exc:
+            raise raise_subkit_error(exc, cls._error) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except pydantic.ValidationError as exc:
+            raise raise_subkit_error(exc, cls._error) from None

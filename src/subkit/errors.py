@@ -1,0 +1,189 @@
+"""Every error subkit raises, in one tree.
+
+Each error carries a stable ``code`` a host can switch on, and a message that
+says what to fix. Where the meaning fits, an error also subclasses a built-in
+(``ValueError``, ``LookupError``, ``TypeError``) so generic handlers keep working.
+
+```
+SubkitError (subkit_error)
+├── ValidationError (invalid)                         ValueError
+│   ├── FloatNotAllowedError (float_not_allowed)      TypeError
+│   ├── CurrencyMismatchError (currency_mismatch)     TypeError
+│   ├── UnknownCurrencyError (unknown_currency)
+│   ├── NaiveDatetimeError (naive_datetime)
+│   ├── InvalidPeriodError (invalid_period)
+│   ├── CatalogError (invalid_catalog)
+│   ├── PricingError (invalid_pricing)
+│   ├── CouponError (invalid_coupon)
+│   └── SensitiveDataError (sensitive_data)
+├── NotFoundError (not_found)                         LookupError
+├── StateError (invalid_state)
+│   ├── IllegalTransitionError (illegal_transition)
+│   └── InvoiceImmutableError (invoice_immutable)
+├── ConflictError (conflict)
+│   ├── ConcurrencyError (stale_version)
+│   └── DuplicateError (duplicate)
+└── GatewayError (gateway_transport)
+```
+
+Example:
+    >>> from subkit.errors import SubkitError, PricingError
+    >>> try:
+    ...     raise PricingError("tiers overlap at 10", field="tiers")
+    ... except SubkitError as e:
+    ...     (e.code, e.field)
+    ('invalid_pricing', 'tiers')
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CatalogError",
+    "ConcurrencyError",
+    "ConflictError",
+    "CouponError",
+    "CurrencyMismatchError",
+    "DuplicateError",
+    "FloatNotAllowedError",
+    "GatewayError",
+    "IllegalTransitionError",
+    "InvalidPeriodError",
+    "InvoiceImmutableError",
+    "NaiveDatetimeError",
+    "NotFoundError",
+    "PricingError",
+    "SensitiveDataError",
+    "StateError",
+    "SubkitError",
+    "UnknownCurrencyError",
+    "ValidationError",
+]
+
+
+class SubkitError(Exception):
+    """Base of every subkit error; ``code`` is stable, ``field`` names the culprit if known.
+
+    Example:
+        >>> SubkitError("boom").code
+        'subkit_error'
+    """
+
+    code = "subkit_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        if self.field:
+            return f"[{self.code}] {self.field}: {self.message}"
+        return f"[{self.code}] {self.message}"
+
+
+class ValidationError(SubkitError, ValueError):
+    """Input that can never be accepted as given; fix the input and call again."""
+
+    code = "invalid"
+
+
+class FloatNotAllowedError(ValidationError, TypeError):
+    """A float reached a money or quantity API: pass ``Decimal``, ``int`` or ``str``."""
+
+    code = "float_not_allowed"
+
+
+class CurrencyMismatchError(ValidationError, TypeError):
+    """Two amounts in different currencies were combined."""
+
+    code = "currency_mismatch"
+
+
+class UnknownCurrencyError(ValidationError):
+    """A currency code that is not ISO 4217."""
+
+    code = "unknown_currency"
+
+
+class NaiveDatetimeError(ValidationError):
+    """A datetime without a time zone; subkit only accepts aware datetimes."""
+
+    code = "naive_datetime"
+
+
+class InvalidPeriodError(ValidationError):
+    """A period whose end is not after its start, or a bad interval."""
+
+    code = "invalid_period"
+
+
+class CatalogError(ValidationError):
+    """An inconsistent catalog definition (missing price, unknown plan...)."""
+
+    code = "invalid_catalog"
+
+
+class PricingError(ValidationError):
+    """An invalid pricing model (overlapping or gapped tiers, negative price...)."""
+
+    code = "invalid_pricing"
+
+
+class CouponError(ValidationError):
+    """A coupon that cannot be applied (expired, exhausted, not for this plan...)."""
+
+    code = "invalid_coupon"
+
+
+class SensitiveDataError(ValidationError):
+    """Raw card data (PAN, CVV) was given where only a token is allowed (PCI)."""
+
+    code = "sensitive_data"
+
+
+class NotFoundError(SubkitError, LookupError):
+    """An id that names nothing in the store."""
+
+    code = "not_found"
+
+
+class StateError(SubkitError):
+    """The operation does not fit the current state of the object."""
+
+    code = "invalid_state"
+
+
+class IllegalTransitionError(StateError):
+    """A lifecycle operation not allowed from the current status."""
+
+    code = "illegal_transition"
+
+
+class InvoiceImmutableError(StateError):
+    """A finalized invoice was edited; issue a credit note instead."""
+
+    code = "invoice_immutable"
+
+
+class ConflictError(SubkitError):
+    """The write collides with another write."""
+
+    code = "conflict"
+
+
+class ConcurrencyError(ConflictError):
+    """Optimistic concurrency: the aggregate changed since it was read. Reload and retry."""
+
+    code = "stale_version"
+
+
+class DuplicateError(ConflictError):
+    """A unique key (invoice number, idempotency key, charged period) already exists."""
+
+    code = "duplicate"
+
+
+class GatewayError(SubkitError):
+    """A transport fault talking to the payment gateway; retry with the same idempotency key."""
+
+    code = "gateway_transport"
