@@ -22,7 +22,7 @@ from subkit.errors import (
 )
 from subkit.money import check_currency, decimal_of
 
-__all__ = ["Amount", "CurrencyCode", "Model", "raise_subkit_error"]
+__all__ = ["INDEX_FIELDS", "Amount", "CurrencyCode", "Entity", "Model", "raise_subkit_error"]
 
 
 def _amount(value: object) -> Decimal:
@@ -86,3 +86,28 @@ class Model(BaseModel):
             return super().model_validate_json(json_data, *args, **kwargs)
         except pydantic.ValidationError as exc:
             raise raise_subkit_error(exc, cls._error) from None
+
+
+class Entity(Model):
+    """A stored aggregate: an ``id``, a ``version`` for optimistic concurrency, a ``kind``.
+
+    Stores index four optional attributes when a kind has them: ``customer_id``,
+    ``subscription_id``, ``status`` and ``due_at`` (see :mod:`subkit.ports`).
+    """
+
+    kind: ClassVar[str] = ""
+    id: str
+    version: int = 1
+
+    def bumped(self, **changes: Any) -> Self:
+        """A copy with ``changes`` applied and the version incremented (no re-validation)."""
+        changes["version"] = self.version + 1
+        return self.model_copy(update=changes)
+
+    def index_values(self) -> dict[str, object]:
+        """The indexed attributes this entity has (``None`` values included)."""
+        return {f: getattr(self, f) for f in INDEX_FIELDS if f in type(self).model_fields}
+
+
+#: Attributes every store indexes for :meth:`subkit.ports.UnitOfWork.find` and ``due``.
+INDEX_FIELDS = ("customer_id", "subscription_id", "status", "due_at")

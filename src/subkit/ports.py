@@ -1,0 +1,122 @@
+"""Every protocol a host may implement, in one place.
+
+subkit talks to the outside world only through these ports. Each has an
+in-library implementation (see the table), and each has a contract test suite in
+:mod:`subkit.testing.contracts` that a host runs against its own adapter.
+
+=================  ==========================================  ==========================
+Port               subkit's implementations                     Contract suite
+=================  ==========================================  ==========================
+``Clock``          ``SystemClock``, ``TestClock``               --
+``Store``          ``InMemoryStore``, ``SqlStore``              ``StoreContract``
+``EventPublisher`` ``CollectingPublisher``                      --
+=================  ==========================================  ==========================
+
+Example:
+    >>> from subkit.storage.memory import InMemoryStore
+    >>> from subkit.customers import Customer
+    >>> store: Store = InMemoryStore()
+    >>> with store.begin() as uow:
+    ...     uow.add(Customer(id="cus_1", name="Ada", currency="EUR"))
+    >>> with store.begin() as uow:
+    ...     uow.get(Customer, "cus_1").name
+    'Ada'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self, TypeVar, runtime_checkable
+
+from subkit._model import Entity
+from subkit.events import Event
+
+__all__ = ["Clock", "EventPublisher", "Store", "UnitOfWork"]
+
+E = TypeVar("E", bound=Entity)
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Where "now" comes from. ``now()`` returns an aware datetime."""
+
+    def now(self) -> datetime: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: everything written through it commits together or not at all.
+
+    Used as a context manager: it commits when the block ends normally and rolls
+    back when it raises. Entities are stored whole (as JSON in SQL stores) and found
+    by the indexed attributes of :data:`subkit._model.INDEX_FIELDS`.
+    """
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def get(self, kind: type[E], id: str) -> E:
+        """The entity, or ``NotFoundError``."""
+        ...
+
+    def find(self, kind: type[E], **where: object) -> list[E]:
+        """Entities of ``kind`` whose indexed attributes equal ``where``, in insertion order."""
+        ...
+
+    def add(self, entity: Entity) -> None:
+        """Insert; ``DuplicateError`` if the id exists."""
+        ...
+
+    def update(self, entity: Entity) -> None:
+        """Replace; ``entity.version`` must be the stored version + 1, else ``ConcurrencyError``."""
+        ...
+
+    def due(self, kind: type[E], until: datetime, limit: int) -> list[E]:
+        """Up to ``limit`` entities whose ``due_at <= until``, earliest first (then by id).
+
+        SQL stores on PostgreSQL lock the rows returned (``FOR UPDATE SKIP LOCKED``) so
+        that concurrent workers claim disjoint sets.
+        """
+        ...
+
+    def claim(self, key: str) -> None:
+        """Record a unique key (charged period, idempotency key); ``DuplicateError`` if taken."""
+        ...
+
+    def claimed(self, key: str) -> bool:
+        """Whether ``key`` was claimed (committed, or earlier in this unit of work)."""
+        ...
+
+    def next_number(self, series: str) -> int:
+        """Next value of a gap-free sequence (1, 2, 3...); a rollback gives the number back."""
+        ...
+
+    def publish(self, event: Event) -> None:
+        """Append an event to the outbox, committed with the rest."""
+        ...
+
+
+class Store(Protocol):
+    """A persistent home for subkit's entities."""
+
+    def begin(self) -> UnitOfWork:
+        """Start a unit of work (use it in a ``with`` block)."""
+        ...
+
+    def pending_events(self, limit: int = 100) -> Sequence[Event]:
+        """Committed outbox events not yet marked published, oldest first."""
+        ...
+
+    def mark_published(self, event_ids: Sequence[str]) -> None:
+        """Mark outbox events as delivered."""
+        ...
+
+
+class EventPublisher(Protocol):
+    """Delivers events to the host (webhooks, a queue, emails)."""
+
+    def publish(self, events: Sequence[Event]) -> None: ...

@@ -1,0 +1,1 @@
+"""Store adapters: in memory (tests, simulations) and SQL (SQLite, PostgreSQL)."""

@@ -1,0 +1,194 @@
+"""An in-memory store: the reference implementation of :class:`subkit.ports.Store`.
+
+Transactional like a database: a unit of work buffers its writes and applies them
+atomically at commit, after checking versions, unique keys and sequences against
+what other units of work committed meanwhile (safe across threads).
+
+Example:
+    >>> from subkit.customers import Customer
+    >>> store = InMemoryStore()
+    >>> with store.begin() as uow:
+    ...     uow.add(Customer(id="cus_1", name="Ada", currency="EUR"))
+    ...     uow.next_number("INV")
+    1
+    >>> with store.begin() as uow:
+    ...     len(uow.find(Customer))
+    1
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Self, TypeVar, cast
+
+from subkit._model import Entity
+from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError, StateError
+from subkit.events import Event
+
+__all__ = ["InMemoryStore"]
+
+E = TypeVar("E", bound=Entity)
+
+
+class InMemoryStore:
+    """Entities in dicts, with the same transactional guarantees as the SQL store."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._data: dict[str, dict[str, Entity]] = {}
+        self._claims: set[str] = set()
+        self._sequences: dict[str, int] = {}
+        self._outbox: list[Event] = []
+        self._outbox_ids: set[str] = set()
+        self._published: set[str] = set()
+
+    def begin(self) -> _MemoryUnitOfWork:
+        """Start a unit of work."""
+        return _MemoryUnitOfWork(self)
+
+    def pending_events(self, limit: int = 100) -> Sequence[Event]:
+        """Committed, unpublished events, oldest first."""
+        with self._lock:
+            return [e for e in self._outbox if e.id not in self._published][:limit]
+
+    def mark_published(self, event_ids: Sequence[str]) -> None:
+        """Mark events delivered."""
+        with self._lock:
+            self._published.update(event_ids)
+
+
+class _MemoryUnitOfWork:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+        # (kind, id) -> (entity, committed version it replaces, or None when new)
+        self._writes: dict[tuple[str, str], tuple[Entity, int | None]] = {}
+        self._claims: set[str] = set()
+        self._seq: dict[str, int] = {}
+        self._seq_base: dict[str, int] = {}
+        self._events: list[Event] = []
+        self._done = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._done:
+            return
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+
+    def _check_open(self) -> None:
+        if self._done:
+            raise StateError("this unit of work is already committed or rolled back; begin a new one")
+
+    def _current(self, kind: str, id: str) -> Entity | None:
+        w = self._writes.get((kind, id))
+        if w is not None:
+            return w[0]
+        return self._s._data.get(kind, {}).get(id)
+
+    def get(self, kind: type[E], id: str) -> E:
+        self._check_open()
+        found = self._current(kind.kind, id)
+        if found is None:
+            raise NotFoundError(f"no {kind.kind} with id {id!r}", field="id")
+        return cast(E, found)
+
+    def find(self, kind: type[E], **where: object) -> list[E]:
+        self._check_open()
+        k = kind.kind
+        with self._s._lock:
+            committed = dict(self._s._data.get(k, {}))
+        for (wk, wid), (ent, _) in self._writes.items():
+            if wk == k:
+                committed[wid] = ent
+        items = committed.values()
+        if where:
+            items = [e for e in items if all(getattr(e, f, None) == v for f, v in where.items())]
+        return cast(list[E], list(items))
+
+    def add(self, entity: Entity) -> None:
+        self._check_open()
+        key = (entity.kind, entity.id)
+        if self._current(*key) is not None:
+            raise DuplicateError(f"{entity.kind} {entity.id!r} already exists", field="id")
+        self._writes[key] = (entity, None)
+
+    def update(self, entity: Entity) -> None:
+        self._check_open()
+        key = (entity.kind, entity.id)
+        current = self._current(*key)
+        if current is None:
+            raise NotFoundError(f"no {entity.kind} with id {entity.id!r} to update", field="id")
+        if entity.version != current.version + 1:
+            raise ConcurrencyError(
+                f"{entity.kind} {entity.id!r} is at version {current.version}, "
+                f"the write expected {entity.version - 1}; reload and retry"
+            )
+        prev = self._writes.get(key)
+        self._writes[key] = (entity, prev[1] if prev else current.version)
+
+    def due(self, kind: type[E], until: datetime, limit: int) -> list[E]:
+        self._check_open()
+        found = [e for e in self.find(kind) if (d := getattr(e, "due_at", None)) is not None and d <= until]
+        found.sort(key=lambda e: (getattr(e, "due_at"), e.id))  # noqa: B009
+        return found[:limit]
+
+    def claim(self, key: str) -> None:
+        self._check_open()
+        if self.claimed(key):
+            raise DuplicateError(f"key {key!r} is already claimed", field="key")
+        self._claims.add(key)
+
+    def claimed(self, key: str) -> bool:
+        return key in self._claims or key in self._s._claims
+
+    def next_number(self, series: str) -> int:
+        self._check_open()
+        if series not in self._seq:
+            with self._s._lock:
+                base = self._s._sequences.get(series, 0)
+            self._seq_base[series] = base
+            self._seq[series] = base
+        self._seq[series] += 1
+        return self._seq[series]
+
+    def publish(self, event: Event) -> None:
+        self._check_open()
+        self._events.append(event)
+
+    def commit(self) -> None:
+        self._check_open()
+        s = self._s
+        with s._lock:
+            for (kind, id), (_, base) in self._writes.items():
+                stored = s._data.get(kind, {}).get(id)
+                if base is None and stored is not None:
+                    raise DuplicateError(f"{kind} {id!r} was created concurrently", field="id")
+                if base is not None and (stored is None or stored.version != base):
+                    raise ConcurrencyError(f"{kind} {id!r} changed concurrently; reload and retry")
+            if self._claims & s._claims:
+                raise DuplicateError(f"key {sorted(self._claims & s._claims)[0]!r} was claimed concurrently")
+            for series, base in self._seq_base.items():
+                if s._sequences.get(series, 0) != base:
+                    raise ConcurrencyError(f"sequence {series!r} advanced concurrently; retry")
+            for (kind, id), (ent, _) in self._writes.items():
+                s._data.setdefault(kind, {})[id] = ent
+            s._claims |= self._claims
+            s._sequences.update(self._seq)
+            for ev in self._events:
+                if ev.id not in s._outbox_ids:
+                    s._outbox_ids.add(ev.id)
+                    s._outbox.append(ev)
+        self._done = True
+
+    def rollback(self) -> None:
+        self._writes.clear()
+        self._done = True

@@ -1,0 +1,13 @@
+"""Fakes and contract suites for host applications' tests (as httpx ships MockTransport).
+
+Example:
+    >>> from datetime import datetime, UTC
+    >>> from subkit.testing import TestClock, InMemoryStore
+    >>> TestClock(datetime(2027, 1, 1, tzinfo=UTC)).now().year
+    2027
+"""
+
+from subkit.clock import TestClock
+from subkit.storage.memory import InMemoryStore
+
+__all__ = ["InMemoryStore", "TestClock"]

@@ -1,0 +1,10 @@
+import pytest
+
+from subkit.storage.memory import InMemoryStore
+from subkit.testing.contracts import StoreContract
+
+
+class TestInMemoryStore(StoreContract):
+    @pytest.fixture
+    def store(self) -> InMemoryStore:
+        return InMemoryStore()
