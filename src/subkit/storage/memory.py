@@ -109,7 +109,7 @@ class _MemoryUnitOfWork:
         for (wk, wid), (ent, _) in self._writes.items():
             if wk == k:
                 committed[wid] = ent
-        items = committed.values()
+        items = list(committed.values())
         if where:
             items = [e for e in items if all(getattr(e, f, None) == v for f, v in where.items())]
         return cast(list[E], list(items))
