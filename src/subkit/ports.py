@@ -99,6 +99,14 @@ class UnitOfWork(Protocol):
         """Append an event to the outbox, committed with the rest."""
         ...
 
+    def commit(self) -> None:
+        """Commit now (the ``with`` block does this at its end)."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard every write of this unit of work (previews use this: nothing is left behind)."""
+        ...
+
 
 class Store(Protocol):
     """A persistent home for subkit's entities."""

@@ -18,13 +18,14 @@ Example:
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar, cast
 
-from subkit._model import Entity
+from subkit._model import INDEX_FIELDS, Entity
 from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError, StateError
 from subkit.events import Event
 
@@ -44,6 +45,48 @@ class InMemoryStore:
         self._outbox: list[Event] = []
         self._outbox_ids: set[str] = set()
         self._published: set[str] = set()
+        # kind -> field -> value -> ids (ordered set); kind -> id -> insertion number
+        self._index: dict[str, dict[str, dict[object, dict[str, None]]]] = {}
+        self._order: dict[str, dict[str, int]] = {}
+        # kind -> heap of (due_at, id); entries whose due_at changed are dropped lazily
+        self._due: dict[str, list[tuple[datetime, str]]] = {}
+
+    def _store(self, ent: Entity) -> None:
+        kind, id = ent.kind, ent.id
+        table = self._data.setdefault(kind, {})
+        old = table.get(id)
+        order = self._order.setdefault(kind, {})
+        if id not in order:
+            order[id] = len(order)
+        index = self._index.setdefault(kind, {})
+        for f in INDEX_FIELDS:
+            new_v = getattr(ent, f, None)
+            old_v = getattr(old, f, None) if old is not None else None
+            if old is not None and old_v == new_v:
+                continue
+            if old is not None and old_v is not None:
+                index.get(f, {}).get(old_v, {}).pop(id, None)
+            if new_v is not None:
+                index.setdefault(f, {}).setdefault(new_v, {})[id] = None
+        table[id] = ent
+        due = getattr(ent, "due_at", None)
+        if due is not None and (old is None or getattr(old, "due_at", None) != due):
+            heapq.heappush(self._due.setdefault(kind, []), (due, id))
+
+    def _due_ids(self, kind: str, until: datetime, limit: int) -> list[str]:
+        heap = self._due.get(kind, [])
+        table = self._data.get(kind, {})
+        valid: list[tuple[datetime, str]] = []
+        seen: set[str] = set()
+        while heap and len(valid) < limit and heap[0][0] <= until:
+            entry = heapq.heappop(heap)
+            cur = table.get(entry[1])
+            if cur is not None and getattr(cur, "due_at", None) == entry[0] and entry[1] not in seen:
+                seen.add(entry[1])
+                valid.append(entry)
+        for entry in valid:
+            heapq.heappush(heap, entry)
+        return [i for _, i in valid]
 
     def begin(self) -> _MemoryUnitOfWork:
         """Start a unit of work."""
@@ -104,15 +147,25 @@ class _MemoryUnitOfWork:
     def find(self, kind: type[E], **where: object) -> list[E]:
         self._check_open()
         k = kind.kind
-        with self._s._lock:
-            committed = dict(self._s._data.get(k, {}))
+        s = self._s
+        indexed = [f for f in where if f in INDEX_FIELDS]
+        with s._lock:
+            table = s._data.get(k, {})
+            order = s._order.get(k, {})
+            if indexed:
+                idx = s._index.get(k, {})
+                sets = sorted((idx.get(f, {}).get(where[f], {}) for f in indexed), key=len)
+                ids = [i for i in sets[0] if all(i in other for other in sets[1:])]
+                found = {i: table[i] for i in ids}
+            else:
+                found = dict(table)
         for (wk, wid), (ent, _) in self._writes.items():
             if wk == k:
-                committed[wid] = ent
-        items = list(committed.values())
-        if where:
-            items = [e for e in items if all(getattr(e, f, None) == v for f, v in where.items())]
-        return cast(list[E], list(items))
+                found[wid] = ent
+        items = [e for e in found.values() if all(getattr(e, f, None) == v for f, v in where.items())]
+        last = len(order)
+        items.sort(key=lambda e: order.get(e.id, last))
+        return cast(list[E], items)
 
     def add(self, entity: Entity) -> None:
         self._check_open()
@@ -179,8 +232,8 @@ class _MemoryUnitOfWork:
             for series, base in self._seq_base.items():
                 if s._sequences.get(series, 0) != base:
                     raise ConcurrencyError(f"sequence {series!r} advanced concurrently; retry")
-            for (kind, id), (ent, _) in self._writes.items():
-                s._data.setdefault(kind, {})[id] = ent
+            for ent, _ in self._writes.values():
+                s._store(ent)
             s._claims |= self._claims
             s._sequences.update(self._seq)
             for ev in self._events:
