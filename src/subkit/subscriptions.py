@@ -33,7 +33,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -235,13 +235,10 @@ def _full_amount(plan: Plan, currency: str, quantity: Decimal) -> Decimal:
 
 
 def _unit(exact: Decimal, quantity: Decimal) -> Decimal:
-    if quantity == 0:
-        return exact
-    return (
-        CONTEXT.divide(exact, quantity)
-        .quantize(_UNIT_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT)
-        .normalize(CONTEXT)
-    )
+    """Informational unit price (the line amount is the truth), without exponent notation."""
+    unit = exact if quantity == 0 else CONTEXT.divide(exact, quantity)
+    unit = unit.quantize(_UNIT_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT)
+    return unit.quantize(_ONE) if unit == unit.to_integral_value() else unit.normalize(CONTEXT)
 
 
 def _describe(plan: Plan, quantity: Decimal) -> str:
@@ -467,6 +464,8 @@ def create(
         raise ValidationError("trial_days must not be negative", field="trial_days")
     for c in coupons:
         c.check_redeemable(at, [p.id for p in plans], currency)
+    if coupons:
+        ctx = replace(ctx, coupons={**ctx.coupons, **{c.id: c for c in coupons}})
     discounts = tuple(AppliedDiscount(coupon_id=c.id, start_cycle=0) for c in coupons)
     base = dict(
         id=sub_id,
