@@ -1,1 +1,167 @@
-"""subkit."""
+"""subkit: the money side of a subscription business, embedded in your application.
+
+Example:
+    >>> from datetime import datetime, UTC
+    >>> import subkit
+    >>> engine = subkit.BillingEngine(subkit.InMemoryStore(), subkit.TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
+    >>> engine.set_catalog(subkit.Catalog(products=(subkit.Product(id="app", name="App"),), plans=(
+    ...     subkit.Plan(id="basic", product_id="app", name="Basic", prices={"EUR": subkit.FlatFee(price="9")}),)))
+    >>> cus = engine.create_customer(name="Ada", currency="EUR")
+    >>> engine.invoices(cus.id) == []
+    True
+"""
+
+from subkit.billing import AdvanceReport, BillingConfig, BillingEngine
+from subkit.catalog import BillingTiming, Catalog, Plan, PlanKind, Product
+from subkit.clock import SystemClock, TestClock
+from subkit.customers import Address, CollectionMethod, Customer, TaxId
+from subkit.discounts import AppliedDiscount, Coupon, CouponDuration, PromotionCode
+from subkit.errors import (
+    CatalogError,
+    ConcurrencyError,
+    ConflictError,
+    CouponError,
+    CurrencyMismatchError,
+    DuplicateError,
+    FloatNotAllowedError,
+    GatewayError,
+    IllegalTransitionError,
+    InvalidPeriodError,
+    InvoiceImmutableError,
+    NaiveDatetimeError,
+    NotFoundError,
+    PricingError,
+    SensitiveDataError,
+    StateError,
+    SubkitError,
+    UnknownCurrencyError,
+    ValidationError,
+)
+from subkit.events import Event, EventType
+from subkit.invoicing import (
+    BillingReason,
+    CreditNote,
+    Invoice,
+    InvoiceItem,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+)
+from subkit.money import Money, Rounding, allocate, format_money, from_minor, minor_units, money, to_minor
+from subkit.periods import (
+    DAILY,
+    MONTHLY,
+    WEEKLY,
+    YEARLY,
+    Interval,
+    IntervalUnit,
+    Period,
+    cycle_period,
+    cycle_start,
+)
+from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
+from subkit.pricing import (
+    FlatFee,
+    Graduated,
+    Package,
+    Percentage,
+    PerUnit,
+    PricingModel,
+    Stairstep,
+    Tier,
+    Volume,
+)
+from subkit.proration import Granularity, ProrationBehavior
+from subkit.storage.memory import InMemoryStore
+from subkit.subscriptions import Subscription, SubscriptionItem, SubscriptionStatus, TrialEndBehavior
+from subkit.usage import UsageRecord
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DAILY",
+    "MONTHLY",
+    "WEEKLY",
+    "YEARLY",
+    "Address",
+    "AdvanceReport",
+    "AppliedDiscount",
+    "BillingConfig",
+    "BillingEngine",
+    "BillingReason",
+    "BillingTiming",
+    "Catalog",
+    "CatalogError",
+    "Clock",
+    "CollectionMethod",
+    "ConcurrencyError",
+    "ConflictError",
+    "Coupon",
+    "CouponDuration",
+    "CouponError",
+    "CreditNote",
+    "CurrencyMismatchError",
+    "Customer",
+    "DuplicateError",
+    "Event",
+    "EventPublisher",
+    "EventType",
+    "FlatFee",
+    "FloatNotAllowedError",
+    "GatewayError",
+    "Graduated",
+    "Granularity",
+    "IllegalTransitionError",
+    "InMemoryStore",
+    "Interval",
+    "IntervalUnit",
+    "InvalidPeriodError",
+    "Invoice",
+    "InvoiceImmutableError",
+    "InvoiceItem",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "LineKind",
+    "Money",
+    "NaiveDatetimeError",
+    "NotFoundError",
+    "Package",
+    "PerUnit",
+    "Percentage",
+    "Period",
+    "Plan",
+    "PlanKind",
+    "PricingError",
+    "PricingModel",
+    "Product",
+    "PromotionCode",
+    "ProrationBehavior",
+    "Rounding",
+    "SensitiveDataError",
+    "Stairstep",
+    "StateError",
+    "Store",
+    "SubkitError",
+    "Subscription",
+    "SubscriptionItem",
+    "SubscriptionStatus",
+    "SystemClock",
+    "TaxId",
+    "TestClock",
+    "Tier",
+    "TrialEndBehavior",
+    "UnitOfWork",
+    "UnknownCurrencyError",
+    "UsageRecord",
+    "ValidationError",
+    "Volume",
+    "__version__",
+    "allocate",
+    "cycle_period",
+    "cycle_start",
+    "format_money",
+    "from_minor",
+    "minor_units",
+    "money",
+    "to_minor",
+]

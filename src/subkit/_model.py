@@ -26,7 +26,7 @@ __all__ = ["INDEX_FIELDS", "Amount", "CurrencyCode", "Entity", "Model", "raise_s
 
 
 def _amount(value: object) -> Decimal:
-    return decimal_of(value)
+    return decimal_of(value, "")  # pydantic's location names the field
 
 
 #: A Decimal that refuses floats; serialized to JSON as a string (exact).
@@ -46,11 +46,13 @@ CurrencyCode = Annotated[str, BeforeValidator(_currency)]
 def raise_subkit_error(exc: pydantic.ValidationError, default: type[SubkitError]) -> SubkitError:
     """Translate pydantic's error into subkit's tree, keeping the first failing field."""
     first = exc.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or None
+    parts = [str(p) for p in first.get("loc", ())]
     cause = first.get("ctx", {}).get("error")
     if isinstance(cause, SubkitError):
         err_type: type[SubkitError] = type(cause)
         message = cause.message
+        if cause.field and (not parts or parts[-1] != cause.field):
+            parts.append(cause.field)
     else:
         kind = first.get("type", "")
         err_type = {"timezone_aware": NaiveDatetimeError}.get(kind, default)
@@ -58,6 +60,7 @@ def raise_subkit_error(exc: pydantic.ValidationError, default: type[SubkitError]
             message = "naive datetime; pass a timezone-aware datetime (e.g. tzinfo=UTC)"
         else:
             message = first.get("msg", str(exc))
+    field = ".".join(parts) or None
     return err_type(message, field=field)
 
 

@@ -103,7 +103,13 @@ class BillingConfig:
 
 @dataclass(slots=True)
 class AdvanceReport:
-    """What one ``advance`` call did."""
+    """What one ``advance`` call did.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> AdvanceReport(until=datetime(2027, 1, 1, tzinfo=UTC)).invoices
+        0
+    """
 
     until: datetime
     actions: int = 0

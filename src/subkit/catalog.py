@@ -51,14 +51,24 @@ class Product(Model):
 
 
 class PlanKind(StrEnum):
-    """A base plan, or an add-on attached next to one."""
+    """A base plan, or an add-on attached next to one.
+
+    Example:
+        >>> PlanKind.ADDON.value
+        'addon'
+    """
 
     PLAN = "plan"
     ADDON = "addon"
 
 
 class BillingTiming(StrEnum):
-    """Licensed fees are billed in advance; metered usage in arrears."""
+    """Licensed fees are billed in advance; metered usage in arrears.
+
+    Example:
+        >>> BillingTiming("arrears").name
+        'ARREARS'
+    """
 
     ADVANCE = "advance"
     ARREARS = "arrears"
@@ -203,7 +213,7 @@ class Catalog(Model):
 
     def to_json(self) -> str:
         """Serialize to JSON (amounts as exact strings)."""
-        return self.model_dump_json(indent=2, exclude_defaults=True)
+        return self.model_dump_json(indent=2)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Catalog:

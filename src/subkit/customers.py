@@ -50,7 +50,12 @@ class TaxId(Model):
 
 
 class CollectionMethod(StrEnum):
-    """Charge the default payment method automatically, or send the invoice for manual payment."""
+    """Charge the default payment method automatically, or send the invoice for manual payment.
+
+    Example:
+        >>> CollectionMethod("send_invoice").name
+        'SEND_INVOICE'
+    """
 
     CHARGE_AUTOMATICALLY = "charge_automatically"
     SEND_INVOICE = "send_invoice"

@@ -39,7 +39,12 @@ _HUNDRED = Decimal(100)
 
 
 class CouponDuration(StrEnum):
-    """How many billing cycles a coupon discounts."""
+    """How many billing cycles a coupon discounts.
+
+    Example:
+        >>> CouponDuration("repeating").name
+        'REPEATING'
+    """
 
     ONCE = "once"
     REPEATING = "repeating"

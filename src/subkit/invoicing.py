@@ -55,7 +55,12 @@ class LineKind(StrEnum):
 
 
 class InvoiceStatus(StrEnum):
-    """Invoice lifecycle: draft -> open -> paid | void | uncollectible."""
+    """Invoice lifecycle: draft -> open -> paid | void | uncollectible.
+
+    Example:
+        >>> InvoiceStatus.OPEN.value
+        'open'
+    """
 
     DRAFT = "draft"
     OPEN = "open"
@@ -65,7 +70,12 @@ class InvoiceStatus(StrEnum):
 
 
 class BillingReason(StrEnum):
-    """Why an invoice was made."""
+    """Why an invoice was made.
+
+    Example:
+        >>> BillingReason("subscription_cycle") is BillingReason.SUBSCRIPTION_CYCLE
+        True
+    """
 
     SUBSCRIPTION_CREATE = "subscription_create"
     SUBSCRIPTION_CYCLE = "subscription_cycle"

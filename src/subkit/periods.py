@@ -182,7 +182,12 @@ _MICRO = Decimal(1_000_000)
 
 
 class IntervalUnit(StrEnum):
-    """Calendar unit of a billing interval."""
+    """Calendar unit of a billing interval.
+
+    Example:
+        >>> IntervalUnit("month").value
+        'month'
+    """
 
     DAY = "day"
     WEEK = "week"

@@ -18,6 +18,7 @@ Example:
     >>> store: Store = InMemoryStore()
     >>> with store.begin() as uow:
     ...     uow.add(Customer(id="cus_1", name="Ada", currency="EUR"))
+    >>> uow: UnitOfWork
     >>> with store.begin() as uow:
     ...     uow.get(Customer, "cus_1").name
     'Ada'

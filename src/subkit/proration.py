@@ -31,7 +31,12 @@ _ZERO = Decimal(0)
 
 
 class ProrationBehavior(StrEnum):
-    """What a mid-period change does: proration lines on the next invoice, an invoice now, or nothing."""
+    """What a mid-period change does: proration lines on the next invoice, an invoice now, or nothing.
+
+    Example:
+        >>> ProrationBehavior("always_invoice").name
+        'ALWAYS_INVOICE'
+    """
 
     CREATE_PRORATIONS = "create_prorations"
     ALWAYS_INVOICE = "always_invoice"
@@ -39,7 +44,12 @@ class ProrationBehavior(StrEnum):
 
 
 class Granularity(StrEnum):
-    """Precision of proration: to the second, or to the customer's calendar day."""
+    """Precision of proration: to the second, or to the customer's calendar day.
+
+    Example:
+        >>> Granularity("day") is Granularity.DAY
+        True
+    """
 
     SECOND = "second"
     DAY = "day"

@@ -77,7 +77,12 @@ _UNIT_QUANTUM = Decimal("1e-12")
 
 
 class SubscriptionStatus(StrEnum):
-    """Where a subscription is in its life."""
+    """Where a subscription is in its life.
+
+    Example:
+        >>> SubscriptionStatus("past_due").name
+        'PAST_DUE'
+    """
 
     TRIALING = "trialing"
     ACTIVE = "active"

@@ -1,0 +1,51 @@
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from subkit.money import allocate_minor
+from subkit.periods import MONTHLY, Period, cycle_index, cycle_start
+
+
+@settings(max_examples=300)
+@given(
+    total=st.integers(min_value=-(10**12), max_value=10**12),
+    weights=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=20).filter(
+        lambda w: sum(w) > 0
+    ),
+)
+def test_allocation_sums_exactly_and_is_fair(total: int, weights: list[int]) -> None:
+    parts = allocate_minor(total, weights)
+    assert sum(parts) == total
+    wsum = sum(weights)
+    for p, w in zip(parts, weights, strict=True):
+        assert abs(p * wsum - total * w) < wsum  # each part within one minor unit of its exact share
+        if w == 0:
+            assert p == 0
+
+
+@settings(max_examples=200)
+@given(
+    offsets=st.lists(st.integers(min_value=0, max_value=30 * 86400), max_size=10),
+)
+def test_split_pieces_sum_to_the_whole(offsets: list[int]) -> None:
+    p = Period.of(datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 1, 31, tzinfo=UTC))
+    pieces = p.split(*(p.start + timedelta(seconds=o) for o in offsets))
+    assert sum((q.duration for q in pieces), timedelta()) == p.duration
+    assert pieces[0].start == p.start and pieces[-1].end == p.end
+    assert all(a.end == b.start for a, b in zip(pieces, pieces[1:], strict=False))
+
+
+@settings(max_examples=200)
+@given(
+    anchor=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
+    ),
+    n=st.integers(min_value=0, max_value=240),
+)
+def test_cycles_are_contiguous_and_indexable(anchor: datetime, n: int) -> None:
+    s, e = cycle_start(anchor, MONTHLY, n), cycle_start(anchor, MONTHLY, n + 1)
+    assert s < e
+    assert cycle_index(anchor, MONTHLY, s) == n
+    assert cycle_index(anchor, MONTHLY, e - timedelta(microseconds=1)) == n
+    assert s.day == min(anchor.day, s.day)  # never later than the anchor's day of month
