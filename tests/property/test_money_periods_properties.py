@@ -1,3 +1,4 @@
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -33,7 +34,7 @@ def test_split_pieces_sum_to_the_whole(offsets: list[int]) -> None:
     pieces = p.split(*(p.start + timedelta(seconds=o) for o in offsets))
     assert sum((q.duration for q in pieces), timedelta()) == p.duration
     assert pieces[0].start == p.start and pieces[-1].end == p.end
-    assert all(a.end == b.start for a, b in zip(pieces, pieces[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(pieces))
 
 
 @settings(max_examples=200)
