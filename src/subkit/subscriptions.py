@@ -134,6 +134,12 @@ class ChargeSegment(Model):
     end: AwareDatetime
     net_minor: int
     credited_minor: int = 0
+    cut_at: AwareDatetime | None = None
+
+    @property
+    def effective_end(self) -> datetime:
+        """Where the charge stops covering the item: the cut of a credit, else ``end``."""
+        return self.cut_at if self.cut_at is not None else self.end
 
 
 class ChangeAction(StrEnum):
@@ -312,6 +318,7 @@ def _segments_of(lines: Sequence[InvoiceLine]) -> list[ChargeSegment]:
                     end=ln.period_end,
                     net_minor=ln.net_minor,
                     credited_minor=0,
+                    cut_at=None,
                 )
             )
     return segs
@@ -601,13 +608,13 @@ def change_items(
     lines: list[InvoiceLine] = []
     segments = []
     for seg in sub.segments:
-        if seg.item_id == it.id and seg.start < sub.period_end and at < seg.end:
+        if seg.item_id == it.id and seg.start <= at < seg.effective_end:
             credit = credit_for(
                 seg.net_minor, seg.credited_minor, seg.start, seg.end, at, ctx.granularity, tz
             )
             if credit:
                 lines.append(_credit_line(seg, ctx, at, tz, sub.cycle, credit))
-            seg = seg.model_copy(update={"credited_minor": seg.credited_minor + credit})
+            seg = seg.model_copy(update={"credited_minor": seg.credited_minor + credit, "cut_at": at})
         segments.append(seg)
     frac = remaining_fraction(sub.period_start, sub.period_end, at, ctx.granularity, tz)
     exact = CONTEXT.multiply(_full_amount(new_plan, sub.currency, q), frac)
@@ -705,14 +712,19 @@ def cancel(
     lines = []
     segments = []
     for seg in sub.segments:
+        live = seg.start <= at < seg.effective_end
         credit = (
             credit_for(seg.net_minor, seg.credited_minor, seg.start, seg.end, at, ctx.granularity, tz)
-            if prorate
+            if prorate and live
             else 0
         )
         if credit:
             lines.append(_credit_line(seg, ctx, at, tz, sub.cycle, credit))
-        segments.append(seg.model_copy(update={"credited_minor": seg.credited_minor + credit}))
+        segments.append(
+            seg.model_copy(update={"credited_minor": seg.credited_minor + credit, "cut_at": at})
+            if live
+            else seg
+        )
     if sub.status != SubscriptionStatus.TRIALING and at > sub.period_start:
         lines.extend(_discounted(_arrears_lines(sub, ctx, sub.period_start, at), sub, ctx))
     new_sub = _with(
