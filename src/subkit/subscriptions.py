@@ -417,15 +417,17 @@ def _credit_line(
     )
 
 
-def _claims(sub_id: str, lines: Sequence[InvoiceLine]) -> list[str]:
-    return [
-        _charge_key(sub_id, ln.item_id, ln.period_start)
-        for ln in lines
-        if ln.item_id
-        and ln.period_start
-        and ln.kind in (LineKind.RECURRING, LineKind.PRORATION)
-        and ln.amount_minor > 0
-    ]
+def _claims(sub: Subscription, lines: Sequence[InvoiceLine]) -> list[str]:
+    """Unique keys: one recurring charge per item and service period; one proration per item and operation."""
+    keys = []
+    for ln in lines:
+        if not ln.item_id or ln.period_start is None or ln.amount_minor <= 0:
+            continue
+        if ln.kind == LineKind.RECURRING:
+            keys.append(_charge_key(sub.id, ln.item_id, ln.period_start))
+        elif ln.kind == LineKind.PRORATION:
+            keys.append(f"proration:{sub.id}:{ln.item_id}:v{sub.version}")
+    return keys
 
 
 # --------------------------------------------------------------------------- operations
@@ -531,7 +533,7 @@ def create(
         reason=BillingReason.SUBSCRIPTION_CREATE,
         period=(period.start, period.end),
         events=events,
-        claims=[f"cycle:{sub_id}:0", *_claims(sub_id, lines)],
+        claims=[f"cycle:{sub_id}:0", *_claims(sub, lines)],
     )
 
 
@@ -637,7 +639,7 @@ def change_items(
     lines = _discounted(lines, sub, ctx)
     segments.extend(_segments_of(lines))
     new_sub = _with(sub, items=items, segments=tuple(segments))
-    out = Outcome(subscription=new_sub, events=[event], claims=_claims(sub.id, lines))
+    out = Outcome(subscription=new_sub, events=[event], claims=_claims(sub, lines))
     if mode == ProrationBehavior.ALWAYS_INVOICE:
         out.invoice_lines = lines
         out.reason = BillingReason.SUBSCRIPTION_UPDATE
@@ -815,7 +817,7 @@ def resume(sub: Subscription, ctx: BillingContext, *, at: datetime) -> Outcome:
         reason=BillingReason.SUBSCRIPTION_UPDATE,
         period=(at, sub.period_end),
         events=[ev],
-        claims=_claims(sub.id, lines),
+        claims=_claims(sub, lines),
     )
 
 
@@ -905,5 +907,5 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
         reason=BillingReason.SUBSCRIPTION_CYCLE,
         period=(period.start, period.end),
         events=events,
-        claims=[f"cycle:{sub.id}:{n}", *_claims(sub.id, advance)],
+        claims=[f"cycle:{sub.id}:{n}", *_claims(sub, advance)],
     )

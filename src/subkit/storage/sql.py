@@ -1,0 +1,645 @@
+"""A SQL store on SQLAlchemy Core: SQLite (embedded default) and PostgreSQL (psycopg 3).
+
+Entities are stored whole, as the JSON of ``model_dump_json()`` in one generic
+document table (``subkit_entities``), with their indexed attributes
+(:data:`subkit._model.INDEX_FIELDS`) copied into columns for ``find`` and ``due``.
+Amounts are JSON strings, so money never passes through a float; times in index
+columns are UTC epoch microseconds. The semantics are those of the reference
+:class:`~subkit.storage.memory.InMemoryStore`, and :class:`SqlStore` passes the same
+:class:`~subkit.testing.contracts.StoreContract`.
+
+Every unit of work is one database transaction on one connection:
+
+* ``update`` is a compare-and-set on the ``version`` column: ``ConcurrencyError``
+  when another transaction got there first.
+* ``add``, ``claim`` and ``publish`` are ``INSERT ... ON CONFLICT DO NOTHING``: a
+  taken key raises ``DuplicateError`` (``publish`` ignores it) and the transaction
+  stays usable, on PostgreSQL too.
+* ``next_number`` is an upsert ``RETURNING`` the new value: the row lock serializes
+  writers of a series, and a rollback gives the number back (gap-free).
+* ``due`` on PostgreSQL adds ``FOR UPDATE SKIP LOCKED``, so concurrent workers get
+  disjoint rows.
+
+SQLite: file databases use WAL and a 30 s ``busy_timeout``. A unit of work reads
+without a transaction (like the memory store: reads see committed data) until its
+first write (or ``due``), which starts ``BEGIN IMMEDIATE``: it takes the write lock
+up front, so two writers queue instead of deadlocking on a read-to-write lock
+upgrade. Every write is guarded (version compare-and-set, unique keys), so the
+unlocked reads before it cannot cause a lost update.
+
+Example:
+    >>> from subkit.customers import Customer
+    >>> store = SqlStore("sqlite://")  # in memory; use a file path for real data
+    >>> with store.begin() as uow:
+    ...     uow.add(Customer(id="cus_1", name="Ada", currency="EUR"))
+    ...     uow.next_number("INV")
+    1
+    >>> with store.begin() as uow:
+    ...     uow.get(Customer, "cus_1").name
+    'Ada'
+    >>> store.close()
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from functools import cache
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    CursorResult,
+    Engine,
+    Executable,
+    Integer,
+    MetaData,
+    NestedTransaction,
+    RootTransaction,
+    Table,
+    Text,
+    bindparam,
+    create_engine,
+    event,
+    false,
+    func,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from subkit._model import INDEX_FIELDS, Entity
+from subkit.errors import (
+    ConcurrencyError,
+    DuplicateError,
+    NaiveDatetimeError,
+    NotFoundError,
+    StateError,
+    ValidationError,
+)
+from subkit.events import Event
+from subkit.storage.migrations import LATEST, SQLITE_BEGIN, migrate, schema_version
+
+__all__ = ["SqlStore", "SqlUnitOfWork", "make_engine"]
+
+E = TypeVar("E", bound=Entity)
+
+#: How long a SQLite writer waits for the write lock before ``ConcurrencyError``.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_CHUNK = 500  # ids per statement in mark_published (well under every bind limit)
+
+# Query-time table shapes (the DDL lives in subkit.storage.migrations).
+_md = MetaData()
+_entities = Table(
+    "subkit_entities",
+    _md,
+    Column("kind", Text, primary_key=True),
+    Column("id", Text, primary_key=True),
+    Column("version", Integer),
+    Column("body", Text),
+    Column("customer_id", Text),
+    Column("subscription_id", Text),
+    Column("status", Text),
+    Column("due_at", BigInteger),
+    Column("seq", BigInteger),
+    implicit_returning=False,
+)
+_claims = Table(
+    "subkit_claims",
+    _md,
+    Column("key", Text, primary_key=True),
+    Column("claimed_at", BigInteger),
+    implicit_returning=False,
+)
+_sequences = Table(
+    "subkit_sequences",
+    _md,
+    Column("series", Text, primary_key=True),
+    Column("value", BigInteger),
+    implicit_returning=False,
+)
+_outbox = Table(
+    "subkit_outbox",
+    _md,
+    Column("seq", BigInteger, primary_key=True),
+    Column("id", Text),
+    Column("body", Text),
+    Column("published", Boolean),
+    implicit_returning=False,
+)
+
+_ENTITY_COLUMNS = ("customer_id", "subscription_id", "status", "due_at")
+assert _ENTITY_COLUMNS == INDEX_FIELDS, "subkit_entities columns must follow INDEX_FIELDS"
+
+
+def make_engine(url_or_path: str | os.PathLike[str], **engine_kwargs: Any) -> Engine:
+    """An ``Engine`` set up the way :class:`SqlStore` wants it; ``engine_kwargs`` go to ``create_engine``.
+
+    A string without ``://`` (or a path object) is a SQLite file. SQLite engines get
+    WAL (file databases), ``busy_timeout`` and SQLAlchemy's documented recipe for
+    taking control of ``BEGIN`` from the ``sqlite3`` module, so that transactions,
+    SAVEPOINTs and transactional DDL behave. A host transaction on such an engine
+    emits ``BEGIN`` (deferred); for a write transaction prefer ``BEGIN IMMEDIATE``::
+
+        conn = engine.connect().execution_options(subkit_sqlite_begin="IMMEDIATE")
+
+    ``sqlite://`` (in memory) uses one shared connection (``StaticPool``): fine for
+    examples and tests, not for concurrent threads.
+
+    Example:
+        >>> engine = make_engine("sqlite://")
+        >>> with engine.begin() as conn:
+        ...     conn.exec_driver_sql("SELECT 1").scalar()
+        1
+        >>> engine.dispose()
+    """
+    if isinstance(url_or_path, os.PathLike) or "://" not in url_or_path:
+        url = make_url("sqlite://").set(database=os.fspath(url_or_path))
+    else:
+        url = make_url(url_or_path)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, **engine_kwargs)
+    memory = url.database in (None, "", ":memory:") and url.query.get("mode") != "memory"
+    if memory:
+        engine_kwargs.setdefault("poolclass", StaticPool)
+        engine_kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
+    engine = create_engine(url, **engine_kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        dbapi_conn.isolation_level = None  # sqlite3 must not emit BEGIN itself
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            if not memory:
+                _enable_wal(cur)
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        if mode is None:
+            return  # subkit's own unit of work: it sends BEGIN IMMEDIATE at its first write
+        if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
+            raise ValidationError(f"{SQLITE_BEGIN} must be DEFERRED, IMMEDIATE or EXCLUSIVE, not {mode!r}")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _enable_wal(cur: Any) -> None:
+    """Switch a SQLite file to WAL (a persistent setting), retrying while others hold it.
+
+    The switch needs the database to itself and does not wait on ``busy_timeout``,
+    so processes opening a new database at the same moment retry here.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode")
+            if str(cur.fetchone()[0]).lower() != "wal":
+                cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+class SqlStore:
+    """A :class:`subkit.ports.Store` in a SQL database (SQLite or PostgreSQL).
+
+    ``SqlStore(url_or_engine)`` takes a SQLAlchemy URL, a bare file path (SQLite), or
+    an ``Engine`` the host owns (build it with :func:`make_engine` for SQLite). With
+    ``create=True`` the schema is created or upgraded (:func:`~subkit.storage.migrations.migrate`);
+    with ``create=False`` it must already be at the current version.
+    :meth:`from_connection` joins a host's transaction instead.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from subkit.customers import Customer
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     with SqlStore(str(pathlib.Path(tmp) / "books.sqlite")) as store:
+        ...         with store.begin() as uow:
+        ...             uow.add(Customer(id="cus_1", name="Ada", currency="EUR"))
+        ...         with store.begin() as uow:
+        ...             [c.id for c in uow.find(Customer)]
+        ['cus_1']
+    """
+
+    def __init__(self, url_or_engine: str | os.PathLike[str] | Engine, *, create: bool = True) -> None:
+        if isinstance(url_or_engine, Engine):
+            engine, self._owns_engine = url_or_engine, False
+        else:
+            engine, self._owns_engine = make_engine(url_or_engine), True
+        self._engine: Engine | None = engine
+        self._conn: Connection | None = None
+        try:
+            self._q = _statements(engine.dialect.name)
+            if create:
+                migrate(engine)
+            else:
+                with engine.connect() as conn:
+                    _check_version(schema_version(conn))
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def from_connection(cls, conn: Connection, *, create: bool = True) -> SqlStore:
+        """A store that works inside the host's transaction on ``conn``.
+
+        Each unit of work is a SAVEPOINT (``conn.begin_nested()``): its own failure
+        rolls back only its writes, and its success commits nothing; the host's
+        commit or rollback decides for subkit's writes and its own rows alike. On
+        SQLite, ``conn`` should come from :func:`make_engine` (``sqlite3``'s legacy
+        transaction handling breaks SAVEPOINTs). Not thread-safe, like ``conn``.
+
+        Example:
+            >>> from subkit.customers import Customer
+            >>> engine = make_engine("sqlite://")
+            >>> with engine.connect() as conn:
+            ...     with conn.begin():
+            ...         store = SqlStore.from_connection(conn)
+            ...         with store.begin() as uow:
+            ...             uow.add(Customer(id="cus_1", name="Ada", currency="EUR"))
+            ...     with conn.begin():  # the host committed: the customer is there
+            ...         with store.begin() as uow:
+            ...             uow.get(Customer, "cus_1").name
+            'Ada'
+            >>> engine.dispose()
+        """
+        self = cls.__new__(cls)
+        self._engine, self._owns_engine, self._conn = None, False, conn
+        self._q = _statements(conn.dialect.name)
+        if create:
+            migrate(conn)
+        else:
+            _check_version(schema_version(conn))
+        return self
+
+    @property
+    def engine(self) -> Engine | None:
+        """The engine (``None`` for a store made with :meth:`from_connection`)."""
+        return self._engine
+
+    def close(self) -> None:
+        """Dispose of the engine if this store created it (from a URL or path)."""
+        if self._owns_engine and self._engine is not None:
+            self._engine.dispose()
+            self._owns_engine = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def begin(self) -> SqlUnitOfWork:
+        """Start a unit of work (one transaction, or one SAVEPOINT in a host's transaction)."""
+        return SqlUnitOfWork(self)
+
+    def _connect(self) -> Connection:
+        assert self._engine is not None
+        if self._q.sqlite:
+            return self._engine.connect().execution_options(**{SQLITE_BEGIN: None})
+        return self._engine.connect()
+
+    def pending_events(self, limit: int = 100) -> Sequence[Event]:
+        """Committed, unpublished events, oldest first."""
+        params = {"limit": limit}
+        if self._conn is not None:
+            rows = _run(self._conn, self._q.pending, params).scalars().all()
+        else:
+            with self._connect() as conn:
+                rows = _run(conn, self._q.pending, params).scalars().all()
+                conn.rollback()
+        return [Event.model_validate_json(body) for body in rows]
+
+    def mark_published(self, event_ids: Sequence[str]) -> None:
+        """Mark events delivered (unknown ids are ignored)."""
+        ids = list(event_ids)
+        if not ids:
+            return
+        if self._conn is not None:
+            with self._conn.begin_nested():
+                self._mark(self._conn, ids)
+            return
+        with self._connect() as conn, conn.begin():
+            if self._q.sqlite:
+                _run(conn, _BEGIN_IMMEDIATE, {})
+            self._mark(conn, ids)
+
+    def _mark(self, conn: Connection, ids: list[str]) -> None:
+        for i in range(0, len(ids), _CHUNK):
+            _run(conn, self._q.mark, {"ids": ids[i : i + _CHUNK]})
+
+
+class SqlUnitOfWork:
+    """One transaction on a :class:`SqlStore`; see :class:`subkit.ports.UnitOfWork`."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._q = store._q
+        self._done = False
+        self._writing = False
+        self._tx: RootTransaction | NestedTransaction
+        if store._conn is not None:
+            self._conn, self._own = store._conn, False
+            self._tx = self._conn.begin_nested()
+            self._writing = True  # the host's transaction decides the locking
+        else:
+            self._conn, self._own = store._connect(), True
+            try:
+                self._tx = self._conn.begin()
+            except BaseException:
+                self._conn.close()
+                raise
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._done:
+            return
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+
+    # -- plumbing ----------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._done:
+            raise StateError("this unit of work is already committed or rolled back; begin a new one")
+
+    def _write(self) -> None:
+        """On SQLite, take the write lock before the first write (``BEGIN IMMEDIATE``)."""
+        self._check_open()
+        if not self._writing:
+            if self._q.sqlite:
+                _run(self._conn, _BEGIN_IMMEDIATE, {})
+            self._writing = True
+
+    def _exec(self, stmt: Executable, params: dict[str, Any]) -> CursorResult[Any]:
+        return _run(self._conn, stmt, params)
+
+    def commit(self) -> None:
+        """Commit (or release the SAVEPOINT); ``__exit__`` calls it when the block succeeds."""
+        self._check_open()
+        try:
+            try:
+                self._tx.commit()
+            except DBAPIError as exc:
+                raise _translate(exc) from exc
+        finally:
+            self._finish()
+
+    def rollback(self) -> None:
+        """Undo everything written through this unit of work."""
+        if self._done:
+            return
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        self._done = True
+        if self._own:
+            self._conn.close()
+
+    # -- reads -------------------------------------------------------------------------
+    def get(self, kind: type[E], id: str) -> E:
+        """The entity, or ``NotFoundError``."""
+        self._check_open()
+        body = self._exec(self._q.get, {"kind": kind.kind, "id": id}).scalar_one_or_none()
+        if body is None:
+            raise NotFoundError(f"no {kind.kind} with id {id!r}", field="id")
+        return kind.model_validate_json(body)
+
+    def find(self, kind: type[E], **where: object) -> list[E]:
+        """Entities whose indexed attributes equal ``where``, in insertion order."""
+        self._check_open()
+        stmt = select(_entities.c.body).where(_entities.c.kind == kind.kind)
+        for field, value in where.items():
+            if field not in INDEX_FIELDS:
+                raise ValidationError(
+                    f"find() filters on indexed attributes only ({', '.join(INDEX_FIELDS)}), not {field!r}",
+                    field=field,
+                )
+            if field == "due_at" and not isinstance(value, datetime | None):
+                raise ValidationError("due_at must be compared with an aware datetime", field=field)
+            col = _entities.c[field]
+            stmt = stmt.where(col.is_(None) if value is None else col == _index_value(value))
+        rows = self._exec(stmt.order_by(_entities.c.seq), {}).scalars().all()
+        return [kind.model_validate_json(body) for body in rows]
+
+    def due(self, kind: type[E], until: datetime, limit: int) -> list[E]:
+        """Up to ``limit`` entities with ``due_at <= until``, earliest first, locked for this worker.
+
+        PostgreSQL skips rows other workers hold (``FOR UPDATE SKIP LOCKED``); SQLite
+        takes the database write lock, so workers run one after the other.
+        """
+        params = {"kind": kind.kind, "until": _micros(until), "limit": limit}
+        self._write()
+        rows = self._exec(self._q.due, params).scalars().all()
+        return [kind.model_validate_json(body) for body in rows]
+
+    def claimed(self, key: str) -> bool:
+        """Whether ``key`` is claimed (committed, or earlier in this unit of work)."""
+        self._check_open()
+        return self._exec(self._q.claimed, {"key": key}).first() is not None
+
+    # -- writes ------------------------------------------------------------------------
+    def add(self, entity: Entity) -> None:
+        """Insert; ``DuplicateError`` if ``(kind, id)`` exists."""
+        self._write()
+        if self._exec(self._q.add, _row(entity)).rowcount == 0:
+            raise DuplicateError(f"{entity.kind} {entity.id!r} already exists", field="id")
+
+    def update(self, entity: Entity) -> None:
+        """Replace; ``ConcurrencyError`` unless ``entity.version`` is the stored version + 1."""
+        self._write()
+        params = _row(entity)
+        params.update(w_kind=entity.kind, w_id=entity.id, expected=entity.version - 1)
+        if self._exec(self._q.update, params).rowcount == 1:
+            return
+        stored = self._exec(self._q.version, {"kind": entity.kind, "id": entity.id}).scalar_one_or_none()
+        if stored is None:
+            raise NotFoundError(f"no {entity.kind} with id {entity.id!r} to update", field="id")
+        raise ConcurrencyError(
+            f"{entity.kind} {entity.id!r} is at version {stored}, "
+            f"the write expected {entity.version - 1}; reload and retry"
+        )
+
+    def claim(self, key: str) -> None:
+        """Record a unique key; ``DuplicateError`` if it is taken."""
+        self._write()
+        now = time.time_ns() // 1000
+        if self._exec(self._q.claim, {"key": key, "claimed_at": now}).rowcount == 0:
+            raise DuplicateError(f"key {key!r} is already claimed", field="key")
+
+    def next_number(self, series: str) -> int:
+        """Next value of a gap-free sequence (1, 2, 3...); a rollback gives it back."""
+        self._write()
+        return int(self._exec(self._q.next_number, {"series": series}).scalar_one())
+
+    def publish(self, event: Event) -> None:
+        """Append to the outbox (an event id already there is ignored)."""
+        self._write()
+        self._exec(self._q.publish, {"id": event.id, "body": event.model_dump_json()})
+
+
+# -- helpers -----------------------------------------------------------------------------
+class _Statements:
+    """Every statement the store runs, built once per dialect (SQLAlchemy caches their SQL)."""
+
+    def __init__(self, dialect: str) -> None:
+        if dialect not in ("sqlite", "postgresql"):
+            raise ValidationError(
+                f"SqlStore supports SQLite and PostgreSQL, not {dialect!r}", field="url_or_engine"
+            )
+        self.sqlite = dialect == "sqlite"
+        ins = sqlite.insert if self.sqlite else postgresql.insert
+        t = _entities
+        key = (t.c.kind == bindparam("kind")) & (t.c.id == bindparam("id"))
+        self.get = select(t.c.body).where(key)
+        self.version = select(t.c.version).where(key)
+        self.due = (
+            select(t.c.body)
+            .where(t.c.kind == bindparam("kind"), t.c.due_at <= bindparam("until"))
+            .order_by(t.c.due_at, t.c.id)
+            .limit(bindparam("limit"))
+        )
+        if not self.sqlite:
+            self.due = self.due.with_for_update(skip_locked=True)
+        values: dict[str, Any] = {c: bindparam(c) for c in ("kind", "id", "version", "body", *INDEX_FIELDS)}
+        if self.sqlite:  # PostgreSQL fills seq from its identity column
+            values["seq"] = (
+                select(func.coalesce(func.max(literal_column("rowid")), 0) + 1)
+                .select_from(t)
+                .scalar_subquery()
+            )
+        # preserve_rowcount: rowcount 0 means the key was taken (psycopg needs it asked for).
+        self.add = ins(t).values(values).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+        self.update = (
+            update(t)
+            .where(t.c.kind == bindparam("w_kind"), t.c.id == bindparam("w_id"))
+            .where(t.c.version == bindparam("expected"))
+            .values({c: bindparam(c) for c in ("version", "body", *INDEX_FIELDS)})
+        )
+        self.claim = ins(_claims).values(key=bindparam("key"), claimed_at=bindparam("claimed_at"))
+        self.claim = self.claim.on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+        self.claimed = select(_claims.c.key).where(_claims.c.key == bindparam("key"))
+        upsert = ins(_sequences).values(series=bindparam("series"), value=1)
+        self.next_number = upsert.on_conflict_do_update(
+            index_elements=[_sequences.c.series], set_={"value": _sequences.c.value + 1}
+        ).returning(_sequences.c.value)
+        self.publish = (
+            ins(_outbox)
+            .values(id=bindparam("id"), body=bindparam("body"), published=False)
+            .on_conflict_do_nothing(index_elements=[_outbox.c.id])
+        )
+        self.pending = (
+            select(_outbox.c.body)
+            .where(_outbox.c.published == false())
+            .order_by(_outbox.c.seq)
+            .limit(bindparam("limit"))
+        )
+        self.mark = (
+            update(_outbox).where(_outbox.c.id.in_(bindparam("ids", expanding=True))).values(published=True)
+        )
+
+
+@cache
+def _statements(dialect: str) -> _Statements:
+    return _Statements(dialect)
+
+
+class _BeginImmediate:
+    """Marker for ``BEGIN IMMEDIATE`` (sent with ``exec_driver_sql``, bypassing SQLAlchemy)."""
+
+
+_BEGIN_IMMEDIATE = _BeginImmediate()
+
+
+def _run(conn: Connection, stmt: Executable | _BeginImmediate, params: dict[str, Any]) -> CursorResult[Any]:
+    """Execute, turning lock timeouts, deadlocks and serialization failures into ``ConcurrencyError``."""
+    try:
+        if isinstance(stmt, _BeginImmediate):
+            return conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return conn.execute(stmt, params)
+    except DBAPIError as exc:
+        raise _translate(exc) from exc
+
+
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock timeout
+
+
+def _translate(exc: DBAPIError) -> BaseException:
+    """``ConcurrencyError`` for a transient conflict, else the original error."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        return ConcurrencyError(f"the database reported a conflict ({sqlstate}); retry the unit of work")
+    message = str(orig).lower()
+    if "database is locked" in message or "database is busy" in message:
+        return ConcurrencyError("the SQLite database stayed locked by another writer; retry the unit of work")
+    return exc
+
+
+def _check_version(found: int) -> None:
+    if found != LATEST:
+        raise StateError(
+            f"the database's subkit schema is at version {found}, this subkit needs {LATEST}; "
+            "open the store with create=True or run subkit.storage.migrations.migrate()"
+        )
+
+
+def _micros(at: datetime) -> int:
+    """UTC epoch microseconds of an aware datetime (exact integer arithmetic)."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise NaiveDatetimeError("naive datetime; pass a timezone-aware datetime (e.g. tzinfo=UTC)")
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def _index_value(value: object) -> object:
+    """The column value of an indexed attribute."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _micros(value)
+    if isinstance(value, Enum):
+        value = value.value
+    return value if isinstance(value, str) else str(value)
+
+
+def _row(entity: Entity) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(INDEX_FIELDS)
+    for field, value in entity.index_values().items():
+        row[field] = _index_value(value)
+    row["kind"] = entity.kind
+    row["id"] = entity.id
+    row["version"] = entity.version
+    row["body"] = entity.model_dump_json()
+    return row

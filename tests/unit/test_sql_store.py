@@ -1,0 +1,416 @@
+"""SqlStore beyond the contract: host transactions, migrations, exact round trips, locking.
+
+Every test runs on a fresh SQLite file; the ``backend`` ones also run on PostgreSQL
+when ``SUBKIT_TEST_POSTGRES_URL`` is set (each in its own schema).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, create_engine, inspect, text
+
+from subkit.customers import Customer
+from subkit.errors import DuplicateError, NaiveDatetimeError, NotFoundError, StateError, ValidationError
+from subkit.events import Event, EventType
+from subkit.storage.migrations import LATEST, migrate, schema_version
+from subkit.storage.sql import SqlStore, make_engine
+from subkit.testing.contracts import Probe
+
+POSTGRES_URL = os.environ.get("SUBKIT_TEST_POSTGRES_URL")
+T0 = datetime(2027, 1, 31, 12, 0, tzinfo=UTC)
+
+EngineFactory = Callable[[], Engine]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EngineFactory]:
+    """A factory of engines on one fresh, empty database; every engine is disposed after the test."""
+    engines: list[Engine] = []
+    admin: Engine | None = None
+    schema = f"t_{uuid.uuid4().hex}"
+    if request.param == "sqlite":
+        path = tmp_path / "books.sqlite"
+
+        def factory() -> Engine:
+            engines.append(make_engine(path))
+            return engines[-1]
+    else:
+        if not POSTGRES_URL:
+            pytest.skip("set SUBKIT_TEST_POSTGRES_URL to run the PostgreSQL tests")
+        url = POSTGRES_URL
+        admin = create_engine(url)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+        def factory() -> Engine:
+            engines.append(make_engine(url, connect_args={"options": f"-csearch_path={schema}"}))
+            return engines[-1]
+
+    try:
+        yield factory
+    finally:
+        for engine in engines:
+            engine.dispose()
+        if admin is not None:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+HOST_TABLE = "CREATE TABLE host_orders (id TEXT PRIMARY KEY)"
+
+
+def _host_rows(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(text("SELECT id FROM host_orders")).scalars())
+
+
+def _customer_exists(engine: Engine, id: str) -> bool:
+    store = SqlStore(engine, create=False)
+    with store.begin() as uow:
+        try:
+            uow.get(Customer, id)
+        except NotFoundError:
+            return False
+        return True
+
+
+# -- joining the host's transaction -------------------------------------------------------
+def test_host_rollback_undoes_subkit_writes_and_its_own(backend: EngineFactory) -> None:
+    engine = backend()
+    with engine.begin() as conn:
+        conn.execute(text(HOST_TABLE))
+    SqlStore(engine)  # schema in place before the host transaction
+    with engine.connect() as conn, conn.begin() as host_tx:
+        conn.execute(text("INSERT INTO host_orders (id) VALUES ('o1')"))
+        store = SqlStore.from_connection(conn)
+        with store.begin() as uow:
+            uow.add(Customer(id="cus_1", name="Ada", currency="EUR"))
+            uow.publish(Event.of(EventType.CUSTOMER_CREATED, T0, "cus_1"))
+        host_tx.rollback()
+    assert _host_rows(engine) == []
+    assert not _customer_exists(engine, "cus_1")
+    assert list(SqlStore(engine).pending_events()) == []
+
+
+def test_host_commit_keeps_both(backend: EngineFactory) -> None:
+    engine = backend()
+    with engine.begin() as conn:
+        conn.execute(text(HOST_TABLE))
+    with engine.connect() as conn, conn.begin():
+        conn.execute(text("INSERT INTO host_orders (id) VALUES ('o1')"))
+        store = SqlStore.from_connection(conn)  # creates the schema inside the host's transaction
+        with store.begin() as uow:
+            uow.add(Customer(id="cus_1", name="Ada", currency="EUR"))
+        with store.begin() as uow:  # a second unit of work sees the first one's writes
+            assert uow.get(Customer, "cus_1").name == "Ada"
+    assert _host_rows(engine) == ["o1"]
+    assert _customer_exists(engine, "cus_1")
+
+
+def test_failed_unit_of_work_rolls_back_only_its_savepoint(backend: EngineFactory) -> None:
+    engine = backend()
+    SqlStore(engine)
+    with engine.begin() as conn:
+        conn.execute(text(HOST_TABLE))
+    with engine.connect() as conn, conn.begin():
+        conn.execute(text("INSERT INTO host_orders (id) VALUES ('o1')"))
+        store = SqlStore.from_connection(conn)
+        with pytest.raises(RuntimeError), store.begin() as uow:
+            uow.add(Customer(id="cus_1", name="Ada", currency="EUR"))
+            raise RuntimeError("payment declined")
+        with store.begin() as uow:
+            uow.add(Customer(id="cus_2", name="Bo", currency="EUR"))
+    assert _host_rows(engine) == ["o1"]
+    assert not _customer_exists(engine, "cus_1")
+    assert _customer_exists(engine, "cus_2")
+
+
+# -- migrations -----------------------------------------------------------------------------
+def test_upgrade_from_v1_keeps_data(backend: EngineFactory) -> None:
+    engine = backend()
+    assert migrate(engine, target=1) == 1
+    with pytest.raises(StateError, match="version 1"):
+        SqlStore(engine, create=False)
+    customer = Customer(id="cus_1", name="Ada", currency="EUR")
+    event = Event.of(EventType.CUSTOMER_CREATED, T0, "cus_1")
+    with engine.begin() as conn:  # v1 data, written the way a v1 store wrote it
+        conn.execute(
+            text(
+                "INSERT INTO subkit_entities (kind, id, version, body, seq) "
+                "VALUES ('customer', 'cus_1', 1, :body, 1)"
+                if engine.dialect.name == "sqlite"  # PostgreSQL fills seq itself
+                else "INSERT INTO subkit_entities (kind, id, version, body) "
+                "VALUES ('customer', 'cus_1', 1, :body)"
+            ),
+            {"body": customer.model_dump_json()},
+        )
+        conn.execute(
+            text("INSERT INTO subkit_outbox (id, body, published) VALUES (:id, :body, false)"),
+            {"id": event.id, "body": event.model_dump_json()},
+        )
+        conn.execute(text("INSERT INTO subkit_sequences (series, value) VALUES ('INV', 41)"))
+    with engine.connect() as conn:
+        indexes = {ix["name"] for ix in inspect(conn).get_indexes("subkit_outbox")}
+    assert "ix_subkit_outbox_pending" not in indexes
+
+    store = SqlStore(engine)  # create=True upgrades
+
+    with engine.connect() as conn:
+        assert schema_version(conn) == LATEST == 2
+        indexes = {ix["name"] for ix in inspect(conn).get_indexes("subkit_outbox")}
+    assert "ix_subkit_outbox_pending" in indexes
+    with store.begin() as uow:
+        assert uow.get(Customer, "cus_1") == customer
+        assert uow.next_number("INV") == 42
+        uow.add(Customer(id="cus_2", name="Bo", currency="EUR"))
+    with store.begin() as uow:
+        assert [c.id for c in uow.find(Customer)] == ["cus_1", "cus_2"]
+    assert list(store.pending_events()) == [event]
+    assert migrate(engine) == LATEST  # idempotent
+
+
+def test_concurrent_first_opens_create_the_schema_once(backend: EngineFactory) -> None:
+    engines = [backend() for _ in range(4)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(engines), timeout=10)
+
+    def open_store(engine: Engine) -> None:
+        try:
+            barrier.wait()
+            SqlStore(engine)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with engines[0].connect() as conn:
+        assert schema_version(conn) == LATEST
+        assert conn.execute(text("SELECT count(*) FROM subkit_schema")).scalar() == 1
+
+
+def test_newer_schema_is_refused(backend: EngineFactory) -> None:
+    engine = backend()
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE subkit_schema SET version = 99"))
+    with pytest.raises(StateError, match="newer"):
+        SqlStore(engine)
+
+
+def test_create_false_needs_a_schema(backend: EngineFactory) -> None:
+    with pytest.raises(StateError, match="version 0"):
+        SqlStore(backend(), create=False)
+
+
+def test_bad_migration_target() -> None:
+    engine = make_engine("sqlite://")
+    try:
+        with pytest.raises(ValidationError):
+            migrate(engine, target=LATEST + 1)
+    finally:
+        engine.dispose()
+
+
+# -- exact money and time ---------------------------------------------------------------------
+def test_money_and_time_round_trip_exactly(backend: EngineFactory) -> None:
+    store = SqlStore(backend())
+    amounts = ["0.1", "12345678901234567890.123456789", "-0.000001", "1E+3", "100.00"]
+    times = [
+        datetime(2027, 3, 14, 3, 30, 0, 123456, tzinfo=timezone(timedelta(hours=-7))),
+        datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),  # before the epoch
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2027, 1, 1, tzinfo=timezone(timedelta(hours=5, minutes=45))),
+        datetime(2027, 1, 31, 12, tzinfo=ZoneInfo("Europe/Paris")),
+    ]
+    probes = [
+        Probe(id=f"p{i}", amount=a, due_at=t) for i, (a, t) in enumerate(zip(amounts, times, strict=True))
+    ]
+    with store.begin() as uow:
+        for p in probes:
+            uow.add(p)
+    with store.begin() as uow:
+        for p in probes:
+            got = uow.get(Probe, p.id)
+            assert got == p
+            assert str(got.amount) == str(p.amount)  # same digits, same exponent
+            assert isinstance(got.amount, Decimal)
+            assert got.due_at == p.due_at and got.due_at is not None and got.due_at.utcoffset() is not None
+        # index columns compare instants: an equal instant in another zone finds the row
+        same_instant = times[0].astimezone(UTC)
+        assert [p.id for p in uow.find(Probe, due_at=same_instant)] == ["p0"]
+        assert [p.id for p in uow.due(Probe, datetime(2000, 1, 1, tzinfo=UTC), 10)] == ["p1"]
+        assert [p.id for p in uow.due(Probe, times[2], 10)] == ["p1", "p3", "p4", "p0", "p2"]
+
+
+def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
+    with SqlStore(tmp_path / "b.sqlite") as store, store.begin() as uow:
+        with pytest.raises(NaiveDatetimeError):
+            uow.due(Probe, datetime(2027, 1, 1), 10)
+        with pytest.raises(NaiveDatetimeError):
+            uow.find(Probe, due_at=datetime(2027, 1, 1))
+
+
+def test_find_refuses_unindexed_fields(tmp_path: Path) -> None:
+    with SqlStore(tmp_path / "b.sqlite") as store, store.begin() as uow:
+        with pytest.raises(ValidationError, match="indexed"):
+            uow.find(Probe, note="x")
+        with pytest.raises(ValidationError, match="due_at"):
+            uow.find(Probe, due_at=1_800_000_000)
+        assert uow.find(Probe, customer_id=None) == []
+
+
+def test_unit_of_work_is_single_use(tmp_path: Path) -> None:
+    with SqlStore(tmp_path / "b.sqlite") as store:
+        uow = store.begin()
+        with uow:
+            uow.add(Probe(id="p1"))
+        with pytest.raises(StateError):
+            uow.get(Probe, "p1")
+
+
+# -- opening a store -------------------------------------------------------------------------
+def test_sqlite_path_shorthand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with SqlStore("books.sqlite") as store:  # relative path, no URL scheme
+        with store.begin() as uow:
+            uow.add(Customer(id="cus_1", name="Ada", currency="EUR"))
+        assert store.engine is not None
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+    assert (tmp_path / "books.sqlite").exists()
+    with SqlStore(tmp_path / "books.sqlite") as store, store.begin() as uow:  # a Path works too
+        assert uow.get(Customer, "cus_1").name == "Ada"
+    with SqlStore(f"sqlite:///{tmp_path / 'books.sqlite'}") as store, store.begin() as uow:  # and a URL
+        assert uow.get(Customer, "cus_1").name == "Ada"
+
+
+def test_host_transactions_choose_their_sqlite_begin(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path / "b.sqlite")
+    try:
+        with engine.connect().execution_options(subkit_sqlite_begin="IMMEDIATE") as conn, conn.begin():
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        with (
+            pytest.raises(ValidationError, match="subkit_sqlite_begin"),
+            engine.connect().execution_options(subkit_sqlite_begin="NOW; DROP TABLE t") as conn,
+            conn.begin(),
+        ):
+            pass  # pragma: no cover
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+    finally:
+        engine.dispose()
+
+
+def test_store_on_a_host_engine_leaves_it_open(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path / "b.sqlite")
+    try:
+        SqlStore(engine).close()  # not ours to dispose
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+# -- concurrency -------------------------------------------------------------------------------
+def _in_threads(n: int, work: Callable[[int], Any]) -> list[BaseException]:
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            work(i)
+        except BaseException as exc:  # pragma: no cover - reported by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def test_numbers_are_gap_free_under_concurrency(backend: EngineFactory) -> None:
+    store = SqlStore(backend())
+    got: list[int] = []
+    lock = threading.Lock()
+
+    def work(i: int) -> None:
+        for j in range(10):
+            try:
+                with store.begin() as uow:
+                    n = uow.next_number("INV")
+                    if j == 5:  # a rolled-back number is given back, not lost
+                        raise RuntimeError
+            except RuntimeError:
+                continue
+            with lock:
+                got.append(n)
+
+    assert _in_threads(4, work) == []
+    assert sorted(got) == list(range(1, 37))
+
+
+def test_concurrent_claims_have_one_winner(backend: EngineFactory) -> None:
+    store = SqlStore(backend())
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4, timeout=10)
+
+    def work(i: int) -> None:
+        barrier.wait()
+        try:
+            with store.begin() as uow:
+                uow.claim("charge:sub_1:2027-01")
+            outcomes.append("won")
+        except DuplicateError:
+            outcomes.append("duplicate")
+
+    assert _in_threads(4, work) == []
+    assert sorted(outcomes) == ["duplicate", "duplicate", "duplicate", "won"]
+
+
+def test_postgres_due_skips_rows_locked_by_another_worker(backend: EngineFactory) -> None:
+    engine = backend()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("FOR UPDATE SKIP LOCKED is PostgreSQL's; SQLite workers take turns instead")
+    store = SqlStore(engine)
+    with store.begin() as uow:
+        for i in range(5):
+            uow.add(Probe(id=f"p{i}", due_at=T0 + timedelta(minutes=i)))
+    with store.begin() as first, store.begin() as second:  # two connections, both open
+        a = [p.id for p in first.due(Probe, T0 + timedelta(hours=1), 2)]
+        b = [p.id for p in second.due(Probe, T0 + timedelta(hours=1), 10)]
+    assert a == ["p0", "p1"]
+    assert b == ["p2", "p3", "p4"]
+
+
+def test_sqlite_due_makes_workers_take_turns(tmp_path: Path) -> None:
+    with SqlStore(tmp_path / "b.sqlite") as store:
+        with store.begin() as uow:
+            for i in range(4):
+                uow.add(Probe(id=f"p{i}", due_at=T0))
+        taken: list[str] = []
+
+        def work(i: int) -> None:
+            with store.begin() as uow:
+                for p in uow.due(Probe, T0, 2):
+                    uow.update(p.bumped(due_at=None))
+                    taken.append(p.id)
+
+        assert _in_threads(2, work) == []
+        assert sorted(taken) == ["p0", "p1", "p2", "p3"]
