@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
@@ -42,7 +42,7 @@ from subkit._model import Entity
 from subkit.catalog import BillingTiming, Catalog
 from subkit.customers import Customer
 from subkit.discounts import AppliedDiscount, Coupon, PromotionCode
-from subkit.errors import ConflictError, CouponError, NotFoundError, StateError, ValidationError
+from subkit.errors import ConflictError, CouponError, NotFoundError, StateError, SubkitError, ValidationError
 from subkit.events import Event, EventType
 from subkit.invoicing import (
     BillingReason,
@@ -116,6 +116,13 @@ class AdvanceReport:
     invoices: int = 0
     conflicts: int = 0
     invoice_ids: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def merge(self, other: AdvanceReport) -> None:
+        """Add another report's counts to this one."""
+        self.actions += other.actions
+        self.invoices += other.invoices
+        self.invoice_ids.extend(other.invoice_ids)
 
 
 def _uuid_ids(prefix: str) -> str:
@@ -724,54 +731,77 @@ class BillingEngine:
 
     # ------------------------------------------------------------------ the clock moves
     def advance(self, until: datetime | None = None) -> AdvanceReport:
-        """Do everything due up to ``until`` (default: now), each at its own instant."""
+        """Do everything due up to ``until`` (default: now), each at its own instant.
+
+        Due subscriptions are taken in batches: a batch is read (and, on PostgreSQL, locked
+        with ``SKIP LOCKED`` so concurrent workers take disjoint batches) and processed in
+        one transaction. If that transaction conflicts with another writer, the batch is
+        redone one subscription per transaction; a subscription that still fails is
+        reported in ``errors`` and the run goes on.
+        """
         until = self._now(until)
         report = AdvanceReport(until=until)
         while True:
-            with self.store.begin() as uow:
-                batch = [s.id for s in uow.due(Subscription, until, self.config.batch_size)]
+            done = AdvanceReport(until=until)
+            invoices: list[Invoice] = []
+            try:
+                with self.store.begin() as uow:
+                    batch = uow.due(Subscription, until, self.config.batch_size)
+                    for sub in batch:
+                        invoices.extend(self._advance_in(uow, sub.id, until, done))
+            except SubkitError:
+                report.conflicts += 1
+                if not self._advance_singly(until, report):
+                    break
+                continue
             if not batch:
                 break
-            progressed = False
-            for sub_id in batch:
-                try:
-                    done = self._advance_one(sub_id, until, report)
-                except ConflictError:
-                    report.conflicts += 1
-                    continue
-                progressed = progressed or done
-            if not progressed:
-                break
+            report.merge(done)
+            self._after(invoices)
         return report
 
-    def _advance_one(self, sub_id: str, until: datetime, report: AdvanceReport) -> bool:
+    def _advance_singly(self, until: datetime, report: AdvanceReport) -> bool:
+        with self.store.begin() as uow:
+            ids = [s.id for s in uow.due(Subscription, until, self.config.batch_size)]
         progressed = False
+        for sub_id in ids:
+            done = AdvanceReport(until=until)
+            try:
+                with self.store.begin() as uow:
+                    invoices = self._advance_in(uow, sub_id, until, done)
+            except ConflictError:
+                report.conflicts += 1
+                continue
+            except SubkitError as e:
+                if all(sid != sub_id for sid, _, _ in report.errors):
+                    report.errors.append((sub_id, e.code, e.message))
+                continue
+            progressed = progressed or done.actions > 0
+            report.merge(done)
+            self._after(invoices)
+        return progressed
+
+    def _advance_in(
+        self, uow: UnitOfWork, sub_id: str, until: datetime, report: AdvanceReport
+    ) -> list[Invoice]:
+        """Run every action of one subscription due up to ``until`` inside ``uow``."""
+        invoices: list[Invoice] = []
         while True:
-            with self.store.begin() as uow:
-                sub = uow.get(Subscription, sub_id)
-                if sub.due_at is None or sub.due_at > until:
-                    return progressed
-                customer = uow.get(Customer, sub.customer_id)
-                ctx = self._ctx(uow, sub, customer)
-                if sub.period_end == sub.due_at:
-                    usage = self._usage(uow, sub, ctx, sub.period_end)
-                    if usage:
-                        ctx = BillingContext(
-                            catalog=ctx.catalog,
-                            coupons=ctx.coupons,
-                            granularity=ctx.granularity,
-                            rounding=ctx.rounding,
-                            has_payment_method=ctx.has_payment_method,
-                            usage=usage,
-                        )
-                out = _run_due_action(sub, ctx)
-                inv = self._apply(uow, out, customer)
+            sub = uow.get(Subscription, sub_id)
+            if sub.due_at is None or sub.due_at > until:
+                return invoices
+            customer = uow.get(Customer, sub.customer_id)
+            ctx = self._ctx(uow, sub, customer)
+            if sub.period_end == sub.due_at:
+                usage = self._usage(uow, sub, ctx, sub.period_end)
+                if usage:
+                    ctx = replace(ctx, usage=usage)
+            inv = self._apply(uow, _run_due_action(sub, ctx), customer)
             report.actions += 1
-            progressed = True
             if inv is not None:
                 report.invoices += 1
                 report.invoice_ids.append(inv.id)
-            self._after([inv])
+                invoices.append(inv)
 
     # ------------------------------------------------------------------ invoices
     def get_invoice(self, invoice_id: str) -> Invoice:

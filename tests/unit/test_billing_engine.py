@@ -313,3 +313,17 @@ def test_events_are_written_to_the_outbox(w: World) -> None:
     w.engine.publisher = Pub()
     assert w.engine.relay() == 5 and published == types
     assert list(w.store.pending_events()) == []
+
+
+def test_a_broken_subscription_does_not_stop_the_run(w: World) -> None:
+    cus = w.engine.create_customer(name="A", currency="USD")
+    good = w.engine.subscribe(cus.id, "basic")
+    bad = w.engine.subscribe(cus.id, "seats", 2)
+    # The catalog loses the seats plan: renewing `bad` now fails with a clear error.
+    cat = w.engine.catalog
+    w.engine.set_catalog(cat.model_copy(update={"plans": tuple(p for p in cat.plans if p.id != "seats")}))
+    report = w.engine.advance(datetime(2027, 6, 1, tzinfo=UTC))
+    assert [(sid, code) for sid, code, _ in report.errors] == [(bad.id, "not_found")]
+    assert report.invoices == 2  # good renewed for May and June
+    assert w.totals(good.id)[-1] == ("2027-06-01", 1000)
+    assert w.engine.get_subscription(bad.id).due_at == datetime(2027, 5, 1, tzinfo=UTC)
