@@ -602,6 +602,41 @@ class BillingEngine:
             lambda s, c, _: _cancel(s, c, at=now, at_period_end=at_period_end, prorate=prorate),
         )[0].subscription
 
+    def preview_cancel(
+        self, subscription_id: str, *, prorate: bool = False, at: datetime | None = None
+    ) -> list[InvoiceLine]:
+        """The final invoice lines a cancellation now would produce; writes nothing."""
+        now = self._now(at)
+        out, inv = self._run(
+            subscription_id,
+            lambda s, c, _: _cancel(s, c, at=now, at_period_end=False, prorate=prorate),
+            dry_run=True,
+        )
+        return list(inv.lines) if inv is not None else out.lines
+
+    def upcoming_invoice(self, subscription_id: str) -> Invoice | None:
+        """The invoice the next renewal will issue (scheduled changes applied first); writes nothing.
+
+        Usage recorded so far counts; usage still to come does not. ``None`` when the
+        subscription ends or pauses at its period end.
+        """
+        uow = self.store.begin()
+        with uow:
+            sub = uow.get(Subscription, subscription_id)
+            if sub.due_at is None:
+                uow.rollback()
+                return None
+            report = AdvanceReport(until=sub.period_end)
+            invoices = self._advance_in(uow, sub.id, sub.period_end, report)
+            uow.rollback()
+        renewals = [
+            i
+            for i in invoices
+            if i.period_start == sub.period_end
+            or i.billing_reason in (BillingReason.SUBSCRIPTION_CYCLE, BillingReason.SUBSCRIPTION_CANCEL)
+        ]
+        return renewals[-1] if renewals else None
+
     def reactivate(self, subscription_id: str, *, at: datetime | None = None) -> Subscription:
         """Undo a pending cancellation at period end."""
         now = self._now(at)

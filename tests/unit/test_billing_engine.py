@@ -327,3 +327,23 @@ def test_a_broken_subscription_does_not_stop_the_run(w: World) -> None:
     assert report.invoices == 2  # good renewed for May and June
     assert w.totals(good.id)[-1] == ("2027-06-01", 1000)
     assert w.engine.get_subscription(bad.id).due_at == datetime(2027, 5, 1, tzinfo=UTC)
+
+
+def test_previews_write_nothing_and_match_the_real_operation(w: World) -> None:
+    cus = w.engine.create_customer(name="A", currency="USD")
+    sub = w.engine.subscribe(cus.id, "seats", 4)  # 32.00 for April
+    w.engine.change_plan(sub.id, "pro", when="period_end")  # pro is 20.00 < 32.00: scheduled for May 1
+    w.clock.travel_to(datetime(2027, 4, 11, tzinfo=UTC))
+    events_before = len(w.store.pending_events())
+    upcoming = w.engine.upcoming_invoice(sub.id)
+    assert upcoming is not None and upcoming.total_minor == 2000  # the scheduled Pro plan
+    assert upcoming.period_start == datetime(2027, 5, 1, tzinfo=UTC)
+    # cancel now with proration: 20 of 30 April days unused -> 32.00 x 20/30 = 21.33 credited
+    preview = w.engine.preview_cancel(sub.id, prorate=True)
+    assert [ln.amount_minor for ln in preview] == [-2133]
+    assert len(w.store.pending_events()) == events_before
+    assert len(w.engine.invoices(cus.id)) == 1
+    assert w.engine.get_subscription(sub.id).status == SubscriptionStatus.ACTIVE
+    w.engine.cancel(sub.id, at_period_end=False, prorate=True)
+    assert list(w.engine.invoices(cus.id)[-1].lines) == preview
+    assert w.engine.upcoming_invoice(sub.id) is None
