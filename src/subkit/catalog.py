@@ -26,7 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, PrivateAttr, model_validator
 
 from subkit._model import Amount, CurrencyCode, Model
 from subkit.errors import CatalogError, NotFoundError, SubkitError
@@ -141,6 +141,7 @@ class Catalog(Model):
     currencies: tuple[CurrencyCode, ...] = ()
     products: tuple[Product, ...] = ()
     plans: tuple[Plan, ...] = ()
+    _grouped: tuple[tuple[Plan, ...], dict[str, list[Plan]]] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check(self) -> Catalog:
@@ -169,9 +170,25 @@ class Catalog(Model):
                     )
         return self
 
+    @property
+    def _by_id(self) -> dict[str, list[Plan]]:
+        """Plans grouped by id, oldest version first, cached for this exact ``plans`` tuple.
+
+        The cache is keyed by the tuple's identity because ``model_copy`` copies private
+        state: a copy with other plans must not reuse this grouping.
+        """
+        cached = self._grouped
+        if cached is not None and cached[0] is self.plans:
+            return cached[1]
+        grouped: dict[str, list[Plan]] = {}
+        for p in sorted(self.plans, key=lambda p: p.version):
+            grouped.setdefault(p.id, []).append(p)
+        self._grouped = (self.plans, grouped)
+        return grouped
+
     def versions(self, plan_id: str) -> list[Plan]:
         """All versions of a plan, oldest first."""
-        found = sorted((p for p in self.plans if p.id == plan_id), key=lambda p: p.version)
+        found = self._by_id.get(plan_id)
         if not found:
             raise NotFoundError(f"no plan {plan_id!r} in the catalog", field="plan_id")
         return found

@@ -49,7 +49,7 @@ from subkit.errors import CatalogError, IllegalTransitionError, ValidationError
 from subkit.events import Event, EventType
 from subkit.invoicing import BillingReason, InvoiceLine, LineKind
 from subkit.money import CONTEXT, Rounding, decimal_of
-from subkit.periods import Interval, cycle_period, ensure_aware, zone
+from subkit.periods import Interval, Period, cycle_period, cycle_start, ensure_aware, zone
 from subkit.proration import Granularity, ProrationBehavior, credit_for, remaining_fraction
 
 __all__ = [
@@ -268,8 +268,10 @@ def _next_due(sub: Subscription) -> datetime | None:
 
 
 def _with(sub: Subscription, **changes: object) -> Subscription:
+    """A new version of ``sub`` with ``changes`` and its next due instant recomputed."""
     new = sub.bumped(**changes)
-    return new.model_copy(update={"due_at": _next_due(new)})
+    new.__dict__["due_at"] = _next_due(new)  # fresh private copy: safe to set before anyone sees it
+    return new
 
 
 def _discounted(lines: list[InvoiceLine], sub: Subscription, ctx: BillingContext) -> list[InvoiceLine]:
@@ -863,7 +865,10 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
             events=[ev],
         )
     n = sub.cycle + 1
-    period = cycle_period(sub.anchor, sub.interval, n, tz)
+    # Cycle n starts where the current period ends (both come from the anchor); only its end is new.
+    period = Period.model_construct(
+        start=sub.period_end, end=cycle_start(sub.anchor, sub.interval, n + 1, tz)
+    )
     events = []
     status = sub.status
     setup = False

@@ -106,8 +106,8 @@ class InMemoryStore:
 class _MemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self._s = store
-        # (kind, id) -> (entity, committed version it replaces, or None when new)
-        self._writes: dict[tuple[str, str], tuple[Entity, int | None]] = {}
+        # kind -> id -> (entity, committed version it replaces, or None when new)
+        self._writes: dict[str, dict[str, tuple[Entity, int | None]]] = {}
         self._claims: set[str] = set()
         self._seq: dict[str, int] = {}
         self._seq_base: dict[str, int] = {}
@@ -132,7 +132,7 @@ class _MemoryUnitOfWork:
             raise StateError("this unit of work is already committed or rolled back; begin a new one")
 
     def _current(self, kind: str, id: str) -> Entity | None:
-        w = self._writes.get((kind, id))
+        w = self._writes.get(kind, {}).get(id)
         if w is not None:
             return w[0]
         return self._s._data.get(kind, {}).get(id)
@@ -159,9 +159,8 @@ class _MemoryUnitOfWork:
                 found = {i: table[i] for i in ids}
             else:
                 found = dict(table)
-        for (wk, wid), (ent, _) in self._writes.items():
-            if wk == k:
-                found[wid] = ent
+        for wid, (ent, _) in self._writes.get(k, {}).items():
+            found[wid] = ent
         items = [e for e in found.values() if all(getattr(e, f, None) == v for f, v in where.items())]
         last = len(order)
         items.sort(key=lambda e: order.get(e.id, last))
@@ -169,15 +168,13 @@ class _MemoryUnitOfWork:
 
     def add(self, entity: Entity) -> None:
         self._check_open()
-        key = (entity.kind, entity.id)
-        if self._current(*key) is not None:
+        if self._current(entity.kind, entity.id) is not None:
             raise DuplicateError(f"{entity.kind} {entity.id!r} already exists", field="id")
-        self._writes[key] = (entity, None)
+        self._writes.setdefault(entity.kind, {})[entity.id] = (entity, None)
 
     def update(self, entity: Entity) -> None:
         self._check_open()
-        key = (entity.kind, entity.id)
-        current = self._current(*key)
+        current = self._current(entity.kind, entity.id)
         if current is None:
             raise NotFoundError(f"no {entity.kind} with id {entity.id!r} to update", field="id")
         if entity.version != current.version + 1:
@@ -185,14 +182,26 @@ class _MemoryUnitOfWork:
                 f"{entity.kind} {entity.id!r} is at version {current.version}, "
                 f"the write expected {entity.version - 1}; reload and retry"
             )
-        prev = self._writes.get(key)
-        self._writes[key] = (entity, prev[1] if prev else current.version)
+        writes = self._writes.setdefault(entity.kind, {})
+        prev = writes.get(entity.id)
+        writes[entity.id] = (entity, prev[1] if prev else current.version)
 
     def due(self, kind: type[E], until: datetime, limit: int) -> list[E]:
         self._check_open()
-        found = [e for e in self.find(kind) if (d := getattr(e, "due_at", None)) is not None and d <= until]
-        found.sort(key=lambda e: (getattr(e, "due_at"), e.id))  # noqa: B009
-        return found[:limit]
+        k = kind.kind
+        own = self._writes.get(k, {})
+        with self._s._lock:
+            ids = self._s._due_ids(k, until, limit + len(own))
+        found = {i: self._current(k, i) for i in ids}
+        for wid, (ent, _) in own.items():
+            found[wid] = ent
+        due = [
+            e
+            for e in found.values()
+            if e is not None and (d := getattr(e, "due_at", None)) is not None and d <= until
+        ]
+        due.sort(key=lambda e: (getattr(e, "due_at"), e.id))  # noqa: B009
+        return cast(list[E], due[:limit])
 
     def claim(self, key: str) -> None:
         self._check_open()
@@ -221,7 +230,7 @@ class _MemoryUnitOfWork:
         self._check_open()
         s = self._s
         with s._lock:
-            for (kind, id), (_, base) in self._writes.items():
+            for kind, id, base in ((k, i, w[1]) for k, ws in self._writes.items() for i, w in ws.items()):
                 stored = s._data.get(kind, {}).get(id)
                 if base is None and stored is not None:
                     raise DuplicateError(f"{kind} {id!r} was created concurrently", field="id")
@@ -232,8 +241,9 @@ class _MemoryUnitOfWork:
             for series, base in self._seq_base.items():
                 if s._sequences.get(series, 0) != base:
                     raise ConcurrencyError(f"sequence {series!r} advanced concurrently; retry")
-            for ent, _ in self._writes.values():
-                s._store(ent)
+            for ws in self._writes.values():
+                for ent, _ in ws.values():
+                    s._store(ent)
             s._claims |= self._claims
             s._sequences.update(self._seq)
             for ev in self._events:
