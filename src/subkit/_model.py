@@ -22,7 +22,7 @@ from subkit.errors import (
 )
 from subkit.money import check_currency, decimal_of
 
-__all__ = ["INDEX_FIELDS", "Amount", "CurrencyCode", "Entity", "Model", "raise_subkit_error"]
+__all__ = ["INDEX_FIELDS", "Amount", "CurrencyCode", "Entity", "Model", "index_fields", "raise_subkit_error"]
 
 
 def _amount(value: object) -> Decimal:
@@ -77,6 +77,19 @@ class Model(BaseModel):
             raise raise_subkit_error(exc, self._error) from None
 
     @classmethod
+    def fast(cls, **values: Any) -> Self:
+        """Build from trusted, complete, already-valid values without validation (hot paths only).
+
+        Every field must be given; nothing is checked. Use the normal constructor for input.
+        """
+        m = cls.__new__(cls)
+        object.__setattr__(m, "__dict__", values)
+        object.__setattr__(m, "__pydantic_fields_set__", set(values))
+        object.__setattr__(m, "__pydantic_extra__", None)
+        object.__setattr__(m, "__pydantic_private__", None)
+        return m
+
+    @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
         try:
             return super().model_validate(obj, *args, **kwargs)
@@ -109,7 +122,18 @@ class Entity(Model):
 
     def index_values(self) -> dict[str, object]:
         """The indexed attributes this entity has (``None`` values included)."""
-        return {f: getattr(self, f) for f in INDEX_FIELDS if f in type(self).model_fields}
+        return {f: self.__dict__[f] for f in index_fields(type(self))}
+
+
+_INDEXED: dict[type, tuple[str, ...]] = {}
+
+
+def index_fields(kind: type[Entity]) -> tuple[str, ...]:
+    """The members of :data:`INDEX_FIELDS` that ``kind`` declares (cached per class)."""
+    found = _INDEXED.get(kind)
+    if found is None:
+        found = _INDEXED[kind] = tuple(f for f in INDEX_FIELDS if f in kind.model_fields)
+    return found
 
 
 #: Attributes every store indexes for :meth:`subkit.ports.UnitOfWork.find` and ``due``.

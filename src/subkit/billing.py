@@ -224,7 +224,7 @@ class BillingEngine:
         at = out.events[0].occurred_at if out.events else self.clock.now()
         for line in out.pending_lines:
             uow.add(
-                InvoiceItem.model_construct(
+                InvoiceItem.fast(
                     id=self._ids("ii"),
                     version=1,
                     customer_id=customer.id,
@@ -285,10 +285,11 @@ class BillingEngine:
             period_start=period[0] if period else None,
             period_end=period[1] if period else None,
             credit_available_minor=credit,
+            locale=customer.locale,
         )
-        inv = inv.model_copy(update={"locale": customer.locale})
         number = f"{self.config.invoice_prefix}-{uow.next_number(self.config.invoice_prefix):06d}"
-        inv = inv.finalize(number, at).model_copy(update={"version": 1})
+        inv = inv.finalize(number, at)
+        inv.__dict__["version"] = 1  # stored for the first time: the draft never reached the store
         balance = (
             customer.credit_minor
             - inv.credit_applied_minor

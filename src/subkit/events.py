@@ -89,6 +89,6 @@ class Event(Model):
         """Build an event whose id hashes its type, time, subject and data."""
         raw = f"{type.value}|{at.isoformat()}|{subject_id}|{sorted(data.items())}"
         eid = "evt_" + hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
-        return cls.model_construct(
+        return cls.fast(
             id=eid, type=type, occurred_at=at, subject_id=subject_id, customer_id=customer_id, data=data
         )

@@ -140,7 +140,7 @@ class InvoiceLine(Model):
         """A line rounded once to ``currency``: from ``exact_amount`` if given, else quantity x unit."""
         q, u = decimal_of(quantity, "quantity"), decimal_of(unit_amount, "unit_amount")
         exact = exact_amount if exact_amount is not None else CONTEXT.multiply(q, u)
-        return cls.model_construct(
+        return cls.fast(
             description=description,
             kind=kind,
             plan_id=plan_id,
@@ -216,6 +216,7 @@ class Invoice(Entity):
         period_start: datetime | None = None,
         period_end: datetime | None = None,
         credit_available_minor: int = 0,
+        locale: str | None = None,
     ) -> Invoice:
         """A draft invoice whose totals are computed from ``lines``; credit balance applied."""
         subtotal = sum(ln.amount_minor for ln in lines)
@@ -223,7 +224,7 @@ class Invoice(Entity):
         tax = sum(ln.tax_minor for ln in lines)
         total = subtotal - discount + tax
         credit = min(credit_available_minor, total) if total > 0 else 0
-        return cls.model_construct(
+        return cls.fast(
             id=id,
             version=1,
             customer_id=customer_id,
@@ -250,7 +251,7 @@ class Invoice(Entity):
             payment_due_at=None,
             due_at=None,
             fx_rate=None,
-            locale=None,
+            locale=locale,
             metadata={},
         )
 

@@ -147,7 +147,7 @@ class Period(Model):
         """The shared part, or ``None`` when they do not overlap."""
         if not self.overlaps(other):
             return None
-        return Period.model_construct(start=max(self.start, other.start), end=min(self.end, other.end))
+        return Period.fast(start=max(self.start, other.start), end=min(self.end, other.end))
 
     def split(self, *points: datetime) -> tuple[Period, ...]:
         """Cut at the given instants (those strictly inside); the pieces tile the period.
@@ -159,7 +159,7 @@ class Period(Model):
         """
         cuts = sorted({ensure_aware(p, "points") for p in points if self.start < p < self.end})
         edges = [self.start, *cuts, self.end]
-        return tuple(Period.model_construct(start=a, end=b) for a, b in itertools.pairwise(edges))
+        return tuple(Period.fast(start=a, end=b) for a, b in itertools.pairwise(edges))
 
     def __str__(self) -> str:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
@@ -286,6 +286,4 @@ def cycle_period(anchor: datetime, interval: Interval, n: int, tz: tzinfo | str 
         ('2027-02-28', '2027-03-31')
     """
     z = zone(tz) if isinstance(tz, str) else tz
-    return Period.model_construct(
-        start=cycle_start(anchor, interval, n, z), end=cycle_start(anchor, interval, n + 1, z)
-    )
+    return Period.fast(start=cycle_start(anchor, interval, n, z), end=cycle_start(anchor, interval, n + 1, z))

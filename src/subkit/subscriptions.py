@@ -313,7 +313,7 @@ def _segments_of(lines: Sequence[InvoiceLine]) -> list[ChargeSegment]:
             and ln.kind in (LineKind.RECURRING, LineKind.PRORATION)
         ):
             segs.append(
-                ChargeSegment.model_construct(
+                ChargeSegment.fast(
                     item_id=ln.item_id,
                     plan_id=ln.plan_id,
                     start=ln.period_start,
@@ -402,7 +402,7 @@ def _credit_line(
     seg: ChargeSegment, ctx: BillingContext, at: datetime, tz: tzinfo, cycle: int, credit: int
 ) -> InvoiceLine:
     """A negative proration line crediting ``credit`` for the unused part of ``seg`` after ``at``."""
-    return InvoiceLine.model_construct(
+    return InvoiceLine.fast(
         description=f"Unused time on {ctx.catalog.plan(seg.plan_id).name} after {at.astimezone(tz).date()}",
         kind=LineKind.PRORATION,
         plan_id=seg.plan_id,
@@ -866,9 +866,7 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
         )
     n = sub.cycle + 1
     # Cycle n starts where the current period ends (both come from the anchor); only its end is new.
-    period = Period.model_construct(
-        start=sub.period_end, end=cycle_start(sub.anchor, sub.interval, n + 1, tz)
-    )
+    period = Period.fast(start=sub.period_end, end=cycle_start(sub.anchor, sub.interval, n + 1, tz))
     events = []
     status = sub.status
     setup = False

@@ -25,7 +25,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar, cast
 
-from subkit._model import INDEX_FIELDS, Entity
+from subkit._model import INDEX_FIELDS, Entity, index_fields
 from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError, StateError
 from subkit.events import Event
 
@@ -59,18 +59,18 @@ class InMemoryStore:
         if id not in order:
             order[id] = len(order)
         index = self._index.setdefault(kind, {})
-        for f in INDEX_FIELDS:
-            new_v = getattr(ent, f, None)
-            old_v = getattr(old, f, None) if old is not None else None
+        new_vals, old_vals = ent.__dict__, old.__dict__ if old is not None else {}
+        for f in index_fields(type(ent)):
+            new_v, old_v = new_vals[f], old_vals.get(f)
             if old is not None and old_v == new_v:
                 continue
-            if old is not None and old_v is not None:
+            if old_v is not None:
                 index.get(f, {}).get(old_v, {}).pop(id, None)
             if new_v is not None:
                 index.setdefault(f, {}).setdefault(new_v, {})[id] = None
         table[id] = ent
-        due = getattr(ent, "due_at", None)
-        if due is not None and (old is None or getattr(old, "due_at", None) != due):
+        due = new_vals.get("due_at")
+        if due is not None and old_vals.get("due_at") != due:
             heapq.heappush(self._due.setdefault(kind, []), (due, id))
 
     def _due_ids(self, kind: str, until: datetime, limit: int) -> list[str]:

@@ -1,0 +1,30 @@
+"""Objects built on hot paths without validation (``Model.fast``) must equal validated ones."""
+
+from datetime import UTC, datetime
+
+from subkit.billing import BillingEngine
+from subkit.invoicing import Invoice, InvoiceItem
+from subkit.subscriptions import Subscription
+from subkit.testing import InMemoryStore, TestClock
+
+from ..scenarios.conftest import catalog
+
+
+def test_fast_built_entities_survive_a_validating_round_trip() -> None:
+    clock = TestClock(datetime(2027, 1, 31, tzinfo=UTC))
+    engine = BillingEngine(InMemoryStore(), clock)
+    engine.set_catalog(catalog())
+    cus = engine.create_customer(name="A", currency="USD")
+    sub = engine.subscribe(cus.id, "seats", 3)
+    engine.change_quantity(sub.id, 5, at=datetime(2027, 2, 10, tzinfo=UTC))  # pending proration items
+    clock.travel_to(datetime(2027, 4, 1, tzinfo=UTC))
+    engine.advance()
+    with engine.store.begin() as uow:
+        objs = [*uow.find(Invoice), *uow.find(Subscription), *uow.find(InvoiceItem)]
+    assert len(objs) >= 6
+    for obj in objs:
+        again = type(obj).model_validate_json(obj.model_dump_json())
+        assert again == obj
+        assert set(obj.__dict__) == set(type(obj).model_fields)
+    for ev in engine.store.pending_events():
+        assert type(ev).model_validate_json(ev.model_dump_json()) == ev
