@@ -141,7 +141,9 @@ class Catalog(Model):
     currencies: tuple[CurrencyCode, ...] = ()
     products: tuple[Product, ...] = ()
     plans: tuple[Plan, ...] = ()
-    _grouped: tuple[tuple[Plan, ...], dict[str, list[Plan]]] | None = PrivateAttr(default=None)
+    _grouped: tuple[tuple[Plan, ...], dict[str, list[Plan]], dict[tuple[str, int], Plan]] | None = (
+        PrivateAttr(default=None)
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Catalog:
@@ -170,25 +172,25 @@ class Catalog(Model):
                     )
         return self
 
-    @property
-    def _by_id(self) -> dict[str, list[Plan]]:
-        """Plans grouped by id, oldest version first, cached for this exact ``plans`` tuple.
+    def _lookup(self) -> tuple[dict[str, list[Plan]], dict[tuple[str, int], Plan]]:
+        """Plans by id (oldest version first) and by (id, version), cached for this ``plans`` tuple.
 
         The cache is keyed by the tuple's identity because ``model_copy`` copies private
-        state: a copy with other plans must not reuse this grouping.
+        state: a copy with other plans must not reuse these maps.
         """
         cached = self._grouped
         if cached is not None and cached[0] is self.plans:
-            return cached[1]
+            return cached[1], cached[2]
         grouped: dict[str, list[Plan]] = {}
         for p in sorted(self.plans, key=lambda p: p.version):
             grouped.setdefault(p.id, []).append(p)
-        self._grouped = (self.plans, grouped)
-        return grouped
+        exact = {(p.id, p.version): p for p in self.plans}
+        self._grouped = (self.plans, grouped, exact)
+        return grouped, exact
 
     def versions(self, plan_id: str) -> list[Plan]:
         """All versions of a plan, oldest first."""
-        found = self._by_id.get(plan_id)
+        found = self._lookup()[0].get(plan_id)
         if not found:
             raise NotFoundError(f"no plan {plan_id!r} in the catalog", field="plan_id")
         return found
@@ -203,12 +205,13 @@ class Catalog(Model):
             >>> c.plan("p", 1).version
             1
         """
-        versions = self.versions(plan_id)
         if version is not None:
-            for p in versions:
-                if p.version == version:
-                    return p
+            found = self._lookup()[1].get((plan_id, version))
+            if found is not None:
+                return found
+            self.versions(plan_id)
             raise NotFoundError(f"plan {plan_id!r} has no version {version}", field="version")
+        versions = self.versions(plan_id)
         if at is None:
             return versions[-1]
         effective = [p for p in versions if p.effective_from is None or p.effective_from <= at]

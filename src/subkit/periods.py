@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import itertools
+from calendar import monthrange
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
@@ -251,7 +252,16 @@ def cycle_start(anchor: datetime, interval: Interval, n: int, tz: tzinfo | str =
     z = zone(tz) if isinstance(tz, str) else tz
     local = anchor.astimezone(z)
     # Wall-clock arithmetic in the local zone, then back to UTC: 09:00 stays 09:00 across DST.
-    return (local + interval.delta(n)).astimezone(UTC)
+    months = interval.months
+    if months:
+        # Same result as relativedelta(months=...): clamp the day to the target month's length.
+        y, m = divmod(local.month - 1 + months * n, 12)
+        year, month = local.year + y, m + 1
+        if not 1 <= year <= 9999:
+            raise InvalidPeriodError(f"cycle {n} falls outside the calendar", field="n")
+        day = min(local.day, monthrange(year, month)[1])
+        return local.replace(year=year, month=month, day=day).astimezone(UTC)
+    return (local + timedelta(days=interval.days * n)).astimezone(UTC)
 
 
 def cycle_index(anchor: datetime, interval: Interval, at: datetime, tz: tzinfo | str = UTC) -> int:

@@ -1,11 +1,12 @@
 import itertools
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from subkit.money import allocate_minor
-from subkit.periods import MONTHLY, Period, cycle_index, cycle_start
+from subkit.periods import MONTHLY, Interval, Period, cycle_index, cycle_start
 
 
 @settings(max_examples=300)
@@ -50,3 +51,31 @@ def test_cycles_are_contiguous_and_indexable(anchor: datetime, n: int) -> None:
     assert cycle_index(anchor, MONTHLY, s) == n
     assert cycle_index(anchor, MONTHLY, e - timedelta(microseconds=1)) == n
     assert s.day == min(anchor.day, s.day)  # never later than the anchor's day of month
+
+
+@settings(max_examples=400)
+@given(
+    anchor=st.datetimes(
+        min_value=datetime(1990, 1, 1),
+        max_value=datetime(2080, 1, 1),
+        timezones=st.sampled_from(
+            [
+                ZoneInfo("UTC"),
+                ZoneInfo("Europe/Paris"),
+                ZoneInfo("America/Los_Angeles"),
+                ZoneInfo("Asia/Kolkata"),
+            ]
+        ),
+    ),
+    unit=st.sampled_from(["day", "week", "month", "year"]),
+    count=st.integers(min_value=1, max_value=6),
+    n=st.integers(min_value=-30, max_value=120),
+)
+def test_cycle_start_equals_relativedelta_on_the_local_calendar(
+    anchor: datetime, unit: str, count: int, n: int
+) -> None:
+    interval = Interval(unit=unit, count=count)  # type: ignore[arg-type]
+    tz = anchor.tzinfo
+    local = anchor.astimezone(tz)
+    expected = (local + interval.delta(n)).astimezone(UTC)
+    assert cycle_start(anchor, interval, n, tz) == expected  # type: ignore[arg-type]
