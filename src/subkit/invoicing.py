@@ -31,7 +31,7 @@ from pydantic import AwareDatetime, Field
 
 from subkit._model import Amount, CurrencyCode, Entity, Model
 from subkit.errors import InvoiceImmutableError, StateError, ValidationError
-from subkit.money import CONTEXT, Money, Rounding, decimal_of, from_minor, round_amount, to_minor
+from subkit.money import CONTEXT, Money, Rounding, decimal_of, exact_to_minor, from_minor
 
 __all__ = [
     "BillingReason",
@@ -150,7 +150,7 @@ class InvoiceLine(Model):
             cycle=cycle,
             quantity=q,
             unit_amount=u,
-            amount_minor=to_minor(round_amount(exact, currency, rounding), currency),
+            amount_minor=exact_to_minor(exact, currency, rounding),
             discount_minor=0,
             tax_minor=0,
             tax_rate=None,

@@ -39,6 +39,7 @@ __all__ = [
     "allocate_minor",
     "check_currency",
     "decimal_of",
+    "exact_to_minor",
     "format_money",
     "from_minor",
     "minor_to_decimal",
@@ -189,6 +190,20 @@ def to_minor(
             raise UnknownCurrencyError("currency is required for a bare Decimal", field="currency")
         code, value = check_currency(currency), decimal_of(amount)
     return int(round_amount(value, code, rounding).scaleb(_minor_units(code), context=CONTEXT))
+
+
+def exact_to_minor(amount: Decimal, currency: str, rounding: Rounding = Rounding.HALF_UP) -> int:
+    """Integer minor units of an exact ``Decimal``, rounded once (the hot-path form of :func:`to_minor`).
+
+    Example:
+        >>> exact_to_minor(Decimal("54.505"), "USD"), exact_to_minor(Decimal("1234.5"), "JPY")
+        (5451, 1235)
+    """
+    scaled = amount.scaleb(_minor_units(currency), context=CONTEXT)
+    return int(scaled.quantize(_ONE, rounding=str(rounding), context=CONTEXT))
+
+
+_ONE = Decimal(1)
 
 
 def minor_to_decimal(minor: int, currency: str) -> Decimal:

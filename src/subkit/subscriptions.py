@@ -247,6 +247,8 @@ def _full_amount(plan: Plan, currency: str, quantity: Decimal) -> Decimal:
 
 def _unit(exact: Decimal, quantity: Decimal) -> Decimal:
     """Informational unit price (the line amount is the truth), without exponent notation."""
+    if quantity == 1:
+        return exact
     unit = exact if quantity == 0 else CONTEXT.divide(exact, quantity)
     unit = unit.quantize(_UNIT_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT)
     return unit.quantize(_ONE) if unit == unit.to_integral_value() else unit.normalize(CONTEXT)
