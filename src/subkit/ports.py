@@ -10,6 +10,7 @@ Port               subkit's implementations                     Contract suite
 ``Clock``          ``SystemClock``, ``TestClock``               --
 ``Store``          ``InMemoryStore``, ``SqlStore``              ``StoreContract``
 ``EventPublisher`` ``CollectingPublisher``                      --
+``PaymentGateway`` ``FakeGateway`` (``subkit.testing.gateway``)  --
 =================  ==========================================  ==========================
 
 Example:
@@ -26,15 +27,16 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self, TypeVar, runtime_checkable
 
 from subkit._model import Entity
 from subkit.events import Event
+from subkit.payments import PaymentResult
 
-__all__ = ["Clock", "EventPublisher", "Store", "UnitOfWork"]
+__all__ = ["Clock", "EventPublisher", "PaymentGateway", "Store", "UnitOfWork"]
 
 E = TypeVar("E", bound=Entity)
 
@@ -129,3 +131,36 @@ class EventPublisher(Protocol):
     """Delivers events to the host (webhooks, a queue, emails)."""
 
     def publish(self, events: Sequence[Event]) -> None: ...
+
+
+class PaymentGateway(Protocol):
+    """Moves money: charges a saved payment method's token, refunds, reports on a payment.
+
+    A decline is an answer, not an error: it comes back as a :class:`~subkit.payments.PaymentResult`
+    with status ``declined`` or ``failed``. Only transport faults (timeouts, connection
+    resets, 5xx) raise :class:`~subkit.errors.GatewayError`; the caller then retries with the
+    **same** ``idempotency_key``, and the gateway must return the original result rather than
+    charge twice (as Stripe does with its ``Idempotency-Key`` header). Amounts are integers in
+    the currency's minor units. See :mod:`subkit.testing.gateway` for a scriptable fake.
+
+    Example:
+        >>> from subkit.testing.gateway import FakeGateway
+        >>> gw: PaymentGateway = FakeGateway()
+        >>> r = gw.charge(1000, "USD", "tok_visa", "charge:in_1:1", {"invoice_id": "in_1"})
+        >>> r.status.value, gw.charge(1000, "USD", "tok_visa", "charge:in_1:1", {}).payment_id == r.payment_id
+        ('succeeded', True)
+    """
+
+    def charge(
+        self, amount_minor: int, currency: str, token: str, idempotency_key: str, metadata: Mapping[str, str]
+    ) -> PaymentResult:
+        """Charge ``token`` (off session); succeeded, pending, declined or failed."""
+        ...
+
+    def refund(self, payment_id: str, amount_minor: int, idempotency_key: str) -> PaymentResult:
+        """Refund part or all of a succeeded payment; the result's ``payment_id`` is the refund's id."""
+        ...
+
+    def retrieve(self, payment_id: str) -> PaymentResult:
+        """The current state of a payment (how a pending bank debit is seen to settle)."""
+        ...
