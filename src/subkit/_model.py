@@ -71,10 +71,15 @@ class Model(BaseModel):
     _error: ClassVar[type[SubkitError]] = ValidationError
 
     def __init__(self, **data: Any) -> None:
+        # The subkit error is raised outside the ``except`` block so that it carries no
+        # context: pydantic's error quotes the raw input, which may be sensitive.
+        err = None
         try:
             super().__init__(**data)
         except pydantic.ValidationError as exc:
-            raise raise_subkit_error(exc, self._error) from None
+            err = raise_subkit_error(exc, self._error)
+        if err is not None:
+            raise err
 
     @classmethod
     def fast(cls, **values: Any) -> Self:
@@ -91,17 +96,21 @@ class Model(BaseModel):
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        err = None
         try:
             return super().model_validate(obj, *args, **kwargs)
         except pydantic.ValidationError as exc:
-            raise raise_subkit_error(exc, cls._error) from None
+            err = raise_subkit_error(exc, cls._error)
+        raise err
 
     @classmethod
     def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Self:
+        err = None
         try:
             return super().model_validate_json(json_data, *args, **kwargs)
         except pydantic.ValidationError as exc:
-            raise raise_subkit_error(exc, cls._error) from None
+            err = raise_subkit_error(exc, cls._error)
+        raise err
 
 
 class Entity(Model):

@@ -877,7 +877,18 @@ class BillingEngine:
             uow.update(new)
             if inv.credit_applied_minor:
                 cus = uow.get(Customer, inv.customer_id)
-                uow.update(cus.bumped(credit_minor=cus.credit_minor + inv.credit_applied_minor))
+                balance = cus.credit_minor + inv.credit_applied_minor
+                uow.update(cus.bumped(credit_minor=balance))
+                uow.publish(
+                    Event.of(
+                        EventType.CUSTOMER_BALANCE_CHANGED,
+                        now,
+                        cus.id,
+                        customer_id=cus.id,
+                        balance=balance,
+                        invoice_id=inv.id,
+                    )
+                )
             uow.publish(Event.of(EventType.INVOICE_VOIDED, now, inv.id, customer_id=inv.customer_id))
         return new
 
@@ -944,7 +955,18 @@ class BillingEngine:
             uow.update(inv.bumped(**changes))
             if note.credit_minor:
                 cus = uow.get(Customer, inv.customer_id)
-                uow.update(cus.bumped(credit_minor=cus.credit_minor + note.credit_minor))
+                balance = cus.credit_minor + note.credit_minor
+                uow.update(cus.bumped(credit_minor=balance))
+                uow.publish(
+                    Event.of(
+                        EventType.CUSTOMER_BALANCE_CHANGED,
+                        now,
+                        cus.id,
+                        customer_id=cus.id,
+                        balance=balance,
+                        invoice_id=inv.id,
+                    )
+                )
             uow.add(note)
             uow.publish(
                 Event.of(
@@ -961,4 +983,7 @@ class BillingEngine:
     def credit_notes(self, invoice_id: str) -> list[CreditNote]:
         """Credit notes of an invoice."""
         with self.store.begin() as uow:
-            return [n for n in uow.find(CreditNote) if n.invoice_id == invoice_id]
+            inv = uow.get(Invoice, invoice_id)
+            return [
+                n for n in uow.find(CreditNote, customer_id=inv.customer_id) if n.invoice_id == invoice_id
+            ]

@@ -9,7 +9,7 @@ Port               subkit's implementations                     Contract suite
 =================  ==========================================  ==========================
 ``Clock``          ``SystemClock``, ``TestClock``               --
 ``Store``          ``InMemoryStore``, ``SqlStore``              ``StoreContract``
-``EventPublisher`` ``CollectingPublisher``                      --
+``EventPublisher`` ``testing.CollectingPublisher``              --
 ``PaymentGateway`` ``FakeGateway`` (``subkit.testing.gateway``)  --
 =================  ==========================================  ==========================
 

@@ -347,3 +347,26 @@ def test_previews_write_nothing_and_match_the_real_operation(w: World) -> None:
     w.engine.cancel(sub.id, at_period_end=False, prorate=True)
     assert list(w.engine.invoices(cus.id)[-1].lines) == preview
     assert w.engine.upcoming_invoice(sub.id) is None
+
+
+def test_validation_errors_do_not_carry_the_raw_input() -> None:
+    from subkit.customers import Customer
+
+    try:
+        Customer(id="c", name="A", currency="USD", metadata={"card": 4242424242424242})  # type: ignore[dict-item]
+    except ValidationError as e:
+        assert e.__context__ is None and e.__cause__ is None
+        assert "4242424242424242" not in str(e)
+    else:
+        raise AssertionError("expected a ValidationError")
+
+
+def test_relay_delivers_to_a_collecting_publisher(w: World) -> None:
+    from subkit.testing import CollectingPublisher
+
+    pub = CollectingPublisher()
+    w.engine.publisher = pub
+    cus = w.engine.create_customer(name="A", currency="USD")
+    w.engine.subscribe(cus.id, "basic")
+    assert pub.types() == ["customer.created", "invoice.finalized", "subscription.created"]
+    assert w.engine.relay() == 0  # nothing left in the outbox

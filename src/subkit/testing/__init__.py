@@ -9,5 +9,6 @@ Example:
 
 from subkit.clock import TestClock
 from subkit.storage.memory import InMemoryStore
+from subkit.testing.publisher import CollectingPublisher
 
-__all__ = ["InMemoryStore", "TestClock"]
+__all__ = ["CollectingPublisher", "InMemoryStore", "TestClock"]
