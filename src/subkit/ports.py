@@ -10,7 +10,7 @@ Port               subkit's implementations                     Contract suite
 ``Clock``          ``SystemClock``, ``TestClock``               --
 ``Store``          ``InMemoryStore``, ``SqlStore``              ``StoreContract``
 ``EventPublisher`` ``testing.CollectingPublisher``              --
-``PaymentGateway`` ``FakeGateway`` (``subkit.testing.gateway``)  --
+``PaymentGateway`` ``FakeGateway`` (``subkit.testing.gateway``)  ``GatewayContract``
 =================  ==========================================  ==========================
 
 Example:

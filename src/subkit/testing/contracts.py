@@ -11,12 +11,14 @@ empty store (needs pytest)::
         def store(self):
             return MyStore(...)
 
-An adapter is done when the whole suite passes on it.
+:class:`GatewayContract` does the same for a payment gateway adapter. An adapter is
+done when the whole suite passes on it.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar
@@ -27,9 +29,10 @@ from subkit._model import Amount, Entity
 from subkit.customers import Customer
 from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError
 from subkit.events import Event, EventType
-from subkit.ports import Store
+from subkit.payments import PaymentStatus
+from subkit.ports import PaymentGateway, Store
 
-__all__ = ["Probe", "StoreContract"]
+__all__ = ["GatewayContract", "Probe", "StoreContract"]
 
 T0 = datetime(2027, 1, 31, 12, 0, tzinfo=UTC)
 
@@ -228,3 +231,70 @@ class StoreContract:
             uow.add(c)
         with store.begin() as uow:
             assert uow.get(Customer, "cus_1") == c
+
+
+class GatewayContract:
+    """Behaviour every :class:`subkit.ports.PaymentGateway` must have.
+
+    Provide a ``gateway`` fixture and a ``good_token`` fixture (a payment method token the
+    gateway charges successfully: a test card in a real provider's test mode)::
+
+        class TestMyGateway(GatewayContract):
+            @pytest.fixture
+            def gateway(self): return MyStripeGateway(api_key=TEST_KEY)
+
+            @pytest.fixture
+            def good_token(self): return "pm_card_visa"
+    """
+
+    @pytest.fixture
+    def gateway(self) -> PaymentGateway:  # pragma: no cover - overridden
+        raise NotImplementedError("provide a `gateway` fixture")
+
+    @pytest.fixture
+    def good_token(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError("provide a `good_token` fixture")
+
+    def _key(self) -> str:
+        return f"contract:{uuid.uuid4().hex}"
+
+    def test_charge_succeeds_with_exact_amount(self, gateway: PaymentGateway, good_token: str) -> None:
+        r = gateway.charge(1234, "USD", good_token, self._key(), {"invoice_id": "in_contract"})
+        assert r.status == PaymentStatus.SUCCEEDED
+        assert (r.amount_minor, r.currency) == (1234, "USD")
+        assert r.payment_id
+
+    def test_same_idempotency_key_returns_the_same_payment(
+        self, gateway: PaymentGateway, good_token: str
+    ) -> None:
+        key = self._key()
+        first = gateway.charge(500, "EUR", good_token, key, {})
+        again = gateway.charge(500, "EUR", good_token, key, {})
+        assert again.payment_id == first.payment_id and again.status == first.status
+
+    def test_different_keys_are_different_payments(self, gateway: PaymentGateway, good_token: str) -> None:
+        a = gateway.charge(700, "USD", good_token, self._key(), {})
+        b = gateway.charge(700, "USD", good_token, self._key(), {})
+        assert a.payment_id != b.payment_id
+
+    def test_retrieve_reports_the_payment(self, gateway: PaymentGateway, good_token: str) -> None:
+        r = gateway.charge(900, "USD", good_token, self._key(), {})
+        assert r.payment_id is not None
+        got = gateway.retrieve(r.payment_id)
+        assert (got.payment_id, got.status, got.amount_minor) == (r.payment_id, r.status, 900)
+
+    def test_partial_then_full_refund_never_exceeds_the_charge(
+        self, gateway: PaymentGateway, good_token: str
+    ) -> None:
+        r = gateway.charge(1000, "USD", good_token, self._key(), {})
+        assert r.payment_id is not None
+        key = self._key()
+        part = gateway.refund(r.payment_id, 300, key)
+        assert part.status == PaymentStatus.SUCCEEDED and part.amount_minor == 300
+        assert (
+            gateway.refund(r.payment_id, 300, key).payment_id == part.payment_id
+        )  # replayed, not refunded twice
+        rest = gateway.refund(r.payment_id, 700, self._key())
+        assert rest.status == PaymentStatus.SUCCEEDED
+        too_much = gateway.refund(r.payment_id, 1, self._key())
+        assert too_much.status != PaymentStatus.SUCCEEDED
