@@ -1,0 +1,177 @@
+"""The demo: deterministic, complete, and its figures agree with what the store holds."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from subkit.customers import Customer
+from subkit.demo import CURRENCIES, DemoSummary, run_demo
+from subkit.errors import StateError, ValidationError
+from subkit.invoicing import CreditNote, Invoice, LineKind
+from subkit.money import format_money, from_minor
+from subkit.storage.sql import SqlStore
+from subkit.subscriptions import Subscription, SubscriptionStatus
+
+SMALL = {"customers": 40, "months": 4}
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoSummary]:
+    db = tmp_path_factory.mktemp("demo") / "first.sqlite"
+    return db, run_demo(db, seed=7, **SMALL)
+
+
+def stored(db: Path) -> tuple[list[Customer], list[Subscription], list[Invoice], list[CreditNote]]:
+    with SqlStore(str(db)) as store, store.begin() as uow:
+        return uow.find(Customer), uow.find(Subscription), uow.find(Invoice), uow.find(CreditNote)
+
+
+def section(text: str, title: str) -> list[str]:
+    """The lines under a heading, up to the next blank line."""
+    lines = text.splitlines()
+    start = lines.index(title) + 1
+    end = lines.index("", start) if "" in lines[start:] else len(lines)
+    return lines[start:end]
+
+
+def money(minor: int, currency: str, locale: str = "en_US") -> str:
+    return str(format_money(from_minor(minor, currency), locale))
+
+
+def test_same_seed_same_bytes_other_seed_other_story(first: tuple[Path, DemoSummary], tmp_path: Path) -> None:
+    _, summary = first
+    again = run_demo(tmp_path / "again.sqlite", seed=7, **SMALL)
+    assert again.render().encode() == summary.render().encode()
+    assert again == summary
+    other = run_demo(tmp_path / "other.sqlite", seed=8, **SMALL)
+    assert other.render() != summary.render()
+
+
+def test_the_summary_has_every_section(first: tuple[Path, DemoSummary]) -> None:
+    text = first[1].render()
+    assert text.startswith("subkit demo: 40 customers over 4 months from 2026-01-01 (seed 7)\n")
+    for title in (
+        "Customers",
+        "Subscriptions by status",
+        "Activity",
+        "Invoices by currency",
+        "Month by month (amounts invoiced)",
+    ):
+        assert title in text.splitlines(), title
+    captions = re.findall(r"^Sample invoice \d: (.*)$", text, re.MULTILINE)
+    assert captions[0] in ("an upgrade, prorated", "a seat change, prorated")
+    assert captions[1:] == ["a discounted invoice", "a renewal with metered usage"]
+    months = section(text, "Month by month (amounts invoiced)")
+    assert [row.split()[0] for row in months] == [
+        "Month",
+        "2026-01",
+        "2026-02",
+        "2026-03",
+        "2026-04",
+        "Total",
+    ]
+
+
+def test_currency_totals_match_the_invoices_in_the_store(first: tuple[Path, DemoSummary]) -> None:
+    db, summary = first
+    _, _, invoices, notes = stored(db)
+    rows = {r.split()[0]: r.split() for r in section(summary.render(), "Invoices by currency")[1:]}
+    assert sorted(rows) == sorted(CURRENCIES)
+    for cur in CURRENCIES:
+        mine = [i for i in invoices if i.currency == cur]
+        assert mine, f"the demo bills in {cur}"
+        count, subtotal, discounts, total, credited = rows[cur][1:]
+        assert int(count.replace(",", "")) == len(mine)
+        assert subtotal == money(sum(i.subtotal_minor for i in mine), cur)
+        assert discounts == money(-sum(i.discount_minor for i in mine), cur)
+        assert total == money(sum(i.total_minor for i in mine), cur)
+        assert credited == money(-sum(n.amount_minor for n in notes if n.currency == cur), cur)
+    assert f"Invoices: {len(invoices):,} issued" in summary.render()
+
+
+def test_month_by_month_adds_up(first: tuple[Path, DemoSummary]) -> None:
+    db, summary = first
+    _, subs, invoices, _ = stored(db)
+    assert sum(m.invoices for m in summary.monthly) == len(invoices)
+    assert sum(m.new_subscriptions for m in summary.monthly) == len(subs)
+    assert sum(m.cancellations for m in summary.monthly) == sum(1 for s in subs if s.ended_at is not None)
+    march = [i for i in invoices if i.created_at.astimezone(UTC).strftime("%Y-%m") == "2026-03"]
+    row = next(
+        r for r in section(summary.render(), "Month by month (amounts invoiced)") if r.split()[0] == "2026-03"
+    )
+    for n, cur in enumerate(CURRENCIES):
+        assert row.split()[4 + n] == money(sum(i.total_minor for i in march if i.currency == cur), cur)
+
+
+def test_counts_by_status_match_the_store(first: tuple[Path, DemoSummary]) -> None:
+    db, summary = first
+    customers, subs, invoices, _ = stored(db)
+    assert summary.customers == len(customers) == 40
+    expected = {s.value: 0 for s in SubscriptionStatus} | Counter(s.status.value for s in subs)
+    assert dict(summary.subscriptions_by_status) == expected
+    assert sum(n for _, n in summary.customers_by_state) == len(customers)
+    assert dict(summary.invoices_by_status) == dict(Counter(i.status.value for i in invoices))
+    assert dict(summary.activity)["signups"] == len(customers)
+
+
+def test_sample_invoices_are_real_invoices_in_their_customers_locale(first: tuple[Path, DemoSummary]) -> None:
+    db, summary = first
+    customers, _, invoices, _ = stored(db)
+    by_number = {i.number: i for i in invoices}
+    currencies = set()
+    for _, text in summary.samples:
+        number = re.match(r"Invoice (INV-\d+) \((in_\d+)\)", text)
+        assert number, text
+        inv = by_number[number.group(1)]
+        assert inv.id == number.group(2)
+        customer = next(c for c in customers if c.id == inv.customer_id)
+        assert f"Customer: {customer.name} ({customer.id}), {inv.currency}, {customer.locale}" in text
+        total = next(line for line in text.splitlines() if line.strip().startswith("Total "))
+        assert total.strip().removeprefix("Total").strip() == money(
+            inv.total_minor, inv.currency, customer.locale
+        )
+        assert len(text.splitlines()) >= 3 + 1 + len(inv.lines) + 3  # head, columns, lines, totals
+        currencies.add(inv.currency)
+    upgrade = by_number[re.findall(r"INV-\d+", summary.samples[0][1])[0]]
+    amounts = [ln.amount_minor for ln in upgrade.lines if ln.kind == LineKind.PRORATION]
+    assert min(amounts) < 0 < max(amounts)  # a credit for the old plan, a charge for the new one
+    assert len(currencies) > 1
+
+
+def test_the_demo_refuses_a_store_with_data(first: tuple[Path, DemoSummary]) -> None:
+    db, _ = first
+    before = stored(db)
+    with pytest.raises(StateError, match="already holds subkit data"):
+        run_demo(db, customers=2, months=1)
+    assert stored(db) == before
+
+
+def test_progress_is_reported_day_by_day(tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    run_demo(tmp_path / "p.sqlite", customers=2, months=1, start=datetime(2026, 2, 1, tzinfo=UTC),
+             progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    assert seen == [(d, 28) for d in range(1, 29)]
+
+
+def test_bad_arguments_are_validation_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError):
+        run_demo(tmp_path / "x.sqlite", months=0)
+    with pytest.raises(ValidationError):
+        run_demo(tmp_path / "y.sqlite", start=datetime(2026, 1, 1))  # naive
+
+
+@pytest.mark.slow
+def test_default_size_exercises_every_capability(tmp_path: Path) -> None:
+    summary = run_demo(tmp_path / "full.sqlite")
+    activity = dict(summary.activity)
+    idle = [k for k, n in activity.items() if n == 0 and k not in ("refused", "billing_errors")]
+    assert idle == [], f"the default demo never did: {idle}"
+    assert activity["refused"] == 0 and activity.get("billing_errors", 0) == 0
+    assert summary.customers == 300 and len(summary.monthly) == 12
+    # Payments are optional (subkit.collection); when wired, every part of them is exercised too.
+    assert [k for k, n in summary.payments if n == 0] == []
