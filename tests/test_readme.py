@@ -15,7 +15,7 @@ PYTHON = [code for lang, code in BLOCKS if lang == "python"]
 
 FRESH_MACHINE = [
     "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/subkit demo",
-    "bash .ci/run",
+    "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m pytest",
 ]
 
 
@@ -26,7 +26,9 @@ def test_readme_starts_with_the_two_fresh_machine_commands() -> None:
     assert lang == "bash"
     assert code.splitlines() == FRESH_MACHINE
     intro = " ".join(TEXT[: TEXT.index("## Quick start")].split())
-    assert "`.ci/run` creates its own virtual environment" in intro
+    assert "`bash .ci/run`: it creates its own virtual environment" in intro
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert '"$venv/bin/python" -m pytest' in ci  # CI runs the README's test command
     for tool in ("ruff", "mypy", "test suite"):
         assert tool in intro
 
