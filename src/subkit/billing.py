@@ -42,7 +42,15 @@ from subkit._model import Entity
 from subkit.catalog import BillingTiming, Catalog
 from subkit.customers import Customer
 from subkit.discounts import AppliedDiscount, Coupon, PromotionCode
-from subkit.errors import ConflictError, CouponError, NotFoundError, StateError, SubkitError, ValidationError
+from subkit.errors import (
+    CatalogError,
+    ConflictError,
+    CouponError,
+    NotFoundError,
+    StateError,
+    SubkitError,
+    ValidationError,
+)
 from subkit.events import Event, EventType
 from subkit.invoicing import (
     BillingReason,
@@ -344,8 +352,23 @@ class BillingEngine:
 
     # ------------------------------------------------------------------ catalog, customers, coupons
     def set_catalog(self, catalog: Catalog) -> None:
-        """Store the catalog (replacing the previous one; subscriptions keep their pinned versions)."""
+        """Store the catalog (replacing the previous one; subscriptions keep their pinned versions).
+
+        A catalog that drops a plan version a live subscription still pins is refused with a
+        ``CatalogError`` naming it: publish new versions instead of removing old ones.
+        """
         with self.store.begin() as uow:
+            available = {(p.id, p.version) for p in catalog.plans}
+            for sub in uow.find(Subscription):
+                if sub.status == SubscriptionStatus.CANCELED:
+                    continue
+                for it in sub.items:
+                    if (it.plan_id, it.plan_version) not in available:
+                        raise CatalogError(
+                            f"subscription {sub.id} still uses plan {it.plan_id!r} version "
+                            f"{it.plan_version}; keep that version in the catalog or migrate it first",
+                            field="plans",
+                        )
             try:
                 rec = uow.get(CatalogRecord, "catalog")
                 uow.update(rec.bumped(catalog=catalog))
@@ -785,8 +808,9 @@ class BillingEngine:
                     batch = uow.due(Subscription, until, self.config.batch_size)
                     for sub in batch:
                         invoices.extend(self._advance_in(uow, sub.id, until, done))
-            except SubkitError:
-                report.conflicts += 1
+            except SubkitError as e:
+                if isinstance(e, ConflictError):
+                    report.conflicts += 1
                 if not self._advance_singly(until, report):
                     break
                 continue

@@ -21,7 +21,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -33,9 +33,17 @@ from subkit._model import Amount, CurrencyCode, Entity, Model
 from subkit.errors import CouponError, SubkitError
 from subkit.money import CONTEXT, allocate_minor, to_minor
 
-__all__ = ["AppliedDiscount", "Coupon", "CouponDuration", "PromotionCode", "discount_amounts"]
+__all__ = [
+    "AppliedDiscount",
+    "Coupon",
+    "CouponDuration",
+    "PromotionCode",
+    "discount_amounts",
+    "discount_lines",
+]
 
 _HUNDRED = Decimal(100)
+_ONE = Decimal(1)
 
 
 class CouponDuration(StrEnum):
@@ -154,6 +162,8 @@ class AppliedDiscount(Model):
 
     coupon_id: str
     start_cycle: int
+    #: For a fixed-amount coupon: what it took off so far, by billing cycle (recent cycles only).
+    spent: dict[int, int] = Field(default_factory=dict)
 
 
 def discount_amounts(
@@ -172,30 +182,59 @@ def discount_amounts(
         >>> discount_amounts([(2000, "pro"), (1000, "seats"), (-300, "pro")], [fixed, pct], "USD")
         [533, 267, 0]
     """
-    pct_keep = [Decimal(1)] * len(lines)
-    eligible_pct: list[list[bool]] = []
+    return discount_lines(lines, coupons, currency)[0]
+
+
+def discount_lines(
+    lines: Sequence[tuple[int, str | None]],
+    coupons: Sequence[Coupon],
+    currency: str,
+    used: Mapping[str, int] | None = None,
+) -> tuple[list[int], dict[str, int]]:
+    """Like :func:`discount_amounts`, tracking fixed amounts across invoices of one cycle.
+
+    ``used`` maps a fixed-amount coupon id to what it already took off earlier in the
+    same billing cycle; the second result is what each fixed coupon takes off here. A
+    cycle billed over several invoices (advance fees now, usage in arrears later) never
+    gets more than ``amount_off`` in total.
+
+    Example:
+        >>> fixed = Coupon(id="F", amount_off={"USD": "5"}, duration="once")
+        >>> discount_lines([(300, "api")], [fixed], "USD", used={"F": 400})
+        ([100], {'F': 100})
+    """
+    used = used or {}
+    pct_keep = [_ONE] * len(lines)
     for c in coupons:
         if c.percent_off is None:
             continue
-        keep = CONTEXT.subtract(Decimal(1), CONTEXT.divide(c.percent_off, _HUNDRED))
-        flags = [amt > 0 and (not c.applies_to or pid in c.applies_to) for amt, pid in lines]
-        eligible_pct.append(flags)
-        pct_keep = [CONTEXT.multiply(k, keep) if f else k for k, f in zip(pct_keep, flags, strict=True)]
+        keep = CONTEXT.subtract(_ONE, CONTEXT.divide(c.percent_off, _HUNDRED))
+        pct_keep = [
+            CONTEXT.multiply(k, keep) if amt > 0 and (not c.applies_to or pid in c.applies_to) else k
+            for k, (amt, pid) in zip(pct_keep, lines, strict=True)
+        ]
     discounts = [
-        int((Decimal(amt) - Decimal(amt) * k).quantize(Decimal(1), rounding=ROUND_HALF_UP, context=CONTEXT))
+        int(
+            CONTEXT.subtract(Decimal(amt), CONTEXT.multiply(Decimal(amt), k)).quantize(
+                _ONE, rounding=ROUND_HALF_UP, context=CONTEXT
+            )
+        )
         if amt > 0 and k != 1
         else 0
         for (amt, _), k in zip(lines, pct_keep, strict=True)
     ]
+    spent: dict[str, int] = {}
     for c in coupons:
         if c.percent_off is not None:
             continue
         flags = [amt > 0 and (not c.applies_to or pid in c.applies_to) for amt, pid in lines]
         left = [amt - d if f else 0 for (amt, _), d, f in zip(lines, discounts, flags, strict=True)]
         total_left = sum(left)
-        if total_left <= 0:
+        allowance = to_minor(c.amount_off[currency], currency) - used.get(c.id, 0)
+        off = min(allowance, total_left)
+        if off <= 0:
             continue
-        off = min(to_minor(c.amount_off[currency], currency), total_left)
+        spent[c.id] = off
         for i, part in enumerate(allocate_minor(off, left)):
             discounts[i] += part
-    return discounts
+    return discounts, spent

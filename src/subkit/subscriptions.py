@@ -44,7 +44,7 @@ from pydantic import AwareDatetime, Field
 
 from subkit._model import Amount, CurrencyCode, Entity, Model
 from subkit.catalog import BillingTiming, Catalog, Plan
-from subkit.discounts import AppliedDiscount, Coupon, discount_amounts
+from subkit.discounts import AppliedDiscount, Coupon, discount_lines
 from subkit.errors import CatalogError, IllegalTransitionError, ValidationError
 from subkit.events import Event, EventType
 from subkit.invoicing import BillingReason, InvoiceLine, LineKind
@@ -276,27 +276,36 @@ def _with(sub: Subscription, **changes: object) -> Subscription:
     return new
 
 
-def _discounted(lines: list[InvoiceLine], sub: Subscription, ctx: BillingContext) -> list[InvoiceLine]:
-    """Apply the subscription's coupons to ``lines``, per billing cycle of each line."""
+def _discounted(
+    lines: list[InvoiceLine], sub: Subscription, ctx: BillingContext
+) -> tuple[list[InvoiceLine], tuple[AppliedDiscount, ...]]:
+    """Apply the subscription's coupons to ``lines`` per billing cycle; the discounts with usage recorded."""
     if not sub.discounts or not lines:
-        return lines
+        return lines, sub.discounts
     out = list(lines)
-    for cycle in {ln.cycle for ln in lines if ln.cycle is not None}:
-        coupons = [
-            ctx.coupons[d.coupon_id]
-            for d in sub.discounts
+    applied = list(sub.discounts)
+    for cycle in sorted({ln.cycle for ln in lines if ln.cycle is not None}):
+        active = [
+            (n, ctx.coupons[d.coupon_id])
+            for n, d in enumerate(applied)
             if d.coupon_id in ctx.coupons and ctx.coupons[d.coupon_id].covers_cycle(d.start_cycle, cycle)
         ]
-        if not coupons:
+        if not active:
             continue
         idx = [i for i, ln in enumerate(out) if ln.cycle == cycle]
-        amounts = discount_amounts(
-            [(out[i].amount_minor, out[i].plan_id) for i in idx], coupons, sub.currency
+        used = {c.id: applied[n].spent.get(cycle, 0) for n, c in active}
+        amounts, spent = discount_lines(
+            [(out[i].amount_minor, out[i].plan_id) for i in idx], [c for _, c in active], sub.currency, used
         )
         for i, d in zip(idx, amounts, strict=True):
             if d:
                 out[i] = out[i].model_copy(update={"discount_minor": d})
-    return out
+        for n, c in active:
+            if c.id in spent:
+                kept = {k: v for k, v in applied[n].spent.items() if k >= cycle - 1}
+                kept[cycle] = kept.get(cycle, 0) + spent[c.id]
+                applied[n] = applied[n].model_copy(update={"spent": kept})
+    return out, tuple(applied)
 
 
 def _charge_key(sub_id: str, item_id: str, start: datetime) -> str:
@@ -528,8 +537,12 @@ def create(
         period_start=period.start,
         period_end=period.end,
     )
-    lines = _discounted(_advance_lines(sub, ctx, 0, period.start, period.end, setup=True), sub, ctx)
-    sub = sub.model_copy(update={"segments": tuple(_segments_of(lines)), "due_at": period.end})
+    lines, discounts = _discounted(
+        _advance_lines(sub, ctx, 0, period.start, period.end, setup=True), sub, ctx
+    )
+    sub = sub.model_copy(
+        update={"segments": tuple(_segments_of(lines)), "due_at": period.end, "discounts": discounts}
+    )
     events[0] = Event.of(EventType.SUBSCRIPTION_CREATED, at, sub_id, customer_id=customer_id, status="active")
     return Outcome(
         subscription=sub,
@@ -640,9 +653,9 @@ def change_items(
     )
     if charge.amount_minor:
         lines.append(charge)
-    lines = _discounted(lines, sub, ctx)
+    lines, discounts = _discounted(lines, sub, ctx)
     segments.extend(_segments_of(lines))
-    new_sub = _with(sub, items=items, segments=tuple(segments))
+    new_sub = _with(sub, items=items, segments=tuple(segments), discounts=discounts)
     out = Outcome(subscription=new_sub, events=[event], claims=_claims(sub, lines))
     if mode == ProrationBehavior.ALWAYS_INVOICE:
         out.invoice_lines = lines
@@ -731,10 +744,13 @@ def cancel(
             if live
             else seg
         )
+    discounts = sub.discounts
     if sub.status != SubscriptionStatus.TRIALING and at > sub.period_start:
-        lines.extend(_discounted(_arrears_lines(sub, ctx, sub.period_start, at), sub, ctx))
+        usage, discounts = _discounted(_arrears_lines(sub, ctx, sub.period_start, at), sub, ctx)
+        lines.extend(usage)
     new_sub = _with(
         sub,
+        discounts=discounts,
         status=SubscriptionStatus.CANCELED,
         canceled_at=at,
         ended_at=at,
@@ -813,8 +829,8 @@ def resume(sub: Subscription, ctx: BillingContext, *, at: datetime) -> Outcome:
                 rounding=ctx.rounding,
             )
         )
-    lines = _discounted([ln for ln in lines if ln.amount_minor], sub, ctx)
-    sub2 = sub2.model_copy(update={"segments": tuple(_segments_of(lines))})
+    lines, discounts = _discounted([ln for ln in lines if ln.amount_minor], sub, ctx)
+    sub2 = sub2.model_copy(update={"segments": tuple(_segments_of(lines)), "discounts": discounts})
     return Outcome(
         subscription=sub2,
         invoice_lines=lines,
@@ -855,13 +871,20 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
         [] if sub.status == SubscriptionStatus.TRIALING else _arrears_lines(sub, ctx, sub.period_start, at)
     )
     if sub.cancel_at_period_end:
-        new_sub = _with(sub, status=SubscriptionStatus.CANCELED, ended_at=at, cancel_at_period_end=False)
+        arrears, discounts = _discounted(arrears, sub, ctx)
+        new_sub = _with(
+            sub,
+            status=SubscriptionStatus.CANCELED,
+            ended_at=at,
+            cancel_at_period_end=False,
+            discounts=discounts,
+        )
         ev = Event.of(
             EventType.SUBSCRIPTION_CANCELED, at, sub.id, customer_id=sub.customer_id, prorated=False
         )
         return Outcome(
             subscription=new_sub,
-            invoice_lines=_discounted(arrears, sub, ctx),
+            invoice_lines=arrears,
             reason=BillingReason.SUBSCRIPTION_CANCEL,
             period=(sub.period_start, at),
             events=[ev],
@@ -903,8 +926,8 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
         new_sub = _with(moved, segments=())
         return Outcome(subscription=new_sub, events=events)
     advance = _advance_lines(moved, ctx, n, period.start, period.end, setup=setup)
-    lines = _discounted([*arrears, *advance], sub, ctx)
-    new_sub = _with(moved, status=status, segments=tuple(_segments_of(lines)))
+    lines, discounts = _discounted([*arrears, *advance], sub, ctx)
+    new_sub = _with(moved, status=status, segments=tuple(_segments_of(lines)), discounts=discounts)
     events.append(Event.of(EventType.SUBSCRIPTION_RENEWED, at, sub.id, customer_id=sub.customer_id, cycle=n))
     return Outcome(
         subscription=new_sub,

@@ -319,11 +319,21 @@ def test_a_broken_subscription_does_not_stop_the_run(w: World) -> None:
     cus = w.engine.create_customer(name="A", currency="USD")
     good = w.engine.subscribe(cus.id, "basic")
     bad = w.engine.subscribe(cus.id, "seats", 2)
-    # The catalog loses the seats plan: renewing `bad` now fails with a clear error.
+    # A catalog that drops the seats plan is refused while a subscription uses it...
     cat = w.engine.catalog
-    w.engine.set_catalog(cat.model_copy(update={"plans": tuple(p for p in cat.plans if p.id != "seats")}))
+    smaller = cat.model_copy(update={"plans": tuple(p for p in cat.plans if p.id != "seats")})
+    with pytest.raises(CatalogError, match="still uses plan 'seats' version 1"):
+        w.engine.set_catalog(smaller)
+    # ...but if it gets in anyway (written to the store directly), renewing `bad` fails with a
+    # clear error while the others still bill.
+    from subkit.billing import CatalogRecord
+
+    with w.store.begin() as uow:
+        rec = uow.get(CatalogRecord, "catalog")
+        uow.update(rec.bumped(catalog=smaller))
     report = w.engine.advance(datetime(2027, 6, 1, tzinfo=UTC))
     assert [(sid, code) for sid, code, _ in report.errors] == [(bad.id, "not_found")]
+    assert report.conflicts == 0
     assert report.invoices == 2  # good renewed for May and June
     assert w.totals(good.id)[-1] == ("2027-06-01", 1000)
     assert w.engine.get_subscription(bad.id).due_at == datetime(2027, 5, 1, tzinfo=UTC)
@@ -370,3 +380,27 @@ def test_relay_delivers_to_a_collecting_publisher(w: World) -> None:
     w.engine.subscribe(cus.id, "basic")
     assert pub.types() == ["customer.created", "invoice.finalized", "subscription.created"]
     assert w.engine.relay() == 0  # nothing left in the outbox
+
+
+def test_a_fixed_coupon_is_spent_once_per_cycle_across_invoices(w: World) -> None:
+    # 5.00 off once, on Basic (10.00 in advance) + API usage (billed in arrears on the next invoice).
+    w.engine.add_coupon(Coupon(id="FIVE1", amount_off={"USD": "5"}, duration="once"))
+    cus = w.engine.create_customer(name="A", currency="USD")
+    sub = w.engine.subscribe(cus.id, items=[("basic", 1), ("api", 0)], coupon="FIVE1")
+    w.engine.record_usage(sub.id, "api_calls", 2000, at=datetime(2027, 4, 10, tzinfo=UTC))  # 4.00
+    w.go(datetime(2027, 5, 1, tzinfo=UTC))
+    first, second = w.engine.invoices(subscription_id=sub.id)
+    assert (first.subtotal_minor, first.discount_minor) == (1000, 500)  # the whole 5.00 on April's fee
+    # May invoice: April usage 4.00 (cycle 0: the coupon is spent) + May fee 10.00 (cycle 1: not covered)
+    assert (second.subtotal_minor, second.discount_minor, second.total_minor) == (1400, 0, 1400)
+
+
+def test_a_fixed_coupon_left_over_covers_later_invoices_of_the_same_cycle(w: World) -> None:
+    w.engine.add_coupon(Coupon(id="TWELVE", amount_off={"USD": "12"}, duration="once"))
+    cus = w.engine.create_customer(name="A", currency="USD")
+    sub = w.engine.subscribe(cus.id, items=[("basic", 1), ("api", 0)], coupon="TWELVE")
+    w.engine.record_usage(sub.id, "api_calls", 2000, at=datetime(2027, 4, 10, tzinfo=UTC))  # 4.00
+    w.go(datetime(2027, 5, 1, tzinfo=UTC))
+    first, second = w.engine.invoices(subscription_id=sub.id)
+    # 12.00 allowance: 10.00 on the April fee, the 2.00 left on April's usage billed in May.
+    assert (first.discount_minor, second.discount_minor, second.total_minor) == (1000, 200, 1200)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from subkit.billing import BillingEngine
 from subkit.catalog import Catalog
 from subkit.cli import (
     COMMANDS,
@@ -31,7 +30,6 @@ from subkit.cli import (
     main,
     open_store,
 )
-from subkit.clock import SystemClock
 from subkit.customers import Customer
 from subkit.demo import demo_catalog, run_demo
 from subkit.invoicing import CreditNote, Invoice
@@ -207,9 +205,13 @@ ODD_CATALOG = {
 def test_bill_reports_subscriptions_it_cannot_bill_with_exit_1(tmp_path: Path, capsys: Capsys) -> None:
     db = tmp_path / "b.sqlite"
     run_demo(db, customers=4, months=1, seed=2)
-    # A host replaced the catalog with one that lacks every plan the subscriptions use.
-    with SqlStore(str(db)) as store:
-        BillingEngine(store, SystemClock()).set_catalog(Catalog.model_validate(ODD_CATALOG))
+    # A host wrote a catalog lacking every plan the subscriptions use straight into the store
+    # (BillingEngine.set_catalog would refuse it).
+    from subkit.billing import CatalogRecord
+
+    with SqlStore(str(db)) as store, store.begin() as uow:
+        rec = uow.get(CatalogRecord, "catalog")
+        uow.update(rec.bumped(catalog=Catalog.model_validate(ODD_CATALOG)))
     before = len(read_all(db)[2])
     code, out, err = run(capsys, "bill", "--until", "2026-03-01", "--db", str(db))
     assert code == EXIT_FAILED
