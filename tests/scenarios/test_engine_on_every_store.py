@@ -46,8 +46,15 @@ def run_business(store: Store) -> list[tuple[object, ...]]:
     e.cancel(s1.id, at_period_end=False, prorate=True)
     e.issue_credit_note(e.invoices(b.id)[0].id, "1.00")
     return [
-        (i.number, i.customer_id, i.subscription_id, i.period_start, i.total_minor, i.amount_due_minor,
-         tuple((ln.kind.value, ln.amount_minor, ln.discount_minor) for ln in i.lines))
+        (
+            i.number,
+            i.customer_id,
+            i.subscription_id,
+            i.period_start,
+            i.total_minor,
+            i.amount_due_minor,
+            tuple((ln.kind.value, ln.amount_minor, ln.discount_minor) for ln in i.lines),
+        )
         for i in e.invoices()
     ] + [("balance", e.get_customer("cus_a").credit_minor, e.get_customer("cus_b").credit_minor)]
 
