@@ -384,10 +384,10 @@ def test_concurrent_claims_have_one_winner(backend: EngineFactory) -> None:
     assert sorted(outcomes) == ["duplicate", "duplicate", "duplicate", "won"]
 
 
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)  # SQLite workers take turns instead
 def test_postgres_due_skips_rows_locked_by_another_worker(backend: EngineFactory) -> None:
     engine = backend()
-    if engine.dialect.name != "postgresql":
-        pytest.skip("FOR UPDATE SKIP LOCKED is PostgreSQL's; SQLite workers take turns instead")
+    assert engine.dialect.name == "postgresql"
     store = SqlStore(engine)
     with store.begin() as uow:
         for i in range(5):
