@@ -165,7 +165,7 @@ class BillingEngine:
         self.config = config or BillingConfig()
         self.publisher = publisher
         self._ids = ids
-        self._catalog: tuple[int, Catalog] | None = None
+        self._catalog: tuple[UnitOfWork, Catalog] | None = None
         self._coupons: dict[str, Coupon] = {}
         #: Called with each finalized invoice id after its commit (payment collection hooks in here).
         self.after_finalize: list[Callable[[str], None]] = []
@@ -175,10 +175,12 @@ class BillingEngine:
         return ensure_aware(at) if at is not None else self.clock.now()
 
     def _catalog_in(self, uow: UnitOfWork) -> Catalog:
-        rec = uow.get(CatalogRecord, "catalog")
-        if self._catalog is None or self._catalog[0] != rec.version:
-            self._catalog = (rec.version, rec.catalog)
-        return self._catalog[1]
+        # Read once per unit of work (a SQL store parses the whole catalog on every read).
+        if self._catalog is not None and self._catalog[0] is uow:
+            return self._catalog[1]
+        catalog = uow.get(CatalogRecord, "catalog").catalog
+        self._catalog = (uow, catalog)
+        return catalog
 
     def _ctx(
         self, uow: UnitOfWork, sub: Subscription | None = None, customer: Customer | None = None
