@@ -71,11 +71,14 @@ class UnitOfWork(Protocol):
         ...
 
     def add(self, entity: Entity) -> None:
-        """Insert; ``DuplicateError`` if the id exists."""
+        """Insert; ``DuplicateError`` if the id exists (at once, or at the latest at commit)."""
         ...
 
     def update(self, entity: Entity) -> None:
-        """Replace; ``entity.version`` must be the stored version + 1, else ``ConcurrencyError``."""
+        """Replace; ``entity.version`` must be the stored version + 1, else ``ConcurrencyError``.
+
+        The check may happen at once or at commit; either way nothing of the unit of work is kept.
+        """
         ...
 
     def due(self, kind: type[E], until: datetime, limit: int) -> list[E]:
@@ -87,7 +90,11 @@ class UnitOfWork(Protocol):
         ...
 
     def claim(self, key: str) -> None:
-        """Record a unique key (charged period, idempotency key); ``DuplicateError`` if taken."""
+        """Record a unique key (charged period, idempotency key); ``DuplicateError`` if taken.
+
+        A key taken earlier in the same unit of work is refused at once; one taken by another
+        unit of work may be reported at commit (like a deferred constraint), rolling back all.
+        """
         ...
 
     def claimed(self, key: str) -> bool:

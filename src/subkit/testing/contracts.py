@@ -185,10 +185,13 @@ class StoreContract:
             uow.claim("charge:sub_1:item_1:2027-01-31")
             with pytest.raises(DuplicateError):
                 uow.claim("charge:sub_1:item_1:2027-01-31")
-        with store.begin() as uow:
+        # A key taken by an earlier unit of work fails this one: at the claim or at commit.
+        with pytest.raises(DuplicateError), store.begin() as uow:
             assert uow.claimed("charge:sub_1:item_1:2027-01-31")
-            with pytest.raises(DuplicateError):
-                uow.claim("charge:sub_1:item_1:2027-01-31")
+            uow.add(Probe(id="written-with-the-duplicate"))
+            uow.claim("charge:sub_1:item_1:2027-01-31")
+        with store.begin() as uow, pytest.raises(NotFoundError):
+            uow.get(Probe, "written-with-the-duplicate")  # nothing of that unit of work was kept
 
     def test_sequences_are_gap_free_per_series(self, store: Store) -> None:
         with store.begin() as uow:
