@@ -1,0 +1,29 @@
+"""The benchmark runner works end to end at a tiny size (it times nothing that is asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_runs_and_prints_one_table() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--sizes", "100,200", "--only", "billing", "--only", "pricing"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    lines = proc.stdout.splitlines()
+    header = [i for i, ln in enumerate(lines) if ln.startswith("scenario")]
+    assert len(header) == 1  # one table
+    assert "baseline items/s" in lines[header[0]] and "ratio (time)" in lines[header[0]]
+    rows = [ln.split()[0] for ln in lines[header[0] + 2 :] if ln and not ln.startswith(("note", "skipped"))]
+    # billing at 2 sizes, graduated and volume pricing at 2 sizes each
+    expected = ["billing.advance"] * 2 + ["pricing.graduated"] * 2 + ["pricing.volume"] * 2
+    assert sorted(rows) == sorted(expected)
+    assert "sum of totals" in proc.stdout  # subkit and the baseline agreed on every invoice
