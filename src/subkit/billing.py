@@ -34,7 +34,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
@@ -172,7 +172,8 @@ class BillingEngine:
 
     # ------------------------------------------------------------------ plumbing
     def _now(self, at: datetime | None) -> datetime:
-        return ensure_aware(at) if at is not None else self.clock.now()
+        # Everything stored is UTC; local calendars come from the customer's time zone.
+        return (ensure_aware(at) if at is not None else self.clock.now()).astimezone(UTC)
 
     def _catalog_in(self, uow: UnitOfWork) -> Catalog:
         # Read once per unit of work (a SQL store parses the whole catalog on every read).
@@ -594,7 +595,7 @@ class BillingEngine:
         def op(sub: Subscription, ctx: BillingContext, customer: Customer) -> Outcome:
             target: datetime | None
             if when == "auto":
-                upgrade = _is_upgrade(sub, ctx, item_id, plan_id, quantity)
+                upgrade = _is_upgrade(sub, ctx, item_id, plan_id, quantity, at)
                 target = None if upgrade or sub.status == SubscriptionStatus.TRIALING else sub.period_end
             elif when == "now":
                 target = None
@@ -807,7 +808,7 @@ class BillingEngine:
             invoices: list[Invoice] = []
             try:
                 with self.store.begin() as uow:
-                    batch = uow.due(Subscription, until, self.config.batch_size)
+                    batch = self._due_batch(uow, until, report)
                     for sub in batch:
                         invoices.extend(self._advance_in(uow, sub.id, until, done))
             except SubkitError as e:
@@ -822,9 +823,15 @@ class BillingEngine:
             self._after(invoices)
         return report
 
+    def _due_batch(self, uow: UnitOfWork, until: datetime, report: AdvanceReport) -> list[Subscription]:
+        """The next due subscriptions, leaving out those this run already failed to bill."""
+        bad = {sid for sid, _, _ in report.errors}
+        found = uow.due(Subscription, until, self.config.batch_size + len(bad))
+        return [s for s in found if s.id not in bad][: self.config.batch_size]
+
     def _advance_singly(self, until: datetime, report: AdvanceReport) -> bool:
         with self.store.begin() as uow:
-            ids = [s.id for s in uow.due(Subscription, until, self.config.batch_size)]
+            ids = [s.id for s in self._due_batch(uow, until, report)]
         progressed = False
         for sub_id in ids:
             done = AdvanceReport(until=until)
@@ -835,8 +842,8 @@ class BillingEngine:
                 report.conflicts += 1
                 continue
             except SubkitError as e:
-                if all(sid != sub_id for sid, _, _ in report.errors):
-                    report.errors.append((sub_id, e.code, e.message))
+                report.errors.append((sub_id, e.code, e.message))
+                progressed = True  # it is set aside: the next batch goes past it
                 continue
             progressed = progressed or done.actions > 0
             report.merge(done)

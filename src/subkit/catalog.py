@@ -21,12 +21,13 @@ Example:
 from __future__ import annotations
 
 import json
+import weakref
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import AwareDatetime, Field, PrivateAttr, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from subkit._model import Amount, CurrencyCode, Model
 from subkit.errors import CatalogError, NotFoundError, SubkitError
@@ -127,6 +128,12 @@ class Plan(Model):
             ) from None
 
 
+_Maps = tuple[dict[str, list[Plan]], dict[tuple[str, int], Plan]]
+#: Plan lookups per live catalog, keyed by ``id()`` (catalogs compare by value and do not
+#: hash); an entry is dropped when its catalog is freed, before the id can be reused.
+_LOOKUPS: dict[int, _Maps] = {}
+
+
 class Catalog(Model):
     """Everything sold, validated as a whole, loadable from and savable to JSON.
 
@@ -141,9 +148,6 @@ class Catalog(Model):
     currencies: tuple[CurrencyCode, ...] = ()
     products: tuple[Product, ...] = ()
     plans: tuple[Plan, ...] = ()
-    _grouped: tuple[tuple[Plan, ...], dict[str, list[Plan]], dict[tuple[str, int], Plan]] | None = (
-        PrivateAttr(default=None)
-    )
 
     @model_validator(mode="after")
     def _check(self) -> Catalog:
@@ -172,21 +176,23 @@ class Catalog(Model):
                     )
         return self
 
-    def _lookup(self) -> tuple[dict[str, list[Plan]], dict[tuple[str, int], Plan]]:
-        """Plans by id (oldest version first) and by (id, version), cached for this ``plans`` tuple.
+    def _lookup(self) -> _Maps:
+        """Plans by id (oldest version first) and by (id, version), built once per catalog.
 
-        The cache is keyed by the tuple's identity because ``model_copy`` copies private
-        state: a copy with other plans must not reuse these maps.
+        Kept outside the model (a weak-keyed side table), so equality and copies of the
+        catalog never see the cache.
         """
-        cached = self._grouped
-        if cached is not None and cached[0] is self.plans:
-            return cached[1], cached[2]
+        key = id(self)
+        cached = _LOOKUPS.get(key)
+        if cached is not None:
+            return cached
         grouped: dict[str, list[Plan]] = {}
         for p in sorted(self.plans, key=lambda p: p.version):
             grouped.setdefault(p.id, []).append(p)
-        exact = {(p.id, p.version): p for p in self.plans}
-        self._grouped = (self.plans, grouped, exact)
-        return grouped, exact
+        maps = (grouped, {(p.id, p.version): p for p in self.plans})
+        _LOOKUPS[key] = maps
+        weakref.finalize(self, _LOOKUPS.pop, key, None)
+        return maps
 
     def versions(self, plan_id: str) -> list[Plan]:
         """All versions of a plan, oldest first."""

@@ -68,7 +68,7 @@ from subkit.errors import (
     ValidationError,
 )
 from subkit.events import Event, EventType
-from subkit.invoicing import CreditNote, Invoice, InvoiceStatus
+from subkit.invoicing import BillingReason, CreditNote, Invoice, InvoiceStatus
 from subkit.money import check_currency, minor_to_decimal
 from subkit.payments import (
     AttemptReason,
@@ -96,6 +96,10 @@ T = TypeVar("T")
 
 def _uuid_ids(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:24]}"
+
+
+#: Statuses a paid-up subscription recovers from.
+_DUNNED = (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID, SubscriptionStatus.INCOMPLETE)
 
 
 @dataclass(slots=True)
@@ -489,10 +493,13 @@ class PaymentCollector:
                 uow.update(inv.bumped(due_at=None))
                 return new, False
             if sub.status == SubscriptionStatus.ACTIVE:
-                uow.update(sub.bumped(status=SubscriptionStatus.PAST_DUE))
+                # Stripe's rule: a subscription whose first invoice is not paid is incomplete.
+                first = inv.billing_reason == BillingReason.SUBSCRIPTION_CREATE
+                sub_status = SubscriptionStatus.INCOMPLETE if first else SubscriptionStatus.PAST_DUE
+                uow.update(sub.bumped(status=sub_status))
                 uow.publish(
                     Event.of(
-                        EventType.SUBSCRIPTION_PAST_DUE,
+                        EventType.SUBSCRIPTION_INCOMPLETE if first else EventType.SUBSCRIPTION_PAST_DUE,
                         at,
                         sub.id,
                         customer_id=sub.customer_id,
@@ -525,7 +532,7 @@ class PaymentCollector:
         if inv.subscription_id is None:
             return
         sub = uow.get(Subscription, inv.subscription_id)
-        if sub.status not in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
+        if sub.status not in _DUNNED:
             return
         still_open = [
             i

@@ -49,7 +49,7 @@ from subkit.errors import CatalogError, IllegalTransitionError, ValidationError
 from subkit.events import Event, EventType
 from subkit.invoicing import BillingReason, InvoiceLine, LineKind
 from subkit.money import CONTEXT, Rounding, decimal_of
-from subkit.periods import Interval, Period, cycle_period, cycle_start, ensure_aware, zone
+from subkit.periods import UTC, Interval, Period, cycle_period, cycle_start, ensure_aware, zone
 from subkit.proration import Granularity, ProrationBehavior, credit_for, remaining_fraction
 
 __all__ = [
@@ -466,7 +466,7 @@ def create(
     ``items`` are ``(plan_id, quantity)``; plans are pinned to the version effective at
     ``at``. Without ``trial_days`` the base plan's trial length applies.
     """
-    ensure_aware(at)
+    at = ensure_aware(at).astimezone(UTC)  # stored instants are UTC
     if not items:
         raise ValidationError("a subscription needs at least one item", field="items")
     tz = zone(timezone)
@@ -512,7 +512,7 @@ def create(
     )
     events = [Event.of(EventType.SUBSCRIPTION_CREATED, at, sub_id, customer_id=customer_id, status="")]
     if days:
-        trial_end = (at.astimezone(tz) + relativedelta(days=days)).astimezone(at.tzinfo)
+        trial_end = (at.astimezone(tz) + relativedelta(days=days)).astimezone(UTC)
         sub = Subscription(
             **base,
             status=SubscriptionStatus.TRIALING,
@@ -555,12 +555,17 @@ def create(
 
 
 def is_upgrade(
-    sub: Subscription, ctx: BillingContext, item_id: str | None, plan_id: str | None, quantity: object
+    sub: Subscription,
+    ctx: BillingContext,
+    item_id: str | None,
+    plan_id: str | None,
+    quantity: object,
+    at: datetime | None = None,
 ) -> bool:
     """Whether a change raises the item's full-period price (an upgrade takes effect now)."""
     it = sub.item(item_id)
     old = _full_amount(_plan(ctx, it), sub.currency, it.quantity)
-    new_plan = ctx.catalog.plan(plan_id) if plan_id else _plan(ctx, it)
+    new_plan = ctx.catalog.plan(plan_id, at=at) if plan_id else _plan(ctx, it)
     q = it.quantity if quantity is None else decimal_of(quantity, "quantity")
     return _full_amount(new_plan, sub.currency, q) >= old
 

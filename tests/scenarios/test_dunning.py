@@ -111,8 +111,8 @@ def test_decline_then_recover_on_retry_2(world: World) -> None:
     inv = world.invoice(sub.id)
     assert inv.total_minor == PRO
 
-    # attempt 1 at T0 declined: past_due, retry 1 due at T0 + 1 day
-    assert world.status(sub.id) == SubscriptionStatus.PAST_DUE
+    # attempt 1 at T0 declined: the first invoice is unpaid, so incomplete; retry 1 due at T0 + 1 day
+    assert world.status(sub.id) == SubscriptionStatus.INCOMPLETE
     assert world.engine.get_invoice(inv.id).due_at == T0 + D
 
     world.at(T0 + 12 * timedelta(hours=1))  # nothing due yet
@@ -120,7 +120,7 @@ def test_decline_then_recover_on_retry_2(world: World) -> None:
 
     world.at(T0 + D)  # retry 1: declined again; retry 2 due at T0 + 3 days
     assert world.engine.get_invoice(inv.id).due_at == T0 + 3 * D
-    assert world.status(sub.id) == SubscriptionStatus.PAST_DUE
+    assert world.status(sub.id) == SubscriptionStatus.INCOMPLETE
 
     world.at(T0 + 3 * D)  # retry 2: succeeds
     paid = world.engine.get_invoice(inv.id)
@@ -151,7 +151,7 @@ def test_decline_then_recover_on_retry_2(world: World) -> None:
         ("retry_scheduled", 2, (T0 + 3 * D).isoformat()),
     ]
     assert len(world.events(EventType.PAYMENT_FAILED)) == 2
-    assert [e.subject_id for e in world.events(EventType.SUBSCRIPTION_PAST_DUE)] == [sub.id]
+    assert [e.subject_id for e in world.events(EventType.SUBSCRIPTION_INCOMPLETE)] == [sub.id]
     assert [e.data["reason"] for e in world.events(EventType.SUBSCRIPTION_ACTIVATED)] == ["payment_recovered"]
     assert [e.data["amount"] for e in world.events(EventType.INVOICE_PAID)] == [PRO]
 
@@ -168,7 +168,7 @@ def test_retry_due_is_idempotent_for_the_same_instant(world: World) -> None:
     second = world.collector.retry_due()
     assert (first.failed, len(second.attempts)) == (1, 0)
     assert len(world.gateway.charges) == 2
-    assert world.status(sub.id) == SubscriptionStatus.PAST_DUE
+    assert world.status(sub.id) == SubscriptionStatus.INCOMPLETE
 
 
 # --------------------------------------------------------------------------- hard declines
@@ -185,7 +185,7 @@ def test_hard_decline_skips_the_retries_then_final_action_at_the_end(world: Worl
     for day in (1, 3, 5):
         world.at(T0 + day * D)
     assert len(world.gateway.charges) == 1  # the stolen card is never charged again
-    assert world.status(sub.id) == SubscriptionStatus.PAST_DUE
+    assert world.status(sub.id) == SubscriptionStatus.INCOMPLETE
 
     world.clock.travel_to(T0 + 7 * D)
     report = world.collector.retry_due()  # final action (default: cancel now), no charge
@@ -230,7 +230,7 @@ def test_no_payment_method_is_a_failure_that_waits_for_one(world: World) -> None
         (FinalAction.CANCEL, False, SubscriptionStatus.CANCELED, InvoiceStatus.OPEN),
         (FinalAction.CANCEL, True, SubscriptionStatus.CANCELED, InvoiceStatus.UNCOLLECTIBLE),
         (FinalAction.MARK_UNPAID, False, SubscriptionStatus.UNPAID, InvoiceStatus.OPEN),
-        (FinalAction.LEAVE_PAST_DUE, False, SubscriptionStatus.PAST_DUE, InvoiceStatus.OPEN),
+        (FinalAction.LEAVE_PAST_DUE, False, SubscriptionStatus.INCOMPLETE, InvoiceStatus.OPEN),
     ],
 )
 def test_final_action_after_the_last_retry(
@@ -245,7 +245,7 @@ def test_final_action_after_the_last_retry(
     inv = world.invoice(sub.id)
     for day in (1, 3, 5):
         world.at(T0 + day * D)
-        assert world.status(sub.id) == SubscriptionStatus.PAST_DUE
+        assert world.status(sub.id) == SubscriptionStatus.INCOMPLETE
     world.clock.travel_to(T0 + 7 * D)
     report = world.collector.retry_due()  # retry 4 fails: final action at once
     assert (report.failed, report.final_actions) == (1, 1)
@@ -511,7 +511,7 @@ def test_returned_ach_debit_starts_dunning_from_the_return() -> None:
     attempt = world.collector.apply_gateway_update(returned)  # the webhook path
     assert attempt is not None and attempt.decline_code is not None
     assert attempt.decline_code.value == "insufficient_funds"
-    assert world.status(sub.id) == SubscriptionStatus.PAST_DUE
+    assert world.status(sub.id) == SubscriptionStatus.INCOMPLETE
     assert (
         world.engine.get_invoice(inv.id).due_at == T0 + 5 * D
     )  # first failure at day 4, retry 1 a day later
@@ -694,3 +694,18 @@ def test_only_paid_invoices_with_gateway_payments_are_refunded() -> None:
     world.collector.pay_by_bank_transfer(inv.id, amount_minor=PRO)
     with pytest.raises(ValidationError):
         world.collector.refund(inv.id)  # paid by transfer: nothing to send back through the gateway
+
+
+def test_a_declined_renewal_makes_the_subscription_past_due_then_active_again(world: World) -> None:
+    cus = world.customer()
+    sub = world.engine.subscribe(cus, "pro", id="sub_1")  # first invoice paid at T0
+    assert world.status(sub.id) == SubscriptionStatus.ACTIVE
+    world.gateway.script(decline("insufficient_funds"), token="tok_ada")
+    renewal_at = world.engine.get_subscription(sub.id).period_end
+    world.at(renewal_at)  # the renewal's charge is declined
+    assert world.status(sub.id) == SubscriptionStatus.PAST_DUE
+    assert [e.subject_id for e in world.events(EventType.SUBSCRIPTION_PAST_DUE)] == [sub.id]
+    assert world.events(EventType.SUBSCRIPTION_INCOMPLETE) == []
+    world.clock.travel_to(renewal_at + D)
+    world.collector.retry_due(renewal_at + D)  # retry 1 succeeds
+    assert world.status(sub.id) == SubscriptionStatus.ACTIVE

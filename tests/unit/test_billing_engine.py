@@ -404,3 +404,44 @@ def test_a_fixed_coupon_left_over_covers_later_invoices_of_the_same_cycle(w: Wor
     first, second = w.engine.invoices(subscription_id=sub.id)
     # 12.00 allowance: 10.00 on the April fee, the 2.00 left on April's usage billed in May.
     assert (first.discount_minor, second.discount_minor, second.total_minor) == (1000, 200, 1200)
+
+
+def test_stored_instants_are_utc_whatever_the_caller_passes(w: World) -> None:
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    cus = w.engine.create_customer(name="A", currency="USD", timezone="Europe/Berlin")
+    sub = w.engine.subscribe(cus.id, "pro", at=datetime(2027, 4, 1, 10, tzinfo=berlin))  # 14-day trial
+    assert sub.anchor == datetime(2027, 4, 15, 8, tzinfo=UTC)  # 10:00 CEST = 08:00 UTC
+    w.go(datetime(2027, 4, 16, tzinfo=UTC))
+    inv = w.engine.invoices(subscription_id=sub.id)[0]
+    got = w.engine.get_subscription(sub.id)
+    for instant in (
+        got.anchor,
+        got.period_start,
+        got.period_end,
+        got.created_at,
+        inv.created_at,
+        inv.period_start,
+    ):
+        assert instant is not None and instant.tzinfo is UTC
+
+
+def test_broken_subscriptions_do_not_block_healthy_ones_behind_them(w: World) -> None:
+    from subkit.billing import BillingConfig, BillingEngine, CatalogRecord
+
+    engine = BillingEngine(w.store, w.clock, config=BillingConfig(batch_size=2))
+    cus = engine.create_customer(name="A", currency="USD")
+    broken = [engine.subscribe(cus.id, "seats", 1, at=datetime(2027, 4, 1, tzinfo=UTC)) for _ in range(3)]
+    healthy = engine.subscribe(cus.id, "basic", at=datetime(2027, 4, 2, tzinfo=UTC))  # due a day later
+    cat = engine.catalog
+    with w.store.begin() as uow:  # the seats plan disappears behind the engine's back
+        rec = uow.get(CatalogRecord, "catalog")
+        uow.update(
+            rec.bumped(
+                catalog=cat.model_copy(update={"plans": tuple(p for p in cat.plans if p.id != "seats")})
+            )
+        )
+    report = engine.advance(datetime(2027, 5, 3, tzinfo=UTC))
+    assert sorted(sid for sid, _, _ in report.errors) == sorted(s.id for s in broken)
+    assert w.totals(healthy.id) == [("2027-04-02", 1000), ("2027-05-02", 1000)]

@@ -185,3 +185,12 @@ def test_plan_versions_apply_from_their_effective_date() -> None:
         cat.plan("pro", 3)
     with pytest.raises(NotFoundError):
         cat.plan("gold")
+
+
+def test_equality_and_copies_ignore_the_lookup_cache() -> None:
+    cat = catalog()
+    assert cat.plan("pro").name == "Pro"  # builds the lookup
+    assert cat == Catalog.from_json(cat.to_json())
+    fewer = cat.model_copy(update={"plans": cat.plans[:1]})
+    with pytest.raises(NotFoundError):
+        fewer.plan("pro")  # a copy with other plans never reuses the original's lookup
