@@ -283,7 +283,6 @@ class BillingEngine:
             if item.currency == currency:
                 lines.append(item.line)
                 uow.update(item.bumped(status="invoiced", invoice_id=inv_id))
-        customer = uow.get(Customer, customer.id)
         credit = customer.credit_minor if currency == customer.currency else 0
         inv = Invoice.draft(
             inv_id,

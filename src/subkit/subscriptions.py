@@ -926,13 +926,13 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
                 return Outcome(subscription=paused, events=events)
         status = SubscriptionStatus.ACTIVE
         events.append(Event.of(EventType.SUBSCRIPTION_ACTIVATED, at, sub.id, customer_id=sub.customer_id))
-    moved = sub.model_copy(update={"cycle": n, "period_start": period.start, "period_end": period.end})
+    moved = {"cycle": n, "period_start": period.start, "period_end": period.end}
     if sub.status == SubscriptionStatus.PAUSED:
-        new_sub = _with(moved, segments=())
+        new_sub = _with(sub, segments=(), **moved)
         return Outcome(subscription=new_sub, events=events)
-    advance = _advance_lines(moved, ctx, n, period.start, period.end, setup=setup)
+    advance = _advance_lines(sub, ctx, n, period.start, period.end, setup=setup)
     lines, discounts = _discounted([*arrears, *advance], sub, ctx)
-    new_sub = _with(moved, status=status, segments=tuple(_segments_of(lines)), discounts=discounts)
+    new_sub = _with(sub, status=status, segments=tuple(_segments_of(lines)), discounts=discounts, **moved)
     events.append(Event.of(EventType.SUBSCRIPTION_RENEWED, at, sub.id, customer_id=sub.customer_id, cycle=n))
     return Outcome(
         subscription=new_sub,
