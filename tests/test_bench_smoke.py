@@ -23,7 +23,7 @@ def test_bench_runs_and_prints_one_table() -> None:
     assert len(header) == 1  # one table
     assert "baseline items/s" in lines[header[0]] and "ratio (time)" in lines[header[0]]
     rows = [ln.split()[0] for ln in lines[header[0] + 2 :] if ln and not ln.startswith(("note", "skipped"))]
-    # billing at 2 sizes, graduated and volume pricing at 2 sizes each
-    expected = ["billing.advance"] * 2 + ["pricing.graduated"] * 2 + ["pricing.volume"] * 2
+    # billing (default GC and frozen setup heap) at 2 sizes, graduated and volume pricing at 2 sizes each
+    expected = ["billing.advance"] * 4 + ["pricing.graduated"] * 2 + ["pricing.volume"] * 2
     assert sorted(rows) == sorted(expected)
     assert "sum of totals" in proc.stdout  # subkit and the baseline agreed on every invoice

@@ -167,6 +167,8 @@ class BillingEngine:
         self._ids = ids
         self._catalog: tuple[UnitOfWork, Catalog] | None = None
         self._coupons: dict[str, Coupon] = {}
+        # The pending invoice items of the batch ``advance`` is billing, read once for the batch.
+        self._batch_pending: tuple[UnitOfWork, dict[str, list[InvoiceItem]]] | None = None
         #: Called with each finalized invoice id after its commit (payment collection hooks in here).
         self.after_finalize: list[Callable[[str], None]] = []
 
@@ -233,20 +235,22 @@ class BillingEngine:
         for key in out.claims:
             uow.claim(key)
         at = out.events[0].occurred_at if out.events else self.clock.now()
+        batch = self._batch_pending
         for line in out.pending_lines:
-            uow.add(
-                InvoiceItem.fast(
-                    id=self._ids("ii"),
-                    version=1,
-                    customer_id=customer.id,
-                    subscription_id=sub.id,
-                    currency=sub.currency,
-                    line=line,
-                    status="pending",
-                    invoice_id=None,
-                    created_at=at,
-                )
+            item = InvoiceItem.fast(
+                id=self._ids("ii"),
+                version=1,
+                customer_id=customer.id,
+                subscription_id=sub.id,
+                currency=sub.currency,
+                line=line,
+                status="pending",
+                invoice_id=None,
+                created_at=at,
             )
+            uow.add(item)
+            if batch is not None and batch[0] is uow:  # keep the batch's prefetch complete
+                batch[1].setdefault(sub.id, []).append(item)
         invoice = None
         if out.reason is not None and out.invoice_lines:
             invoice = self._invoice(uow, customer, list(out.invoice_lines), at, sub, out.reason, out.period)
@@ -271,7 +275,11 @@ class BillingEngine:
         """Build, finalize and store an invoice, pulling in pending items and applying the balance."""
         currency = sub.currency if sub is not None else customer.currency
         if sub is not None:
-            pending = uow.find(InvoiceItem, status="pending", subscription_id=sub.id)
+            batch = self._batch_pending
+            if batch is not None and batch[0] is uow:
+                pending = batch[1].pop(sub.id, [])
+            else:
+                pending = uow.find(InvoiceItem, status="pending", subscription_id=sub.id)
         else:
             pending = [
                 i
@@ -808,8 +816,19 @@ class BillingEngine:
             try:
                 with self.store.begin() as uow:
                     batch = self._due_batch(uow, until, report)
-                    for sub in batch:
-                        invoices.extend(self._advance_in(uow, sub.id, until, done))
+                    # One read each for the batch's customers and pending items, not one per invoice.
+                    uow.get_many(Customer, [s.customer_id for s in batch])
+                    pending: dict[str, list[InvoiceItem]] = {}
+                    if batch:
+                        ids = [s.id for s in batch]
+                        for item in uow.find(InvoiceItem, status="pending", subscription_id=ids):
+                            pending.setdefault(item.subscription_id or "", []).append(item)
+                    self._batch_pending = (uow, pending)
+                    try:
+                        for sub in batch:
+                            invoices.extend(self._advance_in(uow, sub.id, until, done))
+                    finally:
+                        self._batch_pending = None
             except SubkitError as e:
                 if isinstance(e, ConflictError):
                     report.conflicts += 1

@@ -66,8 +66,15 @@ class UnitOfWork(Protocol):
         """The entity, or ``NotFoundError``."""
         ...
 
+    def get_many(self, kind: type[E], ids: Sequence[str]) -> dict[str, E]:
+        """The entities of ``ids`` that exist, by id (one round trip for a whole batch)."""
+        ...
+
     def find(self, kind: type[E], **where: object) -> list[E]:
-        """Entities of ``kind`` whose indexed attributes equal ``where``, in insertion order."""
+        """Entities of ``kind`` whose indexed attributes equal ``where``, in insertion order.
+
+        A list value means "is one of" (``subscription_id=["sub_1", "sub_2"]``).
+        """
         ...
 
     def add(self, entity: Entity) -> None:

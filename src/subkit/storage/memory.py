@@ -103,6 +103,20 @@ class InMemoryStore:
             self._published.update(event_ids)
 
 
+def _matching(index: dict[object, dict[str, None]], value: object) -> dict[str, None]:
+    """Ids whose indexed value equals ``value``, or is one of it when it is a list."""
+    if isinstance(value, list):
+        merged: dict[str, None] = {}
+        for v in value:
+            merged.update(index.get(v, {}))
+        return merged
+    return index.get(value, {})
+
+
+def _matches(actual: object, wanted: object) -> bool:
+    return actual in wanted if isinstance(wanted, list) else actual == wanted
+
+
 class _MemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self._s = store
@@ -144,6 +158,11 @@ class _MemoryUnitOfWork:
             raise NotFoundError(f"no {kind.kind} with id {id!r}", field="id")
         return cast(E, found)
 
+    def get_many(self, kind: type[E], ids: Sequence[str]) -> dict[str, E]:
+        self._check_open()
+        found = {i: self._current(kind.kind, i) for i in ids}
+        return {i: cast(E, e) for i, e in found.items() if e is not None}
+
     def find(self, kind: type[E], **where: object) -> list[E]:
         self._check_open()
         k = kind.kind
@@ -154,14 +173,14 @@ class _MemoryUnitOfWork:
             order = s._order.get(k, {})
             if indexed:
                 idx = s._index.get(k, {})
-                sets = sorted((idx.get(f, {}).get(where[f], {}) for f in indexed), key=len)
+                sets = sorted((_matching(idx.get(f, {}), where[f]) for f in indexed), key=len)
                 ids = [i for i in sets[0] if all(i in other for other in sets[1:])]
                 found = {i: table[i] for i in ids}
             else:
                 found = dict(table)
         for wid, (ent, _) in self._writes.get(k, {}).items():
             found[wid] = ent
-        items = [e for e in found.values() if all(getattr(e, f, None) == v for f, v in where.items())]
+        items = [e for e in found.values() if all(_matches(getattr(e, f, None), v) for f, v in where.items())]
         last = len(order)
         items.sort(key=lambda e: order.get(e.id, last))
         return cast(list[E], items)

@@ -522,29 +522,51 @@ class SqlUnitOfWork:
         self._seen[(kind.kind, id)] = ent
         return ent
 
+    def get_many(self, kind: type[E], ids: Sequence[str]) -> dict[str, E]:
+        """The entities of ``ids`` that exist, by id, in one query (the rest from the identity map)."""
+        self._check_open()
+        found: dict[str, E] = {}
+        missing = []
+        for i in dict.fromkeys(ids):
+            held = self._seen.get((kind.kind, i))
+            if held is not None:
+                found[i] = cast(E, held)
+            else:
+                missing.append(i)
+        for chunk in (missing[n : n + 500] for n in range(0, len(missing), 500)):
+            rows = self._exec(self._q.get_many, {"kind": kind.kind, "ids": chunk}).scalars().all()
+            for body in rows:
+                ent = self._load(kind, body)
+                found[ent.id] = ent
+        return found
+
     def find(self, kind: type[E], **where: object) -> list[E]:
         """Entities whose indexed attributes equal ``where``, in insertion order."""
         self._check_open()
         params: dict[str, Any] = {"kind": kind.kind}
-        shape = []
+        shape: list[tuple[str, str]] = []
         for field, value in sorted(where.items()):
             if field not in INDEX_FIELDS:
                 raise ValidationError(
                     f"find() filters on indexed attributes only ({', '.join(INDEX_FIELDS)}), not {field!r}",
                     field=field,
                 )
-            if field == "due_at" and not isinstance(value, datetime | None):
+            if field == "due_at" and not isinstance(value, datetime | list | None):
                 raise ValidationError("due_at must be compared with an aware datetime", field=field)
-            shape.append((field, value is None))
-            if value is not None:
-                params[f"w_{field}"] = _index_value(value)
+            if isinstance(value, list):
+                shape.append((field, "in"))
+                params[f"w_{field}"] = [_index_value(v) for v in value]
+            else:
+                shape.append((field, "null" if value is None else "eq"))
+                if value is not None:
+                    params[f"w_{field}"] = _index_value(value)
         rows = self._exec(_find_statement(tuple(shape)), params).scalars().all()
         found = [self._load(kind, body) for body in rows]
         own = self._written.get(kind.kind)
         if own:
             known = {e.id for e in found}
             found.extend(cast(E, e) for i, e in own.items() if i not in known)  # own writes may now match
-        return [e for e in found if all(getattr(e, f, None) == v for f, v in where.items())]
+        return [e for e in found if all(_matches(getattr(e, f, None), v) for f, v in where.items())]
 
     def due(self, kind: type[E], until: datetime, limit: int) -> list[E]:
         """Up to ``limit`` entities with ``due_at <= until``, earliest first, locked for this worker.
@@ -642,6 +664,9 @@ class _Statements:
         t = _entities
         key = (t.c.kind == bindparam("kind")) & (t.c.id == bindparam("id"))
         self.get = select(t.c.body).where(key)
+        self.get_many = select(t.c.body).where(
+            t.c.kind == bindparam("kind"), t.c.id.in_(bindparam("ids", expanding=True))
+        )
         self.version = select(t.c.version).where(key)
         self.due = (
             select(t.c.body)
@@ -690,14 +715,23 @@ class _Statements:
 
 
 @cache
-def _find_statement(shape: tuple[tuple[str, bool], ...]) -> Executable:
-    """``find``'s query for one filter shape (which fields, and which of them are ``None``)."""
+def _find_statement(shape: tuple[tuple[str, str], ...]) -> Executable:
+    """``find``'s query for one filter shape: each field compared by ``eq``, ``null`` or ``in``."""
     t = _entities
     stmt = select(t.c.body).where(t.c.kind == bindparam("kind"))
-    for field, is_none in shape:
+    for field, op in shape:
         col = t.c[field]
-        stmt = stmt.where(col.is_(None) if is_none else col == bindparam(f"w_{field}"))
+        if op == "null":
+            stmt = stmt.where(col.is_(None))
+        elif op == "in":
+            stmt = stmt.where(col.in_(bindparam(f"w_{field}", expanding=True)))
+        else:
+            stmt = stmt.where(col == bindparam(f"w_{field}"))
     return stmt.order_by(t.c.seq)
+
+
+def _matches(actual: object, wanted: object) -> bool:
+    return actual in wanted if isinstance(wanted, list) else actual == wanted
 
 
 @cache

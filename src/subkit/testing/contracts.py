@@ -80,6 +80,16 @@ class StoreContract:
         with store.begin() as uow, pytest.raises(NotFoundError):
             uow.get(Probe, "nope")
 
+    def test_get_many_returns_those_that_exist(self, store: Store) -> None:
+        with store.begin() as uow:
+            for i in range(3):
+                uow.add(Probe(id=f"p{i}", note=str(i)))
+        with store.begin() as uow:
+            uow.add(Probe(id="new", note="own write"))
+            got = uow.get_many(Probe, ["p2", "missing", "p0", "new", "p2"])
+            assert {k: v.note for k, v in got.items()} == {"p2": "2", "p0": "0", "new": "own write"}
+            assert uow.get_many(Probe, []) == {}
+
     def test_add_existing_id_raises_duplicate(self, store: Store) -> None:
         with store.begin() as uow:
             uow.add(Probe(id="p1"))
@@ -102,6 +112,16 @@ class StoreContract:
             assert [p.id for p in uow.find(Probe, customer_id="a", status="open")] == ["p9", "p6"]
             assert [p.id for p in uow.find(Probe)] == ["p9", "p8", "p7", "p6"]
             assert uow.find(Probe, subscription_id="none") == []
+
+    def test_find_with_a_list_means_one_of(self, store: Store) -> None:
+        with store.begin() as uow:
+            for i, cus in enumerate(["a", "b", "c", "a"]):
+                uow.add(Probe(id=f"p{i}", customer_id=cus, status="open" if i < 3 else "paid"))
+        with store.begin() as uow:
+            uow.add(Probe(id="own", customer_id="c", status="open"))
+            got = uow.find(Probe, customer_id=["a", "c"], status="open")
+            assert [p.id for p in got] == ["p0", "p2", "own"]
+            assert uow.find(Probe, customer_id=[]) == []
 
     def test_reads_see_own_uncommitted_writes(self, store: Store) -> None:
         with store.begin() as uow:
