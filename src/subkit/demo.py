@@ -527,6 +527,7 @@ class _Simulation:
         self.tasks: list[_Task] = []
         self.seq = itertools.count()
         self.counts: Counter[str] = Counter()
+        self.winback_scheduled = False
         self.customer_ids: list[str] = []
         self.usage_seq = itertools.count(1)
 
@@ -722,7 +723,10 @@ class _Simulation:
         self.engine.cancel(sub_id, at_period_end=False, prorate=prorate)
         self.counts["cancel_now"] += 1
         self.counts["cancel_prorated"] += prorate
-        if self.chance(40):
+        # Some come back later; the first immediate cancellation always does, so that every
+        # default demo shows a win-back whatever the seed.
+        if self.chance(40) or not self.winback_scheduled:
+            self.winback_scheduled = True
             self.schedule(self.later(self.clock.now(), 20, 90), "winback", sub.customer_id)
 
     def _do_reactivate(self, sub_id: str) -> None:
