@@ -291,6 +291,11 @@ class BillingEngine:
             if item.currency == currency:
                 lines.append(item.line)
                 uow.update(item.bumped(status="invoiced", invoice_id=inv_id))
+        total = sum(ln.amount_minor - ln.discount_minor + ln.tax_minor for ln in lines)
+        if currency == customer.currency and (total < 0 or (total > 0 and customer.credit_minor > 0)):
+            # The balance will change: re-read the customer under a row lock, so a balance
+            # another worker changed since the batch was read is used, not overwritten.
+            customer = uow.lock(Customer, customer.id) or customer
         credit = customer.credit_minor if currency == customer.currency else 0
         inv = Invoice.draft(
             inv_id,
@@ -855,6 +860,10 @@ class BillingEngine:
             done = AdvanceReport(until=until)
             try:
                 with self.store.begin() as uow:
+                    # Lock the subscription before anything else (as a batch does with due()),
+                    # and leave it to the worker that holds it.
+                    if uow.lock(Subscription, sub_id, skip_locked=True) is None:
+                        continue
                     invoices = self._advance_in(uow, sub_id, until, done)
             except ConflictError:
                 report.conflicts += 1

@@ -66,6 +66,15 @@ class UnitOfWork(Protocol):
         """The entity, or ``NotFoundError``."""
         ...
 
+    def lock(self, kind: type[E], id: str, *, skip_locked: bool = False) -> E | None:
+        """Re-read an entity and hold it against other writers until this unit of work ends.
+
+        ``None`` when it does not exist, or, with ``skip_locked``, when another unit of work
+        holds it (PostgreSQL ``FOR UPDATE [SKIP LOCKED]``; SQLite's write lock already
+        serializes writers; the in-memory store checks versions at commit instead).
+        """
+        ...
+
     def get_many(self, kind: type[E], ids: Sequence[str]) -> dict[str, E]:
         """The entities of ``ids`` that exist, by id (one round trip for a whole batch)."""
         ...

@@ -158,6 +158,10 @@ class _MemoryUnitOfWork:
             raise NotFoundError(f"no {kind.kind} with id {id!r}", field="id")
         return cast(E, found)
 
+    def lock(self, kind: type[E], id: str, *, skip_locked: bool = False) -> E | None:
+        self._check_open()
+        return cast(E | None, self._current(kind.kind, id))
+
     def get_many(self, kind: type[E], ids: Sequence[str]) -> dict[str, E]:
         self._check_open()
         found = {i: self._current(kind.kind, i) for i in ids}

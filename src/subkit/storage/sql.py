@@ -522,6 +522,23 @@ class SqlUnitOfWork:
         self._seen[(kind.kind, id)] = ent
         return ent
 
+    def lock(self, kind: type[E], id: str, *, skip_locked: bool = False) -> E | None:
+        """Re-read the row and hold it until the end (``FOR UPDATE [SKIP LOCKED]`` on PostgreSQL).
+
+        Buffered writes of this unit of work stay this unit of work's view of the entity.
+        """
+        self._write()
+        stmt = self._q.lock_skip if skip_locked else self._q.lock
+        body = self._exec(stmt, {"kind": kind.kind, "id": id}).scalar_one_or_none()
+        key = (kind.kind, id)
+        if key in self._adds or key in self._updates:
+            return cast(E, self._seen[key])
+        if body is None:
+            return None
+        ent = kind.model_validate_json(body)
+        self._seen[key] = ent
+        return ent
+
     def get_many(self, kind: type[E], ids: Sequence[str]) -> dict[str, E]:
         """The entities of ``ids`` that exist, by id, in one query (the rest from the identity map)."""
         self._check_open()
@@ -664,6 +681,8 @@ class _Statements:
         t = _entities
         key = (t.c.kind == bindparam("kind")) & (t.c.id == bindparam("id"))
         self.get = select(t.c.body).where(key)
+        self.lock = self.get if self.sqlite else self.get.with_for_update()
+        self.lock_skip = self.get if self.sqlite else self.get.with_for_update(skip_locked=True)
         self.get_many = select(t.c.body).where(
             t.c.kind == bindparam("kind"), t.c.id.in_(bindparam("ids", expanding=True))
         )

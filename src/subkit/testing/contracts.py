@@ -80,6 +80,19 @@ class StoreContract:
         with store.begin() as uow, pytest.raises(NotFoundError):
             uow.get(Probe, "nope")
 
+    def test_lock_rereads_and_sees_own_writes(self, store: Store) -> None:
+        with store.begin() as uow:
+            uow.add(Probe(id="p1", note="v1"))
+        with store.begin() as uow:
+            got = uow.lock(Probe, "p1")
+            assert got is not None and got.note == "v1"
+            uow.update(got.bumped(note="v2"))
+            again = uow.lock(Probe, "p1", skip_locked=True)
+            assert again is not None and again.note == "v2"  # its own buffered write
+            assert uow.lock(Probe, "missing") is None
+        with store.begin() as uow:
+            assert uow.get(Probe, "p1").version == 2
+
     def test_get_many_returns_those_that_exist(self, store: Store) -> None:
         with store.begin() as uow:
             for i in range(3):
