@@ -83,7 +83,7 @@ from subkit.subscriptions import run_due_action as _run_due_action
 from subkit.subscriptions import schedule_change as _schedule_change
 from subkit.usage import UsageRecord
 
-__all__ = ["AdvanceReport", "BillingConfig", "BillingEngine", "CatalogRecord"]
+__all__ = ["AdvanceReport", "BillingConfig", "BillingEngine", "CatalogRecord", "change_balance"]
 
 
 class CatalogRecord(Entity):
@@ -138,6 +138,35 @@ def _uuid_ids(prefix: str) -> str:
 
 
 When = Literal["auto", "now", "period_end"] | datetime
+
+
+def change_balance(uow: UnitOfWork, customer: Customer, delta: int, at: datetime, **data: str) -> Customer:
+    """Add ``delta`` minor units to a customer's credit balance and publish the change.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> from subkit.storage.memory import InMemoryStore
+        >>> store = InMemoryStore()
+        >>> at = datetime(2027, 1, 1, tzinfo=UTC)
+        >>> with store.begin() as uow:
+        ...     uow.add(Customer(id="cus_1", name="Ada", currency="EUR"))
+        ...     change_balance(uow, uow.get(Customer, "cus_1"), 500, at).credit_minor
+        500
+    """
+    balance = customer.credit_minor + delta
+    new = customer.bumped(credit_minor=balance)
+    uow.update(new)
+    uow.publish(
+        Event.of(
+            EventType.CUSTOMER_BALANCE_CHANGED,
+            at,
+            customer.id,
+            customer_id=customer.id,
+            balance=balance,
+            **data,
+        )
+    )
+    return new
 
 
 class BillingEngine:
@@ -313,23 +342,9 @@ class BillingEngine:
         number = f"{self.config.invoice_prefix}-{uow.next_number(self.config.invoice_prefix):06d}"
         inv = inv.finalize(number, at)
         inv.__dict__["version"] = 1  # stored for the first time: the draft never reached the store
-        balance = (
-            customer.credit_minor
-            - inv.credit_applied_minor
-            + (-inv.total_minor if inv.total_minor < 0 else 0)
-        )
-        if balance != customer.credit_minor:
-            uow.update(customer.bumped(credit_minor=balance))
-            uow.publish(
-                Event.of(
-                    EventType.CUSTOMER_BALANCE_CHANGED,
-                    at,
-                    customer.id,
-                    customer_id=customer.id,
-                    balance=balance,
-                    invoice_id=inv.id,
-                )
-            )
+        delta = -inv.credit_applied_minor + (-inv.total_minor if inv.total_minor < 0 else 0)
+        if delta:
+            change_balance(uow, customer, delta, at, invoice_id=inv.id)
         uow.add(inv)
         uow.publish(
             Event.of(
@@ -937,18 +952,7 @@ class BillingEngine:
             uow.update(new)
             if inv.credit_applied_minor:
                 cus = uow.get(Customer, inv.customer_id)
-                balance = cus.credit_minor + inv.credit_applied_minor
-                uow.update(cus.bumped(credit_minor=balance))
-                uow.publish(
-                    Event.of(
-                        EventType.CUSTOMER_BALANCE_CHANGED,
-                        now,
-                        cus.id,
-                        customer_id=cus.id,
-                        balance=balance,
-                        invoice_id=inv.id,
-                    )
-                )
+                change_balance(uow, cus, inv.credit_applied_minor, now, invoice_id=inv.id)
             uow.publish(Event.of(EventType.INVOICE_VOIDED, now, inv.id, customer_id=inv.customer_id))
         return new
 
@@ -1015,18 +1019,7 @@ class BillingEngine:
             uow.update(inv.bumped(**changes))
             if note.credit_minor:
                 cus = uow.get(Customer, inv.customer_id)
-                balance = cus.credit_minor + note.credit_minor
-                uow.update(cus.bumped(credit_minor=balance))
-                uow.publish(
-                    Event.of(
-                        EventType.CUSTOMER_BALANCE_CHANGED,
-                        now,
-                        cus.id,
-                        customer_id=cus.id,
-                        balance=balance,
-                        invoice_id=inv.id,
-                    )
-                )
+                change_balance(uow, cus, note.credit_minor, now, invoice_id=inv.id)
             uow.add(note)
             uow.publish(
                 Event.of(

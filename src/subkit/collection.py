@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Self, TypeVar
 
-from subkit.billing import BillingEngine
+from subkit.billing import BillingEngine, change_balance
 from subkit.customers import CollectionMethod, Customer
 from subkit.dunning import DunningPolicy, DunningStep, FinalAction, StepKind
 from subkit.errors import (
@@ -388,19 +388,7 @@ class PaymentCollector:
     def _credit_balance(
         self, uow: UnitOfWork, customer_id: str, amount: int, at: datetime, **data: str
     ) -> None:
-        customer = uow.get(Customer, customer_id)
-        balance = customer.credit_minor + amount
-        uow.update(customer.bumped(credit_minor=balance))
-        uow.publish(
-            Event.of(
-                EventType.CUSTOMER_BALANCE_CHANGED,
-                at,
-                customer_id,
-                customer_id=customer_id,
-                balance=balance,
-                **data,
-            )
-        )
+        change_balance(uow, uow.get(Customer, customer_id), amount, at, **data)
 
     def _apply_payment(self, uow: UnitOfWork, inv: Invoice, amount: int, at: datetime) -> tuple[Invoice, int]:
         """Apply up to ``amount`` to an invoice; returns the invoice and what was applied."""
