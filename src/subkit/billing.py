@@ -202,6 +202,10 @@ class BillingEngine:
         self.after_finalize: list[Callable[[str], None]] = []
 
     # ------------------------------------------------------------------ plumbing
+    def new_id(self, prefix: str) -> str:
+        """A new id from the engine's generator (``ids=`` at construction), e.g. ``in_...``."""
+        return self._ids(prefix)
+
     def _now(self, at: datetime | None) -> datetime:
         # Everything stored is UTC; local calendars come from the customer's time zone.
         return (ensure_aware(at) if at is not None else self.clock.now()).astimezone(UTC)

@@ -36,8 +36,8 @@ Example:
     ...                                            "last4": "4242", "exp_month": 12, "exp_year": 2030})
     >>> gateway.script(decline("insufficient_funds"), token="tok_ada")
     >>> sub = engine.subscribe(cus.id, "basic")
-    >>> engine.get_subscription(sub.id).status.value
-    'past_due'
+    >>> engine.get_subscription(sub.id).status.value  # its first invoice is unpaid
+    'incomplete'
     >>> _ = clock.advance(timedelta(days=1))
     >>> collector.retry_due().succeeded
     1
@@ -47,7 +47,6 @@ Example:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -92,10 +91,6 @@ __all__ = ["CollectionReport", "PaymentCollector"]
 
 _WRITE_TRIES = 5
 T = TypeVar("T")
-
-
-def _uuid_ids(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:24]}"
 
 
 #: Statuses a paid-up subscription recovers from.
@@ -151,7 +146,7 @@ class PaymentCollector:
         clock: Clock | None = None,
         policy: DunningPolicy | None = None,
         *,
-        ids: Callable[[str], str] = _uuid_ids,
+        ids: Callable[[str], str] | None = None,
         batch_size: int = 100,
     ) -> None:
         self.engine = engine
@@ -160,7 +155,7 @@ class PaymentCollector:
         self.clock = clock or engine.clock
         self.policy = policy or DunningPolicy()
         self.batch_size = batch_size
-        self._ids = ids
+        self._ids = ids or engine.new_id  # the engine's ids by default (deterministic in tests)
 
     def attach(self) -> Self:
         """Charge every invoice the engine finalizes open (registers on ``engine.after_finalize``)."""
