@@ -399,6 +399,21 @@ def test_postgres_due_skips_rows_locked_by_another_worker(backend: EngineFactory
     assert b == ["p2", "p3", "p4"]
 
 
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_postgres_lock_skips_a_row_another_worker_holds(backend: EngineFactory) -> None:
+    store = SqlStore(backend())
+    with store.begin() as uow:
+        uow.add(Probe(id="p1", note="v1"))
+    with store.begin() as first, store.begin() as second:  # two connections, both open
+        held = first.lock(Probe, "p1")
+        assert held is not None and held.note == "v1"
+        assert second.lock(Probe, "p1", skip_locked=True) is None  # held by `first`: skipped
+        first.update(held.bumped(note="v2"))
+    with store.begin() as uow:
+        assert uow.lock(Probe, "p1", skip_locked=True) is not None  # released at commit
+        assert uow.get(Probe, "p1").note == "v2"
+
+
 def test_sqlite_due_makes_workers_take_turns(tmp_path: Path) -> None:
     with SqlStore(tmp_path / "b.sqlite") as store:
         with store.begin() as uow:
