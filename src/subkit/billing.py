@@ -506,12 +506,56 @@ class BillingEngine:
 
         Without a trial the first period is invoiced at once (in advance).
         """
+        out, inv = self._subscribe(
+            customer_id,
+            plan_id,
+            quantity,
+            items=items,
+            at=at,
+            id=id,
+            trial_days=trial_days,
+            trial_requires_payment_method=trial_requires_payment_method,
+            trial_end_behavior=trial_end_behavior,
+            coupon=coupon,
+            promotion_code=promotion_code,
+            proration_behavior=proration_behavior,
+            metadata=metadata,
+        )
+        self._after([inv])
+        return out.subscription
+
+    def preview_subscribe(
+        self, customer_id: str, plan_id: str | None = None, quantity: object = 1, **options: Any
+    ) -> list[InvoiceLine]:
+        """The first invoice's lines :meth:`subscribe` would produce (none in a trial); writes nothing.
+
+        ``options`` are :meth:`subscribe`'s keywords (``trial_days``, ``coupon``, ``at``...); pass
+        the ``id`` the subscription will have to get lines naming its items exactly.
+        """
+        out, inv = self._subscribe(customer_id, plan_id, quantity, dry_run=True, **options)
+        return list(inv.lines) if inv is not None else out.lines
+
+    def _subscribe(
+        self,
+        customer_id: str,
+        plan_id: str | None,
+        quantity: object,
+        *,
+        items: Sequence[tuple[str, object]] | None = None,
+        at: datetime | None = None,
+        id: str | None = None,
+        coupon: str | None = None,
+        promotion_code: str | None = None,
+        dry_run: bool = False,
+        **options: Any,
+    ) -> tuple[Outcome, Invoice | None]:
         at = self._now(at)
         if items is None:
             if plan_id is None:
                 raise ValidationError("give a plan_id or items", field="plan_id")
             items = [(plan_id, quantity)]
-        with self.store.begin() as uow:
+        uow = self.store.begin()
+        with uow:
             customer = uow.get(Customer, customer_id)
             ctx = self._ctx(uow, customer=customer)
             coupons = self._redeem(uow, coupon, promotion_code, at)
@@ -523,17 +567,15 @@ class BillingEngine:
                 ctx,
                 at=at,
                 timezone=customer.timezone,
-                trial_days=trial_days,
-                trial_requires_payment_method=trial_requires_payment_method,
-                trial_end_behavior=trial_end_behavior,
                 coupons=coupons,
-                proration_behavior=proration_behavior,
-                metadata=metadata,
+                **options,
             )
             self._count_redemptions(uow, coupons)
             inv = self._apply(uow, out, customer, new=True)
-        self._after([inv])
-        return out.subscription
+            if dry_run:
+                uow.rollback()
+                self._coupons.clear()  # redemption counts were not kept
+        return out, inv
 
     def _run(
         self,
@@ -670,6 +712,12 @@ class BillingEngine:
             lambda s, c, _: _cancel(s, c, at=now, at_period_end=False, prorate=prorate),
             dry_run=True,
         )
+        return list(inv.lines) if inv is not None else out.lines
+
+    def preview_resume(self, subscription_id: str, *, at: datetime | None = None) -> list[InvoiceLine]:
+        """The lines resuming now would invoice (the unpaid rest of the period); writes nothing."""
+        now = self._now(at)
+        out, inv = self._run(subscription_id, lambda s, c, _: _resume(s, c, at=now), dry_run=True)
         return list(inv.lines) if inv is not None else out.lines
 
     def upcoming_invoice(self, subscription_id: str) -> Invoice | None:

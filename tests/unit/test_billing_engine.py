@@ -445,3 +445,22 @@ def test_broken_subscriptions_do_not_block_healthy_ones_behind_them(w: World) ->
     report = engine.advance(datetime(2027, 5, 3, tzinfo=UTC))
     assert sorted(sid for sid, _, _ in report.errors) == sorted(s.id for s in broken)
     assert w.totals(healthy.id) == [("2027-04-02", 1000), ("2027-05-02", 1000)]
+
+
+def test_sign_up_and_resume_previews_match_the_real_operations(w: World) -> None:
+    cus = w.engine.create_customer(name="A", currency="USD")
+    preview = w.engine.preview_subscribe(cus.id, "seats", 3, coupon="Q3", id="sub_new")
+    assert [(ln.amount_minor, ln.discount_minor) for ln in preview] == [(2400, 600)]  # 3 x 8.00, 25% off
+    assert w.engine.preview_subscribe(cus.id, "pro") == []  # a 14-day trial: nothing to invoice yet
+    assert w.engine.invoices(cus.id) == []
+    with w.store.begin() as uow:
+        assert uow.get(Coupon, "Q3").times_redeemed == 0  # the preview redeemed nothing
+    sub = w.engine.subscribe(cus.id, "seats", 3, coupon="Q3", id="sub_new")
+    assert list(w.engine.invoices(subscription_id=sub.id)[0].lines) == preview
+    w.engine.pause(sub.id)
+    w.go(datetime(2027, 5, 11, tzinfo=UTC))
+    # May: 31 days, 21 left from the 11th: 24.00 x 21/31 = 16.258 -> 16.26, then 25% off (cycle 1) = 4.07
+    lines = w.engine.preview_resume(sub.id)
+    assert [(ln.amount_minor, ln.discount_minor) for ln in lines] == [(1626, 407)]
+    w.engine.resume(sub.id)
+    assert list(w.engine.invoices(subscription_id=sub.id)[-1].lines) == lines
