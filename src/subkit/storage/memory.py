@@ -22,12 +22,12 @@ import heapq
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Self, TypeVar, cast
+from typing import TypeVar, cast
 
 from subkit._model import INDEX_FIELDS, Entity, index_fields
-from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError, StateError
+from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError
 from subkit.events import Event
+from subkit.storage import UnitOfWorkBase
 
 __all__ = ["InMemoryStore"]
 
@@ -117,7 +117,7 @@ def _matches(actual: object, wanted: object) -> bool:
     return actual in wanted if isinstance(wanted, list) else actual == wanted
 
 
-class _MemoryUnitOfWork:
+class _MemoryUnitOfWork(UnitOfWorkBase):
     def __init__(self, store: InMemoryStore) -> None:
         self._s = store
         # kind -> id -> (entity, committed version it replaces, or None when new)
@@ -127,23 +127,6 @@ class _MemoryUnitOfWork:
         self._seq_base: dict[str, int] = {}
         self._events: list[Event] = []
         self._done = False
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._done:
-            return
-        if exc_type is None:
-            self.commit()
-        else:
-            self.rollback()
-
-    def _check_open(self) -> None:
-        if self._done:
-            raise StateError("this unit of work is already committed or rolled back; begin a new one")
 
     def _current(self, kind: str, id: str) -> Entity | None:
         w = self._writes.get(kind, {}).get(id)

@@ -90,6 +90,7 @@ from subkit.errors import (
     ValidationError,
 )
 from subkit.events import Event
+from subkit.storage import UnitOfWorkBase
 from subkit.storage.migrations import LATEST, SQLITE_BEGIN, migrate, schema_version
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "make_engine"]
@@ -355,7 +356,7 @@ class SqlStore:
             _run(conn, self._q.mark, {"ids": ids[i : i + _CHUNK]})
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(UnitOfWorkBase):
     """One transaction on a :class:`SqlStore`; see :class:`subkit.ports.UnitOfWork`.
 
     Reads go to the database once per entity (an identity map keeps what was read or
@@ -392,24 +393,7 @@ class SqlUnitOfWork:
                 self._conn.close()
                 raise
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._done:
-            return
-        if exc_type is None:
-            self.commit()
-        else:
-            self.rollback()
-
     # -- plumbing ----------------------------------------------------------------------
-    def _check_open(self) -> None:
-        if self._done:
-            raise StateError("this unit of work is already committed or rolled back; begin a new one")
-
     def _write(self) -> None:
         """On SQLite, take the write lock before the first write (``BEGIN IMMEDIATE``)."""
         self._check_open()
