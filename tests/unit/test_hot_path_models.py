@@ -28,3 +28,14 @@ def test_fast_built_entities_survive_a_validating_round_trip() -> None:
         assert set(obj.__dict__) == set(type(obj).model_fields)
     for ev in engine.store.pending_events():
         assert type(ev).model_validate_json(ev.model_dump_json()) == ev
+
+
+def test_the_shared_fields_set_is_never_mutated() -> None:
+    from subkit._model import _all_fields
+    from subkit.invoicing import InvoiceLine, LineKind
+
+    line = InvoiceLine.build("x", LineKind.ONE_OFF, currency="USD", unit_amount="1")
+    before = set(_all_fields(InvoiceLine))
+    copy = line.model_copy(update={"discount_minor": 5})
+    assert copy.discount_minor == 5 and line.discount_minor == 0
+    assert _all_fields(InvoiceLine) == before == set(InvoiceLine.model_fields)
