@@ -169,6 +169,37 @@ def change_balance(uow: UnitOfWork, customer: Customer, delta: int, at: datetime
     return new
 
 
+class _Deferred:
+    """A unit of work whose events, and the issuing of its invoices, wait for ``replay``.
+
+    ``advance`` bills a batch through it: invoice numbers (whose series row stays locked
+    until commit) are then taken together just before the commit, and the outbox still
+    receives every event in the order the operations produced them.
+    """
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self.queue: list[Event | tuple[Invoice, datetime]] = []
+
+    def publish(self, event: Event) -> None:
+        self.queue.append(event)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._uow, name)
+
+    def replay(self, issue: Callable[[UnitOfWork, Invoice, datetime], Invoice]) -> dict[str, Invoice]:
+        """Publish the queue in order, issuing each invoice at its place; the issued invoices by id."""
+        issued: dict[str, Invoice] = {}
+        for entry in self.queue:
+            if isinstance(entry, Event):
+                self._uow.publish(entry)
+            else:
+                draft, at = entry
+                issued[draft.id] = issue(self._uow, draft, at)
+        self.queue.clear()
+        return issued
+
+
 class BillingEngine:
     """Runs a subscription business over a store and a clock.
 
@@ -198,6 +229,8 @@ class BillingEngine:
         self._coupons: dict[str, Coupon] = {}
         # The pending invoice items of the batch ``advance`` is billing, read once for the batch.
         self._batch_pending: tuple[UnitOfWork, dict[str, list[InvoiceItem]]] | None = None
+        # The drafts of the batch ``advance`` is billing, issued together before its commit.
+        self._batch_issue: tuple[UnitOfWork, list[Event | tuple[Invoice, datetime]]] | None = None
         #: Called with each finalized invoice id after its commit (payment collection hooks in here).
         self.after_finalize: list[Callable[[str], None]] = []
 
@@ -343,26 +376,39 @@ class BillingEngine:
             credit_available_minor=credit,
             locale=customer.locale,
         )
-        number = f"{self.config.invoice_prefix}-{uow.next_number(self.config.invoice_prefix):06d}"
-        inv = inv.finalize(number, at)
-        inv.__dict__["version"] = 1  # stored for the first time: the draft never reached the store
         delta = -inv.credit_applied_minor + (-inv.total_minor if inv.total_minor < 0 else 0)
         if delta:
             change_balance(uow, customer, delta, at, invoice_id=inv.id)
+        issuing = self._batch_issue
+        if issuing is not None and issuing[0] is uow:
+            issuing[1].append((inv, at))  # numbered and stored just before the batch commits
+            return inv
+        return self._issue(uow, inv, at)
+
+    def _issue(self, uow: UnitOfWork, draft: Invoice, at: datetime) -> Invoice:
+        """Number, finalize and store a draft, and publish that it was issued.
+
+        Taking a number locks the series until commit, so ``advance`` issues a batch's
+        invoices together just before its commit: concurrent workers then wait for each
+        other only that long.
+        """
+        number = f"{self.config.invoice_prefix}-{uow.next_number(self.config.invoice_prefix):06d}"
+        inv = draft.finalize(number, at)
+        inv.__dict__["version"] = 1  # stored for the first time: the draft never reached the store
         uow.add(inv)
         uow.publish(
             Event.of(
                 EventType.INVOICE_FINALIZED,
                 at,
                 inv.id,
-                customer_id=customer.id,
+                customer_id=inv.customer_id,
                 number=number,
                 total=inv.total_minor,
-                currency=currency,
+                currency=inv.currency,
             )
         )
         if inv.status == InvoiceStatus.PAID:
-            uow.publish(Event.of(EventType.INVOICE_PAID, at, inv.id, customer_id=customer.id, amount=0))
+            uow.publish(Event.of(EventType.INVOICE_PAID, at, inv.id, customer_id=inv.customer_id, amount=0))
         return inv
 
     def _after(self, invoices: Sequence[Invoice | None]) -> None:
@@ -895,12 +941,17 @@ class BillingEngine:
                         ids = [s.id for s in batch]
                         for item in uow.find(InvoiceItem, status="pending", subscription_id=ids):
                             pending.setdefault(item.subscription_id or "", []).append(item)
-                    self._batch_pending = (uow, pending)
+                    deferred = _Deferred(uow)
+                    self._batch_pending = (deferred, pending)
+                    self._batch_issue = (deferred, deferred.queue)
                     try:
                         for sub in batch:
-                            invoices.extend(self._advance_in(uow, sub.id, until, done))
+                            invoices.extend(self._advance_in(deferred, sub.id, until, done))
+                        issued = deferred.replay(self._issue)
+                        invoices = [issued.get(i.id, i) for i in invoices]
                     finally:
                         self._batch_pending = None
+                        self._batch_issue = None
             except SubkitError as e:
                 if isinstance(e, ConflictError):
                     report.conflicts += 1
