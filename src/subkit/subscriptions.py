@@ -430,6 +430,34 @@ def _credit_line(
     )
 
 
+def _remaining_line(
+    sub: Subscription,
+    ctx: BillingContext,
+    plan: Plan,
+    item_id: str,
+    quantity: Decimal,
+    at: datetime,
+    tz: tzinfo,
+) -> InvoiceLine:
+    """A proration line charging ``plan`` x ``quantity`` for the rest of the current period from ``at``."""
+    frac = remaining_fraction(sub.period_start, sub.period_end, at, ctx.granularity, tz)
+    exact = CONTEXT.multiply(_full_amount(plan, sub.currency, quantity), frac)
+    return InvoiceLine.build(
+        f"Remaining time on {_describe(plan, quantity)} after {at.astimezone(tz).date().isoformat()}",
+        LineKind.PRORATION,
+        currency=sub.currency,
+        quantity=quantity,
+        unit_amount=_unit(exact, quantity),
+        exact_amount=exact,
+        plan_id=plan.id,
+        item_id=item_id,
+        period_start=at,
+        period_end=sub.period_end,
+        cycle=sub.cycle,
+        rounding=ctx.rounding,
+    )
+
+
 def _claims(sub: Subscription, lines: Sequence[InvoiceLine]) -> list[str]:
     """Unique keys: one recurring charge per item and service period; one proration per item and operation."""
     keys = []
@@ -640,22 +668,7 @@ def change_items(
                 lines.append(_credit_line(seg, ctx, at, tz, sub.cycle, credit))
             seg = seg.model_copy(update={"credited_minor": seg.credited_minor + credit, "cut_at": at})
         segments.append(seg)
-    frac = remaining_fraction(sub.period_start, sub.period_end, at, ctx.granularity, tz)
-    exact = CONTEXT.multiply(_full_amount(new_plan, sub.currency, q), frac)
-    charge = InvoiceLine.build(
-        f"Remaining time on {_describe(new_plan, q)} after {at.astimezone(tz).date().isoformat()}",
-        LineKind.PRORATION,
-        currency=sub.currency,
-        quantity=q,
-        unit_amount=_unit(exact, q),
-        exact_amount=exact,
-        plan_id=new_plan.id,
-        item_id=it.id,
-        period_start=at,
-        period_end=sub.period_end,
-        cycle=sub.cycle,
-        rounding=ctx.rounding,
-    )
+    charge = _remaining_line(sub, ctx, new_plan, it.id, q, at, tz)
     if charge.amount_minor:
         lines.append(charge)
     lines, discounts = _discounted(lines, sub, ctx)
@@ -812,28 +825,11 @@ def resume(sub: Subscription, ctx: BillingContext, *, at: datetime) -> Outcome:
     if sub.segments or at >= sub.period_end:
         return Outcome(subscription=sub2, events=[ev])
     tz = zone(sub.timezone)
-    frac = remaining_fraction(sub.period_start, sub.period_end, at, ctx.granularity, tz)
     lines = []
-    for line in _advance_lines(sub, ctx, sub.cycle, at, sub.period_end, setup=False):
-        exact = CONTEXT.multiply(
-            _full_amount(_plan(ctx, sub.item(line.item_id)), sub.currency, line.quantity), frac
-        )
-        lines.append(
-            InvoiceLine.build(
-                f"Remaining time on {line.description} after {at.astimezone(tz).date().isoformat()}",
-                LineKind.PRORATION,
-                currency=sub.currency,
-                quantity=line.quantity,
-                unit_amount=_unit(exact, line.quantity),
-                exact_amount=exact,
-                plan_id=line.plan_id,
-                item_id=line.item_id,
-                period_start=at,
-                period_end=sub.period_end,
-                cycle=sub.cycle,
-                rounding=ctx.rounding,
-            )
-        )
+    for it in sub.items:
+        plan = _plan(ctx, it)
+        if plan.timing == BillingTiming.ADVANCE:
+            lines.append(_remaining_line(sub, ctx, plan, it.id, it.quantity, at, tz))
     lines, discounts = _discounted([ln for ln in lines if ln.amount_minor], sub, ctx)
     sub2 = sub2.model_copy(update={"segments": tuple(_segments_of(lines)), "discounts": discounts})
     return Outcome(
