@@ -29,12 +29,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from dateutil.relativedelta import relativedelta
 
 from bench import Row, timed
-from subkit.billing import BillingEngine
-from subkit.catalog import Catalog, Plan, Product
-from subkit.discounts import Coupon
-from subkit.money import minor_to_decimal
-from subkit.periods import MONTHLY, YEARLY
-from subkit.pricing import FlatFee, Graduated, PerUnit, Tier
+from subkit.catalog.catalog import Catalog, Plan, Product
+from subkit.catalog.pricing import FlatFee, Graduated, PerUnit, Tier
+from subkit.core.money import minor_to_decimal
+from subkit.core.periods import MONTHLY, YEARLY
+from subkit.invoice.discounts import Coupon
+from subkit.services.engine import BillingEngine
 from subkit.testing import InMemoryStore, TestClock
 
 __all__ = ["MAX_SIZE", "PLANS", "baseline", "make_specs", "run", "setup_engine"]
@@ -222,7 +222,7 @@ def run(size: int) -> list[Row]:
 
     # Same work, same results: every renewal invoice total matches the baseline's.
     with engine.store.begin() as uow:
-        from subkit.invoicing import Invoice
+        from subkit.invoice.invoice import Invoice
 
         lib_totals = {
             inv.subscription_id: inv.total_minor for inv in (uow.get(Invoice, i) for i in report.invoice_ids)

@@ -16,7 +16,7 @@ import random
 from decimal import Decimal
 
 from bench import Row, timed
-from subkit.pricing import Graduated, Tier, Volume
+from subkit.catalog.pricing import Graduated, Tier, Volume
 
 __all__ = ["MAX_SIZE", "run"]
 

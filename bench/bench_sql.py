@@ -45,11 +45,11 @@ from typing import Any
 
 from bench import Row
 from bench.bench_billing import UNTIL, baseline, make_specs, setup_engine
-from subkit._model import INDEX_FIELDS, Entity
-from subkit.billing import BillingEngine
-from subkit.clock import TestClock
-from subkit.storage.memory import InMemoryStore
-from subkit.storage.sql import SqlStore, make_engine
+from subkit.adapters.storage.memory import InMemoryStore
+from subkit.adapters.storage.sql import SqlStore, make_engine
+from subkit.core.clock import TestClock
+from subkit.core.model import INDEX_FIELDS, Entity
+from subkit.services.engine import BillingEngine
 
 __all__ = ["MAX_SIZE", "run"]
 

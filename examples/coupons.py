@@ -24,13 +24,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from subkit.billing import BillingEngine
-from subkit.catalog import Catalog, Plan, Product
-from subkit.discounts import Coupon, PromotionCode
+from subkit.catalog.catalog import Catalog, Plan, Product
+from subkit.catalog.pricing import FlatFee, PerUnit
+from subkit.core.money import minor_to_decimal
+from subkit.core.periods import YEARLY
 from subkit.errors import CouponError
-from subkit.money import minor_to_decimal
-from subkit.periods import YEARLY
-from subkit.pricing import FlatFee, PerUnit
+from subkit.invoice.discounts import Coupon, PromotionCode
+from subkit.services.engine import BillingEngine
 from subkit.testing import InMemoryStore, TestClock
 
 CATALOG = Catalog(

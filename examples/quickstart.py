@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from subkit.billing import BillingEngine
-from subkit.catalog import Catalog, Plan, Product
-from subkit.money import format_money, from_minor
-from subkit.pricing import FlatFee, PerUnit
+from subkit.catalog.catalog import Catalog, Plan, Product
+from subkit.catalog.pricing import FlatFee, PerUnit
+from subkit.core.money import format_money, from_minor
+from subkit.services.engine import BillingEngine
 from subkit.testing import InMemoryStore, TestClock
 
 

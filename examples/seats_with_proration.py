@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from subkit.billing import BillingEngine
-from subkit.catalog import Catalog, Plan, Product
-from subkit.invoicing import Invoice
-from subkit.money import minor_to_decimal
-from subkit.pricing import PerUnit
-from subkit.proration import ProrationBehavior
+from subkit.catalog.catalog import Catalog, Plan, Product
+from subkit.catalog.pricing import PerUnit
+from subkit.core.money import minor_to_decimal
+from subkit.invoice.invoice import Invoice
+from subkit.services.engine import BillingEngine
+from subkit.subscription.proration import ProrationBehavior
 from subkit.testing import InMemoryStore, TestClock
 
 

@@ -38,12 +38,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from subkit.billing import BillingEngine
-from subkit.catalog import Catalog, Plan, Product
-from subkit.money import minor_to_decimal
-from subkit.periods import YEARLY
-from subkit.pricing import FlatFee, PerUnit
-from subkit.subscriptions import SubscriptionStatus
+from subkit.catalog.catalog import Catalog, Plan, Product
+from subkit.catalog.pricing import FlatFee, PerUnit
+from subkit.core.money import minor_to_decimal
+from subkit.core.periods import YEARLY
+from subkit.services.engine import BillingEngine
+from subkit.subscription.subscription import SubscriptionStatus
 from subkit.testing import InMemoryStore, TestClock
 
 BERLIN = ZoneInfo("Europe/Berlin")

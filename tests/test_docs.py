@@ -104,7 +104,7 @@ def test_every_page_has_runnable_code_or_is_a_known_prose_page() -> None:
 
 
 def test_events_page_lists_every_event_type() -> None:
-    from subkit.events import EventType
+    from subkit.core.events import EventType
 
     text = (DOCS / "events.md").read_text(encoding="utf-8")
     missing = [t.value for t in EventType if f"`{t.value}`" not in text]

@@ -13,11 +13,43 @@ Example:
     True
 """
 
-from subkit.billing import AdvanceReport, BillingConfig, BillingEngine
-from subkit.catalog import BillingTiming, Catalog, Plan, PlanKind, Product
-from subkit.clock import SystemClock, TestClock
-from subkit.customers import Address, CollectionMethod, Customer, TaxId
-from subkit.discounts import AppliedDiscount, Coupon, CouponDuration, PromotionCode
+from subkit.adapters.storage.memory import InMemoryStore
+from subkit.catalog.catalog import BillingTiming, Catalog, Plan, PlanKind, Product
+from subkit.catalog.pricing import (
+    FlatFee,
+    Graduated,
+    Package,
+    Percentage,
+    PerUnit,
+    PricingModel,
+    Stairstep,
+    Tier,
+    Volume,
+)
+from subkit.core.clock import SystemClock, TestClock
+from subkit.core.events import Event, EventType
+from subkit.core.money import (
+    Money,
+    Rounding,
+    allocate,
+    format_money,
+    from_minor,
+    minor_units,
+    money,
+    to_minor,
+)
+from subkit.core.periods import (
+    DAILY,
+    MONTHLY,
+    WEEKLY,
+    YEARLY,
+    Interval,
+    IntervalUnit,
+    Period,
+    cycle_period,
+    cycle_start,
+)
+from subkit.customer.customer import Address, CollectionMethod, Customer, TaxId
 from subkit.errors import (
     CatalogError,
     ConcurrencyError,
@@ -39,8 +71,8 @@ from subkit.errors import (
     UnknownCurrencyError,
     ValidationError,
 )
-from subkit.events import Event, EventType
-from subkit.invoicing import (
+from subkit.invoice.discounts import AppliedDiscount, Coupon, CouponDuration, PromotionCode
+from subkit.invoice.invoice import (
     BillingReason,
     CreditNote,
     Invoice,
@@ -49,34 +81,16 @@ from subkit.invoicing import (
     InvoiceStatus,
     LineKind,
 )
-from subkit.money import Money, Rounding, allocate, format_money, from_minor, minor_units, money, to_minor
-from subkit.periods import (
-    DAILY,
-    MONTHLY,
-    WEEKLY,
-    YEARLY,
-    Interval,
-    IntervalUnit,
-    Period,
-    cycle_period,
-    cycle_start,
-)
 from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
-from subkit.pricing import (
-    FlatFee,
-    Graduated,
-    Package,
-    Percentage,
-    PerUnit,
-    PricingModel,
-    Stairstep,
-    Tier,
-    Volume,
+from subkit.services.engine import AdvanceReport, BillingConfig, BillingEngine
+from subkit.subscription.proration import Granularity, ProrationBehavior
+from subkit.subscription.subscription import (
+    Subscription,
+    SubscriptionItem,
+    SubscriptionStatus,
+    TrialEndBehavior,
 )
-from subkit.proration import Granularity, ProrationBehavior
-from subkit.storage.memory import InMemoryStore
-from subkit.subscriptions import Subscription, SubscriptionItem, SubscriptionStatus, TrialEndBehavior
-from subkit.usage import UsageRecord
+from subkit.usage.record import UsageRecord
 
 __version__ = "0.1.0"
 

@@ -1,14 +1,14 @@
-"""``python -m subkit``: the ``subkit`` command line (see :mod:`subkit.cli`).
+"""``python -m subkit``: the ``subkit`` command line (see :mod:`subkit.entrypoints.cli`).
 
 Example:
-    >>> from subkit.cli import main
+    >>> from subkit.entrypoints.cli import main
     >>> main(["customers", "show"])  # the customer id is missing: usage error
     2
 """
 
 import sys
 
-from subkit.cli import main
+from subkit.entrypoints.cli import main
 
 __all__: list[str] = []
 

@@ -14,8 +14,8 @@ Port               subkit's implementations                     Contract suite
 =================  ==========================================  ==========================
 
 Example:
-    >>> from subkit.storage.memory import InMemoryStore
-    >>> from subkit.customers import Customer
+    >>> from subkit.adapters.storage.memory import InMemoryStore
+    >>> from subkit.customer.customer import Customer
     >>> store: Store = InMemoryStore()
     >>> with store.begin() as uow:
     ...     uow.add(Customer(id="cus_1", name="Ada", currency="EUR"))
@@ -32,9 +32,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self, TypeVar, runtime_checkable
 
-from subkit._model import Entity
-from subkit.events import Event
-from subkit.payments import PaymentResult
+from subkit.core.events import Event
+from subkit.core.model import Entity
+from subkit.payment.payment import PaymentResult
 
 __all__ = ["Clock", "EventPublisher", "PaymentGateway", "Store", "UnitOfWork"]
 
@@ -53,7 +53,7 @@ class UnitOfWork(Protocol):
 
     Used as a context manager: it commits when the block ends normally and rolls
     back when it raises. Entities are stored whole (as JSON in SQL stores) and found
-    by the indexed attributes of :data:`subkit._model.INDEX_FIELDS`.
+    by the indexed attributes of :data:`subkit.core.model.INDEX_FIELDS`.
     """
 
     def __enter__(self) -> Self: ...
@@ -159,7 +159,7 @@ class EventPublisher(Protocol):
 class PaymentGateway(Protocol):
     """Moves money: charges a saved payment method's token, refunds, reports on a payment.
 
-    A decline is an answer, not an error: it comes back as a :class:`~subkit.payments.PaymentResult`
+    A decline is an answer, not an error: it comes back as a :class:`~subkit.payment.payment.PaymentResult`
     with status ``declined`` or ``failed``. Only transport faults (timeouts, connection
     resets, 5xx) raise :class:`~subkit.errors.GatewayError`; the caller then retries with the
     **same** ``idempotency_key``, and the gateway must return the original result rather than

@@ -1,6 +1,6 @@
 import pytest
 
-from subkit.storage.memory import InMemoryStore
+from subkit.adapters.storage.memory import InMemoryStore
 from subkit.testing.contracts import StoreContract
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from subkit.storage.sql import SqlStore, make_engine
+from subkit.adapters.storage.sql import SqlStore, make_engine
 from subkit.testing.contracts import StoreContract
 
 POSTGRES_URL = os.environ.get("SUBKIT_TEST_POSTGRES_URL")

@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from subkit.billing import BillingEngine
-from subkit.discounts import Coupon
 from subkit.errors import SubkitError
-from subkit.invoicing import Invoice, LineKind
-from subkit.proration import ProrationBehavior
-from subkit.subscriptions import Subscription, SubscriptionStatus
+from subkit.invoice.discounts import Coupon
+from subkit.invoice.invoice import Invoice, LineKind
+from subkit.services.engine import BillingEngine
+from subkit.subscription.proration import ProrationBehavior
+from subkit.subscription.subscription import Subscription, SubscriptionStatus
 from subkit.testing import InMemoryStore, TestClock
 
 from ..scenarios.conftest import catalog
@@ -186,7 +186,7 @@ class Lifecycle(RuleBasedStateMachine):
         net_per_cycle: dict[tuple[str | None, int | None], int] = defaultdict(int)
         lines = [(inv.subscription_id, ln) for inv in self._invoices() for ln in inv.lines]
         with self.store.begin() as uow:
-            from subkit.invoicing import InvoiceItem
+            from subkit.invoice.invoice import InvoiceItem
 
             lines += [(i.subscription_id, i.line) for i in uow.find(InvoiceItem, status="pending")]
         for sub_id, ln in lines:

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from subkit.money import allocate_minor
-from subkit.periods import MONTHLY, Interval, Period, cycle_index, cycle_start
+from subkit.core.money import allocate_minor
+from subkit.core.periods import MONTHLY, Interval, Period, cycle_index, cycle_start
 
 
 @settings(max_examples=300)

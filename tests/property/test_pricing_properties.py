@@ -1,4 +1,4 @@
-"""Property tests for subkit.pricing (hypothesis)."""
+"""Property tests for subkit.catalog.pricing (hypothesis)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from subkit.pricing import Graduated, Package, Percentage, PerUnit, Tier, Volume
+from subkit.catalog.pricing import Graduated, Package, Percentage, PerUnit, Tier, Volume
 
 SETTINGS = settings(max_examples=200, deadline=None)
 

@@ -25,9 +25,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from subkit.billing import BillingConfig, BillingEngine
-from subkit.clock import TestClock
-from subkit.storage.sql import SqlStore, make_engine
+from subkit.adapters.storage.sql import SqlStore, make_engine
+from subkit.core.clock import TestClock
+from subkit.services.engine import BillingConfig, BillingEngine
 
 __all__ = ["command", "main", "restart_safe_ids", "work"]
 

@@ -5,11 +5,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from subkit.billing import BillingEngine
-from subkit.catalog import Catalog, Plan, Product
-from subkit.discounts import Coupon
-from subkit.periods import YEARLY
-from subkit.pricing import FlatFee, Graduated, PerUnit, Tier
+from subkit.catalog.catalog import Catalog, Plan, Product
+from subkit.catalog.pricing import FlatFee, Graduated, PerUnit, Tier
+from subkit.core.periods import YEARLY
+from subkit.invoice.discounts import Coupon
+from subkit.services.engine import BillingEngine
 from subkit.testing import InMemoryStore, TestClock
 
 

@@ -32,13 +32,13 @@ from typing import Any
 
 import pytest
 
-from subkit.billing import BillingEngine
-from subkit.customers import Customer
-from subkit.discounts import Coupon
-from subkit.invoicing import Invoice, InvoiceItem
-from subkit.proration import ProrationBehavior
-from subkit.storage.sql import SqlStore
-from subkit.subscriptions import Subscription, SubscriptionStatus
+from subkit.adapters.storage.sql import SqlStore
+from subkit.customer.customer import Customer
+from subkit.invoice.discounts import Coupon
+from subkit.invoice.invoice import Invoice, InvoiceItem
+from subkit.services.engine import BillingEngine
+from subkit.subscription.proration import ProrationBehavior
+from subkit.subscription.subscription import Subscription, SubscriptionStatus
 from subkit.testing import TestClock
 
 from ._crash_worker import command

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from subkit.customers import Customer
-from subkit.demo import CURRENCIES, DemoSummary, run_demo
+from subkit.adapters.storage.sql import SqlStore
+from subkit.core.money import format_money, from_minor
+from subkit.customer.customer import Customer
+from subkit.entrypoints.demo import CURRENCIES, DemoSummary, run_demo
 from subkit.errors import StateError, ValidationError
-from subkit.invoicing import CreditNote, Invoice, LineKind
-from subkit.money import format_money, from_minor
-from subkit.storage.sql import SqlStore
-from subkit.subscriptions import Subscription, SubscriptionStatus
+from subkit.invoice.invoice import CreditNote, Invoice, LineKind
+from subkit.subscription.subscription import Subscription, SubscriptionStatus
 
 SMALL = {"customers": 40, "months": 4}
 
@@ -173,5 +173,5 @@ def test_default_size_exercises_every_capability(tmp_path: Path) -> None:
     assert idle == [], f"the default demo never did: {idle}"
     assert activity["refused"] == 0 and activity.get("billing_errors", 0) == 0
     assert summary.customers == 300 and len(summary.monthly) == 12
-    # Payments are optional (subkit.collection); when wired, every part of them is exercised too.
+    # Payments are optional (subkit.services.collector); when wired, every part of them is exercised too.
     assert [k for k, n in summary.payments if n == 0] == []

@@ -15,17 +15,17 @@ from typing import Any
 
 import pytest
 
-from subkit.billing import BillingEngine
-from subkit.catalog import Catalog, Plan, Product
-from subkit.collection import PaymentCollector
-from subkit.dunning import DunningPolicy, FinalAction
+from subkit.catalog.catalog import Catalog, Plan, Product
+from subkit.catalog.pricing import FlatFee
+from subkit.core.events import Event, EventType
 from subkit.errors import GatewayError, SensitiveDataError, StateError, ValidationError
-from subkit.events import Event, EventType
-from subkit.invoicing import Invoice, InvoiceStatus
-from subkit.payments import AttemptReason, AttemptStatus, PaymentAttempt, PaymentResult, RefundStatus
+from subkit.invoice.invoice import Invoice, InvoiceStatus
+from subkit.payment.dunning import DunningPolicy, FinalAction
+from subkit.payment.payment import AttemptReason, AttemptStatus, PaymentAttempt, PaymentResult, RefundStatus
 from subkit.ports import Store
-from subkit.pricing import FlatFee
-from subkit.subscriptions import SubscriptionStatus
+from subkit.services.collector import PaymentCollector
+from subkit.services.engine import BillingEngine
+from subkit.subscription.subscription import SubscriptionStatus
 from subkit.testing import InMemoryStore, TestClock
 from subkit.testing.gateway import FakeGateway, decline, fail_after_charge, pending, timeout
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from subkit.billing import BillingEngine
-from subkit.discounts import Coupon
+from subkit.adapters.storage.memory import InMemoryStore
+from subkit.invoice.discounts import Coupon
 from subkit.ports import Store
-from subkit.proration import ProrationBehavior
-from subkit.storage.memory import InMemoryStore
+from subkit.services.engine import BillingEngine
+from subkit.subscription.proration import ProrationBehavior
 from subkit.testing import TestClock
 
 from .conftest import catalog
@@ -64,7 +64,7 @@ def memory() -> Iterator[Store]:
 
 
 def sqlite(tmp: Path) -> Iterator[Store]:
-    from subkit.storage.sql import SqlStore
+    from subkit.adapters.storage.sql import SqlStore
 
     store = SqlStore(tmp / "books.sqlite")
     yield store
@@ -76,7 +76,7 @@ def postgres(tmp: Path) -> Iterator[Store]:
         pytest.skip("set SUBKIT_TEST_POSTGRES_URL to run the engine on PostgreSQL")
     import sqlalchemy as sa
 
-    from subkit.storage.sql import SqlStore
+    from subkit.adapters.storage.sql import SqlStore
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG)

@@ -39,13 +39,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from subkit.billing import BillingEngine
-from subkit.customers import Customer
-from subkit.discounts import Coupon
-from subkit.invoicing import BillingReason, Invoice
-from subkit.periods import MONTHLY, cycle_period
-from subkit.storage.sql import SqlStore, make_engine
-from subkit.subscriptions import Subscription, SubscriptionStatus
+from subkit.adapters.storage.sql import SqlStore, make_engine
+from subkit.core.periods import MONTHLY, cycle_period
+from subkit.customer.customer import Customer
+from subkit.invoice.discounts import Coupon
+from subkit.invoice.invoice import BillingReason, Invoice
+from subkit.services.engine import BillingEngine
+from subkit.subscription.subscription import Subscription, SubscriptionStatus
 from subkit.testing import TestClock
 
 from ._crash_worker import command

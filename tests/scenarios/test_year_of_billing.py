@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from subkit.invoicing import BillingReason, LineKind
-from subkit.proration import Granularity, ProrationBehavior
-from subkit.subscriptions import SubscriptionStatus, TrialEndBehavior
+from subkit.invoice.invoice import BillingReason, LineKind
+from subkit.subscription.proration import Granularity, ProrationBehavior
+from subkit.subscription.subscription import SubscriptionStatus, TrialEndBehavior
 
 from .conftest import World
 
@@ -258,7 +258,7 @@ def test_customer_in_los_angeles_across_dst(world: World) -> None:
 
 
 def test_day_granularity_in_the_customer_time_zone() -> None:
-    from subkit.billing import BillingConfig, BillingEngine
+    from subkit.services.engine import BillingConfig, BillingEngine
     from subkit.testing import InMemoryStore, TestClock
 
     from .conftest import catalog

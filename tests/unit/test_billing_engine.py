@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from subkit.discounts import Coupon, PromotionCode, discount_amounts
+from subkit.core.events import EventType
 from subkit.errors import (
     CatalogError,
     CouponError,
@@ -19,10 +19,10 @@ from subkit.errors import (
     StateError,
     ValidationError,
 )
-from subkit.events import EventType
-from subkit.invoicing import InvoiceStatus
-from subkit.proration import ProrationBehavior, credit_for, remaining_fraction
-from subkit.subscriptions import SubscriptionStatus
+from subkit.invoice.discounts import Coupon, PromotionCode, discount_amounts
+from subkit.invoice.invoice import InvoiceStatus
+from subkit.subscription.proration import ProrationBehavior, credit_for, remaining_fraction
+from subkit.subscription.subscription import SubscriptionStatus
 
 from ..scenarios.conftest import World
 
@@ -71,7 +71,7 @@ def test_bad_input_is_refused_and_leaves_nothing_written(w: World) -> None:
     with pytest.raises(CouponError, match="no coupon"):
         w.engine.subscribe(cus.id, "basic", coupon="NOPE")
     with w.store.begin() as uow:
-        from subkit.subscriptions import Subscription
+        from subkit.subscription.subscription import Subscription
 
         assert uow.find(Subscription) == []
     assert w.engine.invoices() == []
@@ -93,7 +93,7 @@ def test_advance_is_idempotent_and_charges_are_unique(w: World) -> None:
 
 def test_stale_subscription_write_is_refused(w: World) -> None:
     from subkit.errors import ConcurrencyError
-    from subkit.subscriptions import Subscription
+    from subkit.subscription.subscription import Subscription
 
     cus = w.engine.create_customer(name="A", currency="USD")
     sub = w.engine.subscribe(cus.id, "basic")
@@ -278,7 +278,7 @@ def test_credit_note_on_a_paid_invoice_goes_to_the_balance(w: World) -> None:
 def test_void_gives_back_the_credit_used(w: World) -> None:
     cus = w.engine.create_customer(name="A", currency="USD")
     with w.store.begin() as uow:
-        from subkit.customers import Customer
+        from subkit.customer.customer import Customer
 
         c = uow.get(Customer, cus.id)
         uow.update(c.bumped(credit_minor=300))
@@ -326,7 +326,7 @@ def test_a_broken_subscription_does_not_stop_the_run(w: World) -> None:
         w.engine.set_catalog(smaller)
     # ...but if it gets in anyway (written to the store directly), renewing `bad` fails with a
     # clear error while the others still bill.
-    from subkit.billing import CatalogRecord
+    from subkit.services.engine import CatalogRecord
 
     with w.store.begin() as uow:
         rec = uow.get(CatalogRecord, "catalog")
@@ -360,7 +360,7 @@ def test_previews_write_nothing_and_match_the_real_operation(w: World) -> None:
 
 
 def test_validation_errors_do_not_carry_the_raw_input() -> None:
-    from subkit.customers import Customer
+    from subkit.customer.customer import Customer
 
     try:
         Customer(id="c", name="A", currency="USD", metadata={"card": 4242424242424242})  # type: ignore[dict-item]
@@ -428,7 +428,7 @@ def test_stored_instants_are_utc_whatever_the_caller_passes(w: World) -> None:
 
 
 def test_broken_subscriptions_do_not_block_healthy_ones_behind_them(w: World) -> None:
-    from subkit.billing import BillingConfig, BillingEngine, CatalogRecord
+    from subkit.services.engine import BillingConfig, BillingEngine, CatalogRecord
 
     engine = BillingEngine(w.store, w.clock, config=BillingConfig(batch_size=2))
     cus = engine.create_customer(name="A", currency="USD")

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from subkit.catalog import BillingTiming, Catalog, Plan, PlanKind, Product
+from subkit.catalog.catalog import BillingTiming, Catalog, Plan, PlanKind, Product
+from subkit.catalog.pricing import FlatFee, Graduated, PerUnit, Tier
+from subkit.core.periods import YEARLY
 from subkit.errors import (
     CatalogError,
     FloatNotAllowedError,
@@ -13,8 +15,6 @@ from subkit.errors import (
     PricingError,
     UnknownCurrencyError,
 )
-from subkit.periods import YEARLY
-from subkit.pricing import FlatFee, Graduated, PerUnit, Tier
 
 APP = Product(id="app", name="App")
 

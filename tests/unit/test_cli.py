@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from subkit.catalog import Catalog
-from subkit.cli import (
+from subkit.adapters.storage.sql import SqlStore
+from subkit.catalog.catalog import Catalog
+from subkit.core.money import format_money, from_minor
+from subkit.customer.customer import Customer
+from subkit.entrypoints.cli import (
     COMMANDS,
     DEMO_DB,
     EXIT_BROKEN_PIPE,
@@ -30,12 +33,9 @@ from subkit.cli import (
     main,
     open_store,
 )
-from subkit.customers import Customer
-from subkit.demo import demo_catalog, run_demo
-from subkit.invoicing import CreditNote, Invoice
-from subkit.money import format_money, from_minor
-from subkit.storage.sql import SqlStore
-from subkit.subscriptions import Subscription
+from subkit.entrypoints.demo import demo_catalog, run_demo
+from subkit.invoice.invoice import CreditNote, Invoice
+from subkit.subscription.subscription import Subscription
 
 Capsys = pytest.CaptureFixture[str]
 
@@ -207,7 +207,7 @@ def test_bill_reports_subscriptions_it_cannot_bill_with_exit_1(tmp_path: Path, c
     run_demo(db, customers=4, months=1, seed=2)
     # A host wrote a catalog lacking every plan the subscriptions use straight into the store
     # (BillingEngine.set_catalog would refuse it).
-    from subkit.billing import CatalogRecord
+    from subkit.services.engine import CatalogRecord
 
     with SqlStore(str(db)) as store, store.begin() as uow:
         rec = uow.get(CatalogRecord, "catalog")

@@ -2,9 +2,9 @@
 
 from datetime import UTC, datetime
 
-from subkit.billing import BillingEngine
-from subkit.invoicing import Invoice, InvoiceItem
-from subkit.subscriptions import Subscription
+from subkit.invoice.invoice import Invoice, InvoiceItem
+from subkit.services.engine import BillingEngine
+from subkit.subscription.subscription import Subscription
 from subkit.testing import InMemoryStore, TestClock
 
 from ..scenarios.conftest import catalog
@@ -31,8 +31,8 @@ def test_fast_built_entities_survive_a_validating_round_trip() -> None:
 
 
 def test_the_shared_fields_set_is_never_mutated() -> None:
-    from subkit._model import _all_fields
-    from subkit.invoicing import InvoiceLine, LineKind
+    from subkit.core.model import _all_fields
+    from subkit.invoice.invoice import InvoiceLine, LineKind
 
     line = InvoiceLine.build("x", LineKind.ONE_OFF, currency="USD", unit_amount="1")
     before = set(_all_fields(InvoiceLine))

@@ -2,8 +2,7 @@ from decimal import Decimal, localcontext
 
 import pytest
 
-from subkit.errors import CurrencyMismatchError, FloatNotAllowedError, UnknownCurrencyError
-from subkit.money import (
+from subkit.core.money import (
     Rounding,
     add,
     allocate,
@@ -18,6 +17,7 @@ from subkit.money import (
     sum_money,
     to_minor,
 )
+from subkit.errors import CurrencyMismatchError, FloatNotAllowedError, UnknownCurrencyError
 
 
 @pytest.mark.parametrize(("code", "digits"), [("JPY", 0), ("EUR", 2), ("USD", 2), ("KWD", 3), ("CLP", 0)])

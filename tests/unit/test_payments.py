@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from subkit.dunning import DunningPolicy, StepKind
 from subkit.errors import (
     DuplicateError,
     GatewayError,
     SensitiveDataError,
     ValidationError,
 )
-from subkit.payments import (
+from subkit.payment.dunning import DunningPolicy, StepKind
+from subkit.payment.payment import (
     BankTransferDetails,
     CardDetails,
     DeclineCode,
@@ -26,7 +26,7 @@ from subkit.payments import (
     reject_card_data,
 )
 from subkit.ports import PaymentGateway
-from subkit.subscriptions import SubscriptionStatus
+from subkit.subscription.subscription import SubscriptionStatus
 from subkit.testing.gateway import (
     FakeGateway,
     decline,

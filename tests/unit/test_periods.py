@@ -4,9 +4,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from subkit.clock import SystemClock, TestClock
-from subkit.errors import InvalidPeriodError, NaiveDatetimeError
-from subkit.periods import (
+from subkit.core.clock import SystemClock, TestClock
+from subkit.core.periods import (
     DAILY,
     MONTHLY,
     WEEKLY,
@@ -18,6 +17,7 @@ from subkit.periods import (
     cycle_start,
     ensure_aware,
 )
+from subkit.errors import InvalidPeriodError, NaiveDatetimeError
 
 PARIS = ZoneInfo("Europe/Paris")
 LA = ZoneInfo("America/Los_Angeles")

@@ -1,4 +1,4 @@
-"""Unit tests for subkit.pricing: every figure below is computed by hand in its comment."""
+"""Unit tests for subkit.catalog.pricing: every figure below is computed by hand in its comment."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from subkit.errors import FloatNotAllowedError, PricingError, ValidationError
-from subkit.pricing import (
+from subkit.catalog.pricing import (
     FlatFee,
     Graduated,
     Package,
@@ -22,6 +21,7 @@ from subkit.pricing import (
     parse_pricing,
     price_amount,
 )
+from subkit.errors import FloatNotAllowedError, PricingError, ValidationError
 
 D = Decimal
 

@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from subkit.customers import Customer
+from subkit.adapters.storage.migrations import LATEST, migrate, schema_version
+from subkit.adapters.storage.sql import SqlStore, make_engine
+from subkit.core.events import Event, EventType
+from subkit.customer.customer import Customer
 from subkit.errors import DuplicateError, NaiveDatetimeError, NotFoundError, StateError, ValidationError
-from subkit.events import Event, EventType
-from subkit.storage.migrations import LATEST, migrate, schema_version
-from subkit.storage.sql import SqlStore, make_engine
 from subkit.testing.contracts import Probe
 
 POSTGRES_URL = os.environ.get("SUBKIT_TEST_POSTGRES_URL")

@@ -7,8 +7,8 @@ Example:
     2027
 """
 
-from subkit.clock import TestClock
-from subkit.storage.memory import InMemoryStore
+from subkit.adapters.storage.memory import InMemoryStore
+from subkit.core.clock import TestClock
 from subkit.testing.publisher import CollectingPublisher
 
 __all__ = ["CollectingPublisher", "InMemoryStore", "TestClock"]

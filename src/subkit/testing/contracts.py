@@ -25,11 +25,11 @@ from typing import ClassVar
 
 import pytest
 
-from subkit._model import Amount, Entity
-from subkit.customers import Customer
+from subkit.core.events import Event, EventType
+from subkit.core.model import Amount, Entity
+from subkit.customer.customer import Customer
 from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError
-from subkit.events import Event, EventType
-from subkit.payments import PaymentStatus
+from subkit.payment.payment import PaymentStatus
 from subkit.ports import PaymentGateway, Store
 
 __all__ = ["GatewayContract", "Probe", "StoreContract"]

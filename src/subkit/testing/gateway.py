@@ -28,9 +28,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from subkit.core.money import check_currency
 from subkit.errors import DuplicateError, GatewayError, NotFoundError, ValidationError
-from subkit.money import check_currency
-from subkit.payments import DeclineCode, PaymentResult, PaymentStatus
+from subkit.payment.payment import DeclineCode, PaymentResult, PaymentStatus
 
 __all__ = [
     "FakeCharge",

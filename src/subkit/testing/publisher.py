@@ -2,7 +2,7 @@
 
 Example:
     >>> from datetime import datetime, UTC
-    >>> from subkit.events import Event, EventType
+    >>> from subkit.core.events import Event, EventType
     >>> pub = CollectingPublisher()
     >>> pub.publish([Event.of(EventType.INVOICE_PAID, datetime(2027, 1, 1, tzinfo=UTC), "in_1")])
     >>> pub.types()
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from subkit.events import Event
+from subkit.core.events import Event
 
 __all__ = ["CollectingPublisher"]
 

@@ -1,0 +1,3 @@
+"""Real implementations of the ports: storage (memory, SQL), and later rates and webhooks."""
+
+__all__: list[str] = []

@@ -1,0 +1,229 @@
+"""Versioned schema migrations for :class:`subkit.adapters.storage.sql.SqlStore`.
+
+The schema's version lives in the one-row table ``subkit_schema``. :data:`MIGRATIONS`
+is an ordered list of numbered steps; each step is a function that takes a
+SQLAlchemy ``Connection`` and changes the schema from version ``n - 1`` to ``n``.
+:func:`migrate` applies the missing steps, in one transaction, and records the new
+version. Running it again is a no-op, so every process may call it at start-up.
+
+Concurrency: the runner first reads the version without locking (the common case,
+an up-to-date schema, costs one query). Only when steps are missing does it lock
+and read again: ``BEGIN IMMEDIATE`` on SQLite (the database's write lock), a
+transaction-scoped advisory lock on PostgreSQL (keyed on the current schema). Two
+processes upgrading at once therefore run the steps once, one after the other, and
+the loser sees the schema already current. Both dialects have transactional DDL, so
+a step that fails leaves the previous version intact.
+
+Why not Alembic: subkit is a library that a host embeds, often next to its own
+Alembic (or Django, or hand-rolled) migrations. A second Alembic environment would
+fight over ``alembic_version``, would add a dependency and a configuration to ship,
+and would be a heavy tool for one small, fixed, generic schema (a document table and
+four helper tables) on two dialects. Steps written as plain SQLAlchemy Core are
+enough, and a host can call :func:`migrate` from inside its own migration tool (on
+a ``Connection``: the steps then join the host's transaction).
+
+Steps are frozen: each one declares the tables it creates itself instead of
+sharing the store's query-time table objects, so editing the store can never
+change what an old step does. A schema change is a new step at the end.
+
+Example:
+    >>> from sqlalchemy import create_engine
+    >>> from sqlalchemy.pool import StaticPool
+    >>> engine = create_engine("sqlite://", poolclass=StaticPool)
+    >>> migrate(engine, target=1)
+    1
+    >>> migrate(engine)  # upgrades to the latest version
+    2
+    >>> migrate(engine)  # idempotent
+    2
+    >>> engine.dispose()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    inspect,
+    text,
+)
+
+from subkit.errors import StateError, ValidationError
+
+__all__ = ["LATEST", "MIGRATIONS", "SQLITE_BEGIN", "Migration", "migrate", "schema_version"]
+
+#: Execution option read by the ``begin`` hook that :func:`subkit.adapters.storage.sql.make_engine`
+#: installs on SQLite engines: the ``BEGIN`` variant to emit (``"DEFERRED"``,
+#: ``"IMMEDIATE"``, ``"EXCLUSIVE"``), or ``None`` to emit nothing because the code
+#: using the connection issues its own ``BEGIN IMMEDIATE`` when it first writes.
+SQLITE_BEGIN = "subkit_sqlite_begin"
+
+SCHEMA_TABLE = "subkit_schema"
+
+
+class Migration(NamedTuple):
+    """One schema step: ``apply(conn)`` moves the schema from ``version - 1`` to ``version``."""
+
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _v1_tables(conn: Connection) -> None:
+    """The entity document table, claims, sequences and the outbox."""
+    pg = conn.dialect.name == "postgresql"
+    md = MetaData()
+    # A rowid alias on SQLite (INTEGER PRIMARY KEY), BIGSERIAL on PostgreSQL.
+    serial_pk = BigInteger().with_variant(Integer(), "sqlite")
+    # Insertion order. PostgreSQL: an identity column. SQLite: the store inserts
+    # max(rowid) + 1, which writers compute under the database's write lock.
+    seq = (
+        Column("seq", BigInteger, Identity(), nullable=False)
+        if pg
+        else Column("seq", BigInteger, nullable=False)
+    )
+    Table(
+        "subkit_entities",
+        md,
+        Column("kind", Text, primary_key=True),
+        Column("id", Text, primary_key=True),
+        Column("version", Integer, nullable=False),
+        Column("body", Text, nullable=False),
+        Column("customer_id", Text),
+        Column("subscription_id", Text),
+        Column("status", Text),
+        Column("due_at", BigInteger),  # UTC epoch microseconds
+        seq,
+        Index("ix_subkit_entities_customer", "kind", "customer_id"),
+        Index("ix_subkit_entities_subscription", "kind", "subscription_id"),
+        Index("ix_subkit_entities_status", "kind", "status"),
+        Index("ix_subkit_entities_due", "kind", "due_at", "id"),
+    )
+    Table(
+        "subkit_claims",
+        md,
+        Column("key", Text, primary_key=True),
+        Column("claimed_at", BigInteger, nullable=False),  # UTC epoch microseconds
+    )
+    Table(
+        "subkit_sequences",
+        md,
+        Column("series", Text, primary_key=True),
+        Column("value", BigInteger, nullable=False),
+    )
+    Table(
+        "subkit_outbox",
+        md,
+        Column("seq", serial_pk, primary_key=True, autoincrement=True),
+        Column("id", Text, nullable=False, unique=True),
+        Column("body", Text, nullable=False),
+        Column("published", Boolean, nullable=False),
+    )
+    md.create_all(conn)
+
+
+def _v2_outbox_pending_index(conn: Connection) -> None:
+    """Index the outbox relay's query (unpublished events, oldest first)."""
+    outbox = Table("subkit_outbox", MetaData(), Column("published", Boolean), Column("seq", BigInteger))
+    Index("ix_subkit_outbox_pending", outbox.c.published, outbox.c.seq).create(conn)
+
+
+#: Every step, in order. Append only; never edit a released step.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "entities, claims, sequences and outbox tables", _v1_tables),
+    Migration(2, "index on the outbox's pending events", _v2_outbox_pending_index),
+)
+
+#: The schema version this code reads and writes.
+LATEST = MIGRATIONS[-1].version
+
+
+def schema_version(conn: Connection) -> int:
+    """The version recorded in the database (0 when subkit's schema is absent).
+
+    Example:
+        >>> from sqlalchemy import create_engine
+        >>> engine = create_engine("sqlite://")
+        >>> with engine.connect() as conn:
+        ...     schema_version(conn)
+        0
+        >>> engine.dispose()
+    """
+    if not inspect(conn).has_table(SCHEMA_TABLE):
+        return 0
+    value = conn.execute(text(f"SELECT max(version) FROM {SCHEMA_TABLE}")).scalar()
+    return int(value or 0)
+
+
+def migrate(bind: Engine | Connection, *, target: int | None = None) -> int:
+    """Upgrade subkit's schema to ``target`` (default: :data:`LATEST`); returns the version.
+
+    On an ``Engine`` the runner opens, commits and closes its own connection. On a
+    ``Connection`` it works inside a SAVEPOINT and never commits: the upgrade becomes
+    part of the caller's transaction. A database newer than this code raises
+    :class:`~subkit.errors.StateError`.
+    """
+    goal = LATEST if target is None else target
+    if not 0 <= goal <= LATEST:
+        raise ValidationError(f"target must be between 0 and {LATEST}, got {goal}", field="target")
+    if isinstance(bind, Connection):
+        with bind.begin_nested():
+            return _upgrade(bind, goal, lock=_lock_postgres)
+    sqlite = bind.dialect.name == "sqlite"
+    options = {SQLITE_BEGIN: None} if sqlite else {}
+    with bind.connect().execution_options(**options) as conn, conn.begin():
+        # On SQLite the read above runs outside any lock; the lock is the write lock.
+        return _upgrade(conn, goal, lock=_lock_sqlite if sqlite else _lock_postgres)
+
+
+def _lock_sqlite(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _lock_postgres(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(coalesce(current_schema(), '') || '.subkit_schema'))")
+        )
+
+
+def _upgrade(conn: Connection, goal: int, *, lock: Callable[[Connection], None]) -> int:
+    current = schema_version(conn)
+    _check_not_newer(current)
+    if current >= goal:
+        return current
+    lock(conn)
+    current = schema_version(conn)  # again, under the lock: another process may have upgraded
+    _check_not_newer(current)
+    if current >= goal:
+        return current
+    if current == 0:
+        conn.execute(text(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (version INTEGER NOT NULL)"))
+        conn.execute(text(f"DELETE FROM {SCHEMA_TABLE}"))
+        conn.execute(text(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (0)"))
+    for step in MIGRATIONS:
+        if current < step.version <= goal:
+            step.apply(conn)
+            current = step.version
+    conn.execute(text(f"UPDATE {SCHEMA_TABLE} SET version = :v"), {"v": current})
+    return current
+
+
+def _check_not_newer(current: int) -> None:
+    if current > LATEST:
+        raise StateError(
+            f"the database's subkit schema is at version {current}, newer than this subkit "
+            f"(version {LATEST}); upgrade subkit"
+        )

@@ -1,0 +1,307 @@
+"""Exact money: decimals in, minor units out, one explicit rounding.
+
+Amounts are ``moneyed.Money`` at the edges and ``Decimal`` / ``int`` minor units
+inside. A float is refused everywhere (:class:`~subkit.errors.FloatNotAllowedError`).
+Intermediate arithmetic runs in a private high-precision decimal context, so the
+ambient ``decimal`` context of the host never changes a result.
+
+Example:
+    >>> from decimal import Decimal
+    >>> from subkit.core.money import money, allocate, format_money
+    >>> money("10.005", "EUR")
+    Money('10.01', 'EUR')
+    >>> [str(p.amount) for p in allocate(money("100.00", "EUR"), [1, 1, 1])]
+    ['33.34', '33.33', '33.33']
+    >>> format_money(money("1234.56", "EUR"), "de_DE")
+    '1.234,56\\xa0€'
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+
+from babel.numbers import format_currency, get_currency_precision, is_currency
+from moneyed import Currency, Money
+
+from subkit.errors import CurrencyMismatchError, FloatNotAllowedError, UnknownCurrencyError
+
+__all__ = [
+    "CONTEXT",
+    "Currency",
+    "Money",
+    "Rounding",
+    "add",
+    "allocate",
+    "allocate_minor",
+    "check_currency",
+    "decimal_of",
+    "exact_to_minor",
+    "format_money",
+    "from_minor",
+    "minor_to_decimal",
+    "minor_units",
+    "money",
+    "round_amount",
+    "set_minor_units",
+    "sum_money",
+    "to_minor",
+]
+
+#: Private context for intermediate math: 50 digits, never the host's ambient one.
+CONTEXT = decimal.Context(prec=50, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.InvalidOperation])
+
+
+class Rounding(StrEnum):
+    """How an exact amount becomes minor units.
+
+    Example:
+        >>> round_amount(Decimal("0.125"), "USD", Rounding.HALF_EVEN)
+        Decimal('0.12')
+    """
+
+    HALF_UP = decimal.ROUND_HALF_UP
+    HALF_EVEN = decimal.ROUND_HALF_EVEN
+    DOWN = decimal.ROUND_DOWN
+    UP = decimal.ROUND_UP
+
+
+_overrides: dict[str, int] = {}
+
+
+@lru_cache(maxsize=512)
+def check_currency(code: str) -> str:
+    """Return the ISO 4217 ``code`` (upper-cased) or raise ``UnknownCurrencyError``.
+
+    Example:
+        >>> check_currency("eur")
+        'EUR'
+    """
+    if not isinstance(code, str) or not is_currency(code.upper()):
+        raise UnknownCurrencyError(f"{code!r} is not an ISO 4217 currency code", field="currency")
+    return code.upper()
+
+
+def minor_units(code: str) -> int:
+    """Digits after the decimal point for ``code``: babel's, unless overridden.
+
+    Example:
+        >>> minor_units("JPY"), minor_units("EUR"), minor_units("KWD")
+        (0, 2, 3)
+    """
+    return _minor_units(check_currency(code))
+
+
+@lru_cache(maxsize=512)
+def _minor_units(code: str) -> int:
+    if code in _overrides:
+        return _overrides[code]
+    return int(get_currency_precision(code))
+
+
+@lru_cache(maxsize=512)
+def _exponent(code: str) -> Decimal:
+    return Decimal(1).scaleb(-_minor_units(code))
+
+
+def set_minor_units(code: str, digits: int) -> None:
+    """Override the minor units of a currency (e.g. bill ``HUF`` in whole forints).
+
+    Example:
+        >>> set_minor_units("HUF", 0); minor_units("HUF")
+        0
+        >>> set_minor_units("HUF", 2)
+    """
+    if not isinstance(digits, int) or not 0 <= digits <= 8:
+        raise UnknownCurrencyError("minor units must be an int between 0 and 8", field="digits")
+    _overrides[check_currency(code)] = digits
+    _minor_units.cache_clear()
+    _exponent.cache_clear()
+
+
+def decimal_of(value: object, field: str = "amount") -> Decimal:
+    """``Decimal`` from an int, str or Decimal; a float (or bool) is refused.
+
+    Example:
+        >>> decimal_of("1.10")
+        Decimal('1.10')
+    """
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise FloatNotAllowedError(f"{value} is not a finite amount", field=field)
+        return value
+    if isinstance(value, (bool, float)):
+        raise FloatNotAllowedError(
+            f"got {value!r} ({type(value).__name__}); pass a Decimal, int or str "
+            "(floats cannot represent money exactly)",
+            field=field,
+        )
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            d = Decimal(value)
+        except decimal.InvalidOperation:
+            raise FloatNotAllowedError(f"{value!r} is not a decimal number", field=field) from None
+        if not d.is_finite():
+            raise FloatNotAllowedError(f"{value!r} is not a finite amount", field=field)
+        return d
+    raise FloatNotAllowedError(f"got {type(value).__name__}; pass a Decimal, int or str", field=field)
+
+
+def round_amount(amount: Decimal, currency: str, rounding: Rounding = Rounding.HALF_UP) -> Decimal:
+    """Round an exact ``amount`` once to the minor units of ``currency``.
+
+    Example:
+        >>> round_amount(Decimal("1234.5"), "JPY")
+        Decimal('1235')
+    """
+    return amount.quantize(_exponent(check_currency(currency)), rounding=str(rounding), context=CONTEXT)
+
+
+def money(amount: object, currency: str, rounding: Rounding = Rounding.HALF_UP) -> Money:
+    """A ``Money`` rounded to the currency's minor units; floats refused.
+
+    Example:
+        >>> money(5, "KWD")
+        Money('5.000', 'KWD')
+    """
+    code = check_currency(currency)
+    return Money(round_amount(decimal_of(amount), code, rounding), code)
+
+
+def to_minor(
+    amount: Money | Decimal, currency: str | None = None, rounding: Rounding = Rounding.HALF_UP
+) -> int:
+    """Integer minor units (cents) of an amount, rounding once if needed.
+
+    Example:
+        >>> to_minor(money("12.34", "USD"))
+        1234
+    """
+    if isinstance(amount, Money):
+        code = amount.currency.code
+        value = amount.amount
+    else:
+        if currency is None:
+            raise UnknownCurrencyError("currency is required for a bare Decimal", field="currency")
+        code, value = check_currency(currency), decimal_of(amount)
+    return int(round_amount(value, code, rounding).scaleb(_minor_units(code), context=CONTEXT))
+
+
+def exact_to_minor(amount: Decimal, currency: str, rounding: Rounding = Rounding.HALF_UP) -> int:
+    """Integer minor units of an exact ``Decimal``, rounded once (the hot-path form of :func:`to_minor`).
+
+    Example:
+        >>> exact_to_minor(Decimal("54.505"), "USD"), exact_to_minor(Decimal("1234.5"), "JPY")
+        (5451, 1235)
+    """
+    scaled = amount.scaleb(_minor_units(currency), context=CONTEXT)
+    return int(scaled.quantize(_ONE, rounding=str(rounding), context=CONTEXT))
+
+
+_ONE = Decimal(1)
+
+
+def minor_to_decimal(minor: int, currency: str) -> Decimal:
+    """Major-unit ``Decimal`` of an integer minor-unit amount.
+
+    Example:
+        >>> minor_to_decimal(1234, "USD")
+        Decimal('12.34')
+    """
+    return Decimal(minor).scaleb(-_minor_units(check_currency(currency)), context=CONTEXT)
+
+
+def from_minor(minor: int, currency: str) -> Money:
+    """``Money`` from integer minor units.
+
+    Example:
+        >>> from_minor(1235, "JPY")
+        Money('1235', 'JPY')
+    """
+    return Money(minor_to_decimal(minor, currency), check_currency(currency))
+
+
+def allocate_minor(total: int, weights: Sequence[object]) -> list[int]:
+    """Split ``total`` minor units over ``weights`` by largest remainder.
+
+    The parts always sum to ``total``; ties go to the earliest weight. Negative
+    totals split symmetrically.
+
+    Example:
+        >>> allocate_minor(5, [30, 70])
+        [2, 3]
+    """
+    ws = [decimal_of(w, "weights") for w in weights]
+    if not ws or any(w < 0 for w in ws) or sum(ws) == 0:
+        raise FloatNotAllowedError("weights must be non-negative with a positive sum", field="weights")
+    if total < 0:
+        return [-p for p in allocate_minor(-total, weights)]
+    wsum = sum(ws)
+    raw = [CONTEXT.divide(CONTEXT.multiply(Decimal(total), w), wsum) for w in ws]
+    parts = [int(r) for r in raw]  # floor: total and weights are non-negative
+    left = total - sum(parts)
+    order = sorted(range(len(ws)), key=lambda i: (-(raw[i] - parts[i]), i))
+    for i in order[:left]:
+        parts[i] += 1
+    return parts
+
+
+def allocate(total: Money, weights: Sequence[object]) -> list[Money]:
+    """Split a ``Money`` over ``weights`` so the parts sum exactly to it.
+
+    Example:
+        >>> [str(p.amount) for p in allocate(money("0.05", "USD"), [30, 70])]
+        ['0.02', '0.03']
+    """
+    code = total.currency.code
+    return [from_minor(p, code) for p in allocate_minor(to_minor(total), weights)]
+
+
+def add(a: Money, b: Money) -> Money:
+    """Sum of two amounts of one currency; mixing currencies raises.
+
+    Example:
+        >>> add(money(1, "EUR"), money(2, "EUR"))
+        Money('3.00', 'EUR')
+    """
+    if a.currency != b.currency:
+        raise CurrencyMismatchError(f"cannot add {a.currency.code} and {b.currency.code}; convert first")
+    return Money(a.amount + b.amount, a.currency)
+
+
+def sum_money(amounts: Iterable[Money], currency: str) -> Money:
+    """Sum amounts that must all be in ``currency`` (zero when empty).
+
+    Example:
+        >>> sum_money([money(1, "USD"), money("0.5", "USD")], "USD")
+        Money('1.50', 'USD')
+    """
+    total = Money(round_amount(Decimal(0), currency), check_currency(currency))
+    for m in amounts:
+        total = add(total, m)
+    return total
+
+
+def format_money(amount: Money, locale: str = "en_US") -> str:
+    """Format for people with babel, in ``locale``, at the currency's minor units.
+
+    Example:
+        >>> format_money(money("1234.56", "USD"), "en_US")
+        '$1,234.56'
+    """
+    code = amount.currency.code
+    overridden = code in _overrides
+    return str(
+        format_currency(
+            round_amount(amount.amount, code),
+            code,
+            locale=locale,
+            currency_digits=not overridden,
+            decimal_quantization=not overridden,
+        )
+    )

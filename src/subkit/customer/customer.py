@@ -1,0 +1,101 @@
+"""Customers: who pays, where, in which currency, language and time zone.
+
+Example:
+    >>> c = Customer(id="cus_1", name="Ada Ltd", currency="eur", country="FR",
+    ...              locale="fr_FR", timezone="Europe/Paris", metadata={"crm_id": "A-17"})
+    >>> c.currency, c.credit_minor
+    ('EUR', 0)
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field, field_validator
+
+from subkit.core.model import CurrencyCode, Entity, Model
+from subkit.core.periods import zone
+from subkit.errors import ValidationError
+
+__all__ = ["Address", "CollectionMethod", "Customer", "TaxId"]
+
+
+class Address(Model):
+    """A postal address (billing address of a customer).
+
+    Example:
+        >>> Address(line1="1 rue de Rivoli", city="Paris", postal_code="75001", country="FR").country
+        'FR'
+    """
+
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    postal_code: str = ""
+    region: str = ""
+    country: str = ""
+
+
+class TaxId(Model):
+    """A tax registration number (``eu_vat``, ``gb_vat``, ``ca_gst_hst``, ``us_ein``...).
+
+    Example:
+        >>> TaxId(type="eu_vat", value="FR40303265045").type
+        'eu_vat'
+    """
+
+    type: str
+    value: str
+
+
+class CollectionMethod(StrEnum):
+    """Charge the default payment method automatically, or send the invoice for manual payment.
+
+    Example:
+        >>> CollectionMethod("send_invoice").name
+        'SEND_INVOICE'
+    """
+
+    CHARGE_AUTOMATICALLY = "charge_automatically"
+    SEND_INVOICE = "send_invoice"
+
+
+class Customer(Entity):
+    """A paying customer. ``credit_minor`` is the prepaid/credit balance in minor units.
+
+    Example:
+        >>> Customer(id="cus_2", name="Bo", currency="USD", timezone="America/Los_Angeles").timezone
+        'America/Los_Angeles'
+    """
+
+    kind: ClassVar[str] = "customer"
+    name: str
+    email: str = ""
+    address: Address | None = None
+    country: str = ""
+    locale: str = "en_US"
+    currency: CurrencyCode
+    timezone: str = "UTC"
+    tax_ids: tuple[TaxId, ...] = ()
+    metadata: dict[str, str] = Field(default_factory=dict)
+    credit_minor: int = Field(default=0, ge=0)
+    collection_method: CollectionMethod = CollectionMethod.CHARGE_AUTOMATICALLY
+    default_payment_method_id: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        zone(v)
+        return v
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, v: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(v)
+        except (UnknownLocaleError, ValueError):
+            raise ValidationError(f"{v!r} is not a known locale (e.g. 'fr_FR')", field="locale") from None
+        return v

@@ -1,0 +1,3 @@
+"""Payment methods (tokens only, with the PCI guard), payment results and attempts, dunning policy."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Revenue recognition (ASC 606 / IFRS 15): schedules, journals, reports (filled by its issue)."""
+
+__all__: list[str] = []

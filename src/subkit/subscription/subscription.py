@@ -1,0 +1,940 @@
+"""Subscriptions and their lifecycle, as pure functions over values.
+
+Each operation takes a :class:`Subscription`, a :class:`BillingContext` and an instant,
+and returns an :class:`Outcome`: the new subscription, the invoice lines it produced
+(to invoice now, or to hold for the next invoice), and its domain events. Nothing here
+reads a clock or a store: :class:`subkit.services.engine.BillingEngine` does that.
+
+Status transitions::
+
+    trialing -> active | canceled | paused          (trial end, per TrialEndBehavior)
+    active   -> past_due -> active | unpaid | canceled   (payments, see subkit.payment.dunning)
+    active   -> paused -> active                    (pause / resume)
+    any live -> canceled                            (cancel now, or at period end)
+
+Example:
+    >>> from datetime import datetime, UTC
+    >>> from subkit.catalog.catalog import Catalog, Plan, Product
+    >>> from subkit.catalog.pricing import FlatFee
+    >>> cat = Catalog(products=(Product(id="app", name="App"),), plans=(
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
+    ...     Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="20")})))
+    >>> ctx = BillingContext(catalog=cat)
+    >>> at = datetime(2027, 4, 1, tzinfo=UTC)
+    >>> out = create("sub_1", "cus_1", "USD", [("basic", 1)], ctx, at=at)
+    >>> [ln.amount_minor for ln in out.invoice_lines]
+    [1000]
+    >>> out = change_items(out.subscription, ctx, at=datetime(2027, 4, 16, tzinfo=UTC),
+    ...                    plan_id="pro", proration=ProrationBehavior.ALWAYS_INVOICE)
+    >>> [ln.amount_minor for ln in out.invoice_lines]  # credit half of 10, charge half of 20
+    [-500, 1000]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, tzinfo
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import ClassVar
+
+from dateutil.relativedelta import relativedelta
+from pydantic import AwareDatetime, Field
+
+from subkit.catalog.catalog import BillingTiming, Catalog, Plan
+from subkit.core.events import Event, EventType
+from subkit.core.model import Amount, CurrencyCode, Entity, Model
+from subkit.core.money import CONTEXT, Rounding, decimal_of
+from subkit.core.periods import UTC, Interval, Period, cycle_period, cycle_start, ensure_aware, zone
+from subkit.errors import CatalogError, IllegalTransitionError, ValidationError
+from subkit.invoice.discounts import AppliedDiscount, Coupon, discount_lines
+from subkit.invoice.invoice import BillingReason, InvoiceLine, LineKind
+from subkit.subscription.proration import Granularity, ProrationBehavior, credit_for, remaining_fraction
+
+__all__ = [
+    "BillingContext",
+    "ChargeSegment",
+    "Outcome",
+    "ScheduledChange",
+    "Subscription",
+    "SubscriptionItem",
+    "SubscriptionStatus",
+    "TrialEndBehavior",
+    "cancel",
+    "change_items",
+    "create",
+    "is_upgrade",
+    "pause",
+    "reactivate",
+    "resume",
+    "run_due_action",
+    "schedule_change",
+]
+
+_ONE = Decimal(1)
+_UNIT_QUANTUM = Decimal("1e-12")
+
+
+class SubscriptionStatus(StrEnum):
+    """Where a subscription is in its life.
+
+    Example:
+        >>> SubscriptionStatus("past_due").name
+        'PAST_DUE'
+    """
+
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    PAUSED = "paused"
+    CANCELED = "canceled"
+    INCOMPLETE = "incomplete"
+    UNPAID = "unpaid"
+
+
+LIVE = frozenset(
+    {
+        SubscriptionStatus.TRIALING,
+        SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.PAST_DUE,
+        SubscriptionStatus.UNPAID,
+    }
+)
+
+
+class TrialEndBehavior(StrEnum):
+    """What happens when a trial that requires a payment method ends without one."""
+
+    CANCEL = "cancel"
+    PAUSE = "pause"
+    CREATE_INVOICE = "create_invoice"
+
+
+class SubscriptionItem(Model):
+    """A plan (pinned to a version) and a quantity on a subscription.
+
+    Example:
+        >>> SubscriptionItem(id="si_1", plan_id="pro", plan_version=1, quantity=5).quantity
+        Decimal('5')
+    """
+
+    id: str
+    plan_id: str
+    plan_version: int
+    quantity: Amount = _ONE
+
+
+class ChargeSegment(Model):
+    """What was charged in advance for ``[start, end)`` of an item in the current period."""
+
+    item_id: str
+    plan_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    net_minor: int
+    credited_minor: int = 0
+    cut_at: AwareDatetime | None = None
+
+    @property
+    def effective_end(self) -> datetime:
+        """Where the charge stops covering the item: the cut of a credit, else ``end``."""
+        return self.cut_at if self.cut_at is not None else self.end
+
+
+class ChangeAction(StrEnum):
+    """A change that can be scheduled."""
+
+    CHANGE = "change"
+    CANCEL = "cancel"
+
+
+class ScheduledChange(Model):
+    """A change to apply at ``at`` (plan and/or quantity of an item, or a cancellation)."""
+
+    at: AwareDatetime
+    action: ChangeAction = ChangeAction.CHANGE
+    item_id: str | None = None
+    plan_id: str | None = None
+    quantity: Amount | None = None
+
+
+class Subscription(Entity):
+    """A customer's subscription: items, status, current period, discounts, schedule.
+
+    ``cycle`` numbers periods from the anchor (``-1`` is the trial); ``segments`` record
+    what was charged in advance for the current period (credits never exceed them);
+    ``due_at`` is the next instant the engine must act (renewal, trial end, scheduled change).
+    """
+
+    kind: ClassVar[str] = "subscription"
+    customer_id: str
+    currency: CurrencyCode
+    timezone: str = "UTC"
+    items: tuple[SubscriptionItem, ...]
+    status: SubscriptionStatus
+    interval: Interval
+    anchor: AwareDatetime
+    cycle: int = 0
+    period_start: AwareDatetime
+    period_end: AwareDatetime
+    created_at: AwareDatetime
+    trial_start: AwareDatetime | None = None
+    trial_end: AwareDatetime | None = None
+    trial_requires_payment_method: bool = False
+    trial_end_behavior: TrialEndBehavior = TrialEndBehavior.CREATE_INVOICE
+    cancel_at_period_end: bool = False
+    canceled_at: AwareDatetime | None = None
+    ended_at: AwareDatetime | None = None
+    paused_at: AwareDatetime | None = None
+    resume_at: AwareDatetime | None = None
+    discounts: tuple[AppliedDiscount, ...] = ()
+    schedule: tuple[ScheduledChange, ...] = ()
+    segments: tuple[ChargeSegment, ...] = ()
+    payment_method_id: str | None = None
+    proration_behavior: ProrationBehavior = ProrationBehavior.CREATE_PRORATIONS
+    metadata: dict[str, str] = Field(default_factory=dict)
+    due_at: AwareDatetime | None = None
+
+    def item(self, item_id: str | None = None) -> SubscriptionItem:
+        """An item by id; with no id, the only (or first) item."""
+        if item_id is None:
+            return self.items[0]
+        for it in self.items:
+            if it.id == item_id:
+                return it
+        raise ValidationError(f"subscription {self.id} has no item {item_id!r}", field="item_id")
+
+
+@dataclass(frozen=True, slots=True)
+class BillingContext:
+    """What pure operations need besides the subscription: catalog, coupons, policies."""
+
+    catalog: Catalog
+    coupons: Mapping[str, Coupon] = field(default_factory=dict)
+    granularity: Granularity = Granularity.SECOND
+    rounding: Rounding = Rounding.HALF_UP
+    has_payment_method: bool = True
+    usage: Mapping[str, Decimal] = field(default_factory=dict)  # item_id -> quantity used this period
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Result of an operation: the new subscription, lines, events, unique keys to claim."""
+
+    subscription: Subscription
+    invoice_lines: list[InvoiceLine] = field(default_factory=list)
+    pending_lines: list[InvoiceLine] = field(default_factory=list)
+    reason: BillingReason | None = None
+    period: tuple[datetime, datetime] | None = None
+    events: list[Event] = field(default_factory=list)
+    claims: list[str] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[InvoiceLine]:
+        """Every line produced, invoiced now or pending."""
+        return [*self.invoice_lines, *self.pending_lines]
+
+
+# --------------------------------------------------------------------------- helpers
+def _plan(ctx: BillingContext, item: SubscriptionItem) -> Plan:
+    return ctx.catalog.plan(item.plan_id, item.plan_version)
+
+
+def _full_amount(plan: Plan, currency: str, quantity: Decimal) -> Decimal:
+    return plan.price(currency).amount(quantity)
+
+
+def _unit(exact: Decimal, quantity: Decimal) -> Decimal:
+    """Informational unit price (the line amount is the truth), without exponent notation."""
+    if quantity == 1:
+        return exact
+    unit = exact if quantity == 0 else CONTEXT.divide(exact, quantity)
+    unit = unit.quantize(_UNIT_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT)
+    return unit.quantize(_ONE) if unit == unit.to_integral_value() else unit.normalize(CONTEXT)
+
+
+def _describe(plan: Plan, quantity: Decimal) -> str:
+    return plan.name if quantity == 1 else f"{plan.name} × {quantity.normalize(CONTEXT)}"
+
+
+def _next_due(sub: Subscription) -> datetime | None:
+    if sub.status == SubscriptionStatus.CANCELED:
+        return None
+    candidates = [sub.period_end]
+    if sub.schedule:
+        candidates.append(sub.schedule[0].at)
+    if sub.status == SubscriptionStatus.PAUSED and sub.resume_at is not None:
+        candidates.append(sub.resume_at)
+    return min(candidates)
+
+
+def _with(sub: Subscription, **changes: object) -> Subscription:
+    """A new version of ``sub`` with ``changes`` and its next due instant recomputed."""
+    new = sub.bumped(**changes)
+    new.__dict__["due_at"] = _next_due(new)  # fresh private copy: safe to set before anyone sees it
+    return new
+
+
+def _discounted(
+    lines: list[InvoiceLine], sub: Subscription, ctx: BillingContext
+) -> tuple[list[InvoiceLine], tuple[AppliedDiscount, ...]]:
+    """Apply the subscription's coupons to ``lines`` per billing cycle; the discounts with usage recorded."""
+    if not sub.discounts or not lines:
+        return lines, sub.discounts
+    out = list(lines)
+    applied = list(sub.discounts)
+    for cycle in sorted({ln.cycle for ln in lines if ln.cycle is not None}):
+        active = [
+            (n, ctx.coupons[d.coupon_id])
+            for n, d in enumerate(applied)
+            if d.coupon_id in ctx.coupons and ctx.coupons[d.coupon_id].covers_cycle(d.start_cycle, cycle)
+        ]
+        if not active:
+            continue
+        idx = [i for i, ln in enumerate(out) if ln.cycle == cycle]
+        used = {c.id: applied[n].spent.get(cycle, 0) for n, c in active}
+        amounts, spent = discount_lines(
+            [(out[i].amount_minor, out[i].plan_id) for i in idx], [c for _, c in active], sub.currency, used
+        )
+        for i, d in zip(idx, amounts, strict=True):
+            if d:
+                out[i] = out[i].model_copy(update={"discount_minor": d})
+        for n, c in active:
+            if c.id in spent:
+                kept = {k: v for k, v in applied[n].spent.items() if k >= cycle - 1}
+                kept[cycle] = kept.get(cycle, 0) + spent[c.id]
+                applied[n] = applied[n].model_copy(update={"spent": kept})
+    return out, tuple(applied)
+
+
+def _charge_key(sub_id: str, item_id: str, start: datetime) -> str:
+    return f"charge:{sub_id}:{item_id}:{start.isoformat()}"
+
+
+def _segments_of(lines: Sequence[InvoiceLine]) -> list[ChargeSegment]:
+    segs = []
+    for ln in lines:
+        if (
+            ln.item_id
+            and ln.plan_id
+            and ln.period_start
+            and ln.period_end
+            and ln.amount_minor > 0
+            and ln.kind in (LineKind.RECURRING, LineKind.PRORATION)
+        ):
+            segs.append(
+                ChargeSegment.fast(
+                    item_id=ln.item_id,
+                    plan_id=ln.plan_id,
+                    start=ln.period_start,
+                    end=ln.period_end,
+                    net_minor=ln.net_minor,
+                    credited_minor=0,
+                    cut_at=None,
+                )
+            )
+    return segs
+
+
+def _advance_lines(
+    sub: Subscription, ctx: BillingContext, cycle: int, start: datetime, end: datetime, *, setup: bool
+) -> list[InvoiceLine]:
+    lines = []
+    for it in sub.items:
+        plan = _plan(ctx, it)
+        if setup and sub.currency in plan.setup_fee:
+            lines.append(
+                InvoiceLine.build(
+                    f"{plan.name} setup fee",
+                    LineKind.SETUP_FEE,
+                    currency=sub.currency,
+                    unit_amount=plan.setup_fee[sub.currency],
+                    plan_id=plan.id,
+                    item_id=it.id,
+                    cycle=cycle,
+                    rounding=ctx.rounding,
+                )
+            )
+        if plan.timing != BillingTiming.ADVANCE:
+            continue
+        exact = _full_amount(plan, sub.currency, it.quantity)
+        lines.append(
+            InvoiceLine.build(
+                _describe(plan, it.quantity),
+                LineKind.RECURRING,
+                currency=sub.currency,
+                quantity=it.quantity,
+                unit_amount=_unit(exact, it.quantity),
+                exact_amount=exact,
+                plan_id=plan.id,
+                item_id=it.id,
+                period_start=start,
+                period_end=end,
+                cycle=cycle,
+                rounding=ctx.rounding,
+            )
+        )
+    return lines
+
+
+def _arrears_lines(
+    sub: Subscription, ctx: BillingContext, start: datetime, end: datetime
+) -> list[InvoiceLine]:
+    lines = []
+    for it in sub.items:
+        plan = _plan(ctx, it)
+        if plan.timing != BillingTiming.ARREARS:
+            continue
+        used = ctx.usage.get(it.id, Decimal(0))
+        exact = _full_amount(plan, sub.currency, used)
+        if exact == 0 and used == 0:
+            continue
+        lines.append(
+            InvoiceLine.build(
+                f"{plan.name} ({plan.metric})",
+                LineKind.USAGE,
+                currency=sub.currency,
+                quantity=used,
+                unit_amount=_unit(exact, used),
+                exact_amount=exact,
+                plan_id=plan.id,
+                item_id=it.id,
+                period_start=start,
+                period_end=end,
+                cycle=sub.cycle,
+                rounding=ctx.rounding,
+            )
+        )
+    return lines
+
+
+def _credit_line(
+    seg: ChargeSegment, ctx: BillingContext, at: datetime, tz: tzinfo, cycle: int, credit: int
+) -> InvoiceLine:
+    """A negative proration line crediting ``credit`` for the unused part of ``seg`` after ``at``."""
+    return InvoiceLine.fast(
+        description=f"Unused time on {ctx.catalog.plan(seg.plan_id).name} after {at.astimezone(tz).date()}",
+        kind=LineKind.PRORATION,
+        plan_id=seg.plan_id,
+        item_id=seg.item_id,
+        period_start=at,
+        period_end=seg.end,
+        cycle=cycle,
+        quantity=_ONE,
+        unit_amount=Decimal(0),
+        amount_minor=-credit,
+        discount_minor=0,
+        tax_minor=0,
+        tax_rate=None,
+    )
+
+
+def _remaining_line(
+    sub: Subscription,
+    ctx: BillingContext,
+    plan: Plan,
+    item_id: str,
+    quantity: Decimal,
+    at: datetime,
+    tz: tzinfo,
+) -> InvoiceLine:
+    """A proration line charging ``plan`` x ``quantity`` for the rest of the current period from ``at``."""
+    frac = remaining_fraction(sub.period_start, sub.period_end, at, ctx.granularity, tz)
+    exact = CONTEXT.multiply(_full_amount(plan, sub.currency, quantity), frac)
+    return InvoiceLine.build(
+        f"Remaining time on {_describe(plan, quantity)} after {at.astimezone(tz).date().isoformat()}",
+        LineKind.PRORATION,
+        currency=sub.currency,
+        quantity=quantity,
+        unit_amount=_unit(exact, quantity),
+        exact_amount=exact,
+        plan_id=plan.id,
+        item_id=item_id,
+        period_start=at,
+        period_end=sub.period_end,
+        cycle=sub.cycle,
+        rounding=ctx.rounding,
+    )
+
+
+def _claims(sub: Subscription, lines: Sequence[InvoiceLine]) -> list[str]:
+    """Unique keys: one recurring charge per item and service period; one proration per item and operation."""
+    keys = []
+    for ln in lines:
+        if not ln.item_id or ln.period_start is None or ln.amount_minor <= 0:
+            continue
+        if ln.kind == LineKind.RECURRING:
+            keys.append(_charge_key(sub.id, ln.item_id, ln.period_start))
+        elif ln.kind == LineKind.PRORATION:
+            keys.append(f"proration:{sub.id}:{ln.item_id}:v{sub.version}")
+    return keys
+
+
+# --------------------------------------------------------------------------- operations
+def create(
+    sub_id: str,
+    customer_id: str,
+    currency: str,
+    items: Sequence[tuple[str, object]],
+    ctx: BillingContext,
+    *,
+    at: datetime,
+    timezone: str = "UTC",
+    trial_days: int | None = None,
+    trial_requires_payment_method: bool = False,
+    trial_end_behavior: TrialEndBehavior = TrialEndBehavior.CREATE_INVOICE,
+    coupons: Sequence[Coupon] = (),
+    proration_behavior: ProrationBehavior = ProrationBehavior.CREATE_PRORATIONS,
+    payment_method_id: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> Outcome:
+    """Start a subscription at ``at``: a trial, or the first period invoiced in advance.
+
+    ``items`` are ``(plan_id, quantity)``; plans are pinned to the version effective at
+    ``at``. Without ``trial_days`` the base plan's trial length applies.
+    """
+    at = ensure_aware(at).astimezone(UTC)  # stored instants are UTC
+    if not items:
+        raise ValidationError("a subscription needs at least one item", field="items")
+    tz = zone(timezone)
+    sub_items = []
+    plans = []
+    for n, (plan_id, qty) in enumerate(items):
+        plan = ctx.catalog.plan(plan_id, at=at)
+        q = decimal_of(qty, "quantity")
+        if q < 0:
+            raise ValidationError("quantity must not be negative", field="quantity")
+        plan.price(currency)
+        plans.append(plan)
+        sub_items.append(
+            SubscriptionItem(id=f"{sub_id}_si{n}", plan_id=plan.id, plan_version=plan.version, quantity=q)
+        )
+    intervals = {p.interval for p in plans}
+    if len(intervals) != 1:
+        raise CatalogError("all items of a subscription must share one billing interval", field="items")
+    interval = plans[0].interval
+    days = plans[0].trial_days if trial_days is None else trial_days
+    if days < 0:
+        raise ValidationError("trial_days must not be negative", field="trial_days")
+    for c in coupons:
+        c.check_redeemable(at, [p.id for p in plans], currency)
+    if coupons:
+        ctx = replace(ctx, coupons={**ctx.coupons, **{c.id: c for c in coupons}})
+    discounts = tuple(AppliedDiscount(coupon_id=c.id, start_cycle=0) for c in coupons)
+    base = dict(
+        id=sub_id,
+        version=1,
+        customer_id=customer_id,
+        currency=currency,
+        timezone=timezone,
+        items=tuple(sub_items),
+        interval=interval,
+        created_at=at,
+        trial_requires_payment_method=trial_requires_payment_method,
+        trial_end_behavior=trial_end_behavior,
+        discounts=discounts,
+        proration_behavior=proration_behavior,
+        payment_method_id=payment_method_id,
+        metadata=dict(metadata or {}),
+    )
+    events = [Event.of(EventType.SUBSCRIPTION_CREATED, at, sub_id, customer_id=customer_id, status="")]
+    if days:
+        trial_end = (at.astimezone(tz) + relativedelta(days=days)).astimezone(UTC)
+        sub = Subscription(
+            **base,
+            status=SubscriptionStatus.TRIALING,
+            anchor=trial_end,
+            cycle=-1,
+            period_start=at,
+            period_end=trial_end,
+            trial_start=at,
+            trial_end=trial_end,
+        )
+        sub = sub.model_copy(update={"due_at": _next_due(sub)})
+        events[0] = Event.of(
+            EventType.SUBSCRIPTION_CREATED, at, sub_id, customer_id=customer_id, status="trialing"
+        )
+        return Outcome(subscription=sub, events=events)
+    period = cycle_period(at, interval, 0, tz)
+    sub = Subscription(
+        **base,
+        status=SubscriptionStatus.ACTIVE,
+        anchor=at,
+        cycle=0,
+        period_start=period.start,
+        period_end=period.end,
+    )
+    lines, discounts = _discounted(
+        _advance_lines(sub, ctx, 0, period.start, period.end, setup=True), sub, ctx
+    )
+    sub = sub.model_copy(
+        update={"segments": tuple(_segments_of(lines)), "due_at": period.end, "discounts": discounts}
+    )
+    events[0] = Event.of(EventType.SUBSCRIPTION_CREATED, at, sub_id, customer_id=customer_id, status="active")
+    return Outcome(
+        subscription=sub,
+        invoice_lines=lines,
+        reason=BillingReason.SUBSCRIPTION_CREATE,
+        period=(period.start, period.end),
+        events=events,
+        claims=[f"cycle:{sub_id}:0", *_claims(sub, lines)],
+    )
+
+
+def is_upgrade(
+    sub: Subscription,
+    ctx: BillingContext,
+    item_id: str | None,
+    plan_id: str | None,
+    quantity: object,
+    at: datetime | None = None,
+) -> bool:
+    """Whether a change raises the item's full-period price (an upgrade takes effect now)."""
+    it = sub.item(item_id)
+    old = _full_amount(_plan(ctx, it), sub.currency, it.quantity)
+    new_plan = ctx.catalog.plan(plan_id, at=at) if plan_id else _plan(ctx, it)
+    q = it.quantity if quantity is None else decimal_of(quantity, "quantity")
+    return _full_amount(new_plan, sub.currency, q) >= old
+
+
+def change_items(
+    sub: Subscription,
+    ctx: BillingContext,
+    *,
+    at: datetime,
+    item_id: str | None = None,
+    plan_id: str | None = None,
+    quantity: object = None,
+    proration: ProrationBehavior | None = None,
+) -> Outcome:
+    """Change an item's plan and/or quantity now, prorating the rest of the period.
+
+    Unused time of what was charged is credited (never more than was paid for it); the
+    new price is charged for the remaining time of the period. With ``ALWAYS_INVOICE`` the
+    lines are invoiced now, with ``CREATE_PRORATIONS`` they wait for the next invoice.
+    """
+    ensure_aware(at)
+    if sub.status not in LIVE and sub.status != SubscriptionStatus.PAUSED:
+        raise IllegalTransitionError(f"subscription {sub.id} is {sub.status.value}; it cannot be changed")
+    if not sub.period_start <= at <= sub.period_end:
+        raise ValidationError(
+            f"{at.isoformat()} is outside the current period {sub.period_start.isoformat()}–"
+            f"{sub.period_end.isoformat()}",
+            field="at",
+        )
+    it = sub.item(item_id)
+    new_plan = ctx.catalog.plan(plan_id, at=at) if plan_id else _plan(ctx, it)
+    new_plan.price(sub.currency)
+    if new_plan.interval != sub.interval:
+        raise CatalogError(
+            f"plan {new_plan.id!r} bills every {new_plan.interval}, the subscription every {sub.interval}",
+            field="plan_id",
+        )
+    q = it.quantity if quantity is None else decimal_of(quantity, "quantity")
+    if q < 0:
+        raise ValidationError("quantity must not be negative", field="quantity")
+    new_item = it.model_copy(update={"plan_id": new_plan.id, "plan_version": new_plan.version, "quantity": q})
+    items = tuple(new_item if x.id == it.id else x for x in sub.items)
+    mode = proration or sub.proration_behavior
+    etype = (
+        EventType.SUBSCRIPTION_PLAN_CHANGED
+        if new_plan.id != it.plan_id
+        else EventType.SUBSCRIPTION_QUANTITY_CHANGED
+    )
+    event = Event.of(
+        etype,
+        at,
+        sub.id,
+        customer_id=sub.customer_id,
+        item_id=it.id,
+        from_plan=it.plan_id,
+        to_plan=new_plan.id,
+        from_quantity=str(it.quantity),
+        to_quantity=str(q),
+    )
+    charged = sub.status != SubscriptionStatus.TRIALING and new_plan.timing == BillingTiming.ADVANCE
+    if mode == ProrationBehavior.NONE or not charged or at >= sub.period_end:
+        return Outcome(subscription=_with(sub, items=items), events=[event])
+    tz = zone(sub.timezone)
+    lines: list[InvoiceLine] = []
+    segments = []
+    for seg in sub.segments:
+        if seg.item_id == it.id and seg.start <= at < seg.effective_end:
+            credit = credit_for(
+                seg.net_minor, seg.credited_minor, seg.start, seg.end, at, ctx.granularity, tz
+            )
+            if credit:
+                lines.append(_credit_line(seg, ctx, at, tz, sub.cycle, credit))
+            seg = seg.model_copy(update={"credited_minor": seg.credited_minor + credit, "cut_at": at})
+        segments.append(seg)
+    charge = _remaining_line(sub, ctx, new_plan, it.id, q, at, tz)
+    if charge.amount_minor:
+        lines.append(charge)
+    lines, discounts = _discounted(lines, sub, ctx)
+    segments.extend(_segments_of(lines))
+    new_sub = _with(sub, items=items, segments=tuple(segments), discounts=discounts)
+    out = Outcome(subscription=new_sub, events=[event], claims=_claims(sub, lines))
+    if mode == ProrationBehavior.ALWAYS_INVOICE:
+        out.invoice_lines = lines
+        out.reason = BillingReason.SUBSCRIPTION_UPDATE
+        out.period = (at, sub.period_end)
+    else:
+        out.pending_lines = lines
+    return out
+
+
+def schedule_change(
+    sub: Subscription,
+    ctx: BillingContext,
+    *,
+    at: datetime,
+    when: datetime,
+    item_id: str | None = None,
+    plan_id: str | None = None,
+    quantity: object = None,
+) -> Outcome:
+    """Record a change to apply at ``when`` (e.g. a downgrade at period end)."""
+    ensure_aware(when, "when")
+    if sub.status not in LIVE and sub.status != SubscriptionStatus.PAUSED:
+        raise IllegalTransitionError(f"subscription {sub.id} is {sub.status.value}; it cannot be changed")
+    if when < at:
+        raise ValidationError("a change cannot be scheduled in the past", field="when")
+    it = sub.item(item_id)
+    if plan_id:
+        ctx.catalog.plan(plan_id).price(sub.currency)
+    q = None if quantity is None else decimal_of(quantity, "quantity")
+    change = ScheduledChange(at=when, item_id=it.id, plan_id=plan_id, quantity=q)
+    schedule = tuple(sorted((*sub.schedule, change), key=lambda c: c.at))
+    event = Event.of(
+        EventType.SUBSCRIPTION_CHANGE_SCHEDULED,
+        at,
+        sub.id,
+        customer_id=sub.customer_id,
+        effective_at=when.isoformat(),
+        to_plan=plan_id,
+        to_quantity=None if q is None else str(q),
+    )
+    return Outcome(subscription=_with(sub, schedule=schedule), events=[event])
+
+
+def cancel(
+    sub: Subscription,
+    ctx: BillingContext,
+    *,
+    at: datetime,
+    at_period_end: bool = True,
+    prorate: bool = False,
+) -> Outcome:
+    """Cancel at period end (default) or now; now with ``prorate`` credits unused time.
+
+    A cancellation now invoices at once whatever is owed (usage so far, pending items,
+    and the credit when prorating); a net credit goes to the customer's balance.
+    """
+    ensure_aware(at)
+    if sub.status == SubscriptionStatus.CANCELED:
+        raise IllegalTransitionError(f"subscription {sub.id} is already canceled")
+    if at_period_end:
+        if sub.cancel_at_period_end:
+            raise IllegalTransitionError(f"subscription {sub.id} is already set to cancel at period end")
+        ev = Event.of(
+            EventType.SUBSCRIPTION_CANCEL_SCHEDULED,
+            at,
+            sub.id,
+            customer_id=sub.customer_id,
+            effective_at=sub.period_end.isoformat(),
+        )
+        return Outcome(subscription=_with(sub, cancel_at_period_end=True, canceled_at=at), events=[ev])
+    tz = zone(sub.timezone)
+    lines = []
+    segments = []
+    for seg in sub.segments:
+        live = seg.start <= at < seg.effective_end
+        credit = (
+            credit_for(seg.net_minor, seg.credited_minor, seg.start, seg.end, at, ctx.granularity, tz)
+            if prorate and live
+            else 0
+        )
+        if credit:
+            lines.append(_credit_line(seg, ctx, at, tz, sub.cycle, credit))
+        segments.append(
+            seg.model_copy(update={"credited_minor": seg.credited_minor + credit, "cut_at": at})
+            if live
+            else seg
+        )
+    discounts = sub.discounts
+    if sub.status != SubscriptionStatus.TRIALING and at > sub.period_start:
+        usage, discounts = _discounted(_arrears_lines(sub, ctx, sub.period_start, at), sub, ctx)
+        lines.extend(usage)
+    new_sub = _with(
+        sub,
+        discounts=discounts,
+        status=SubscriptionStatus.CANCELED,
+        canceled_at=at,
+        ended_at=at,
+        segments=tuple(segments),
+        schedule=(),
+        cancel_at_period_end=False,
+    )
+    ev = Event.of(EventType.SUBSCRIPTION_CANCELED, at, sub.id, customer_id=sub.customer_id, prorated=prorate)
+    return Outcome(
+        subscription=new_sub,
+        invoice_lines=lines,
+        reason=BillingReason.SUBSCRIPTION_CANCEL,
+        period=(sub.period_start, at) if at > sub.period_start else None,
+        events=[ev],
+    )
+
+
+def reactivate(sub: Subscription, *, at: datetime) -> Outcome:
+    """Undo a cancellation at period end, before the period ends."""
+    if sub.status == SubscriptionStatus.CANCELED:
+        raise IllegalTransitionError(
+            f"subscription {sub.id} ended on {sub.ended_at.isoformat() if sub.ended_at else '?'}; "
+            "start a new subscription instead"
+        )
+    if not sub.cancel_at_period_end:
+        raise IllegalTransitionError(f"subscription {sub.id} is not set to cancel; nothing to reactivate")
+    ev = Event.of(EventType.SUBSCRIPTION_REACTIVATED, at, sub.id, customer_id=sub.customer_id)
+    return Outcome(subscription=_with(sub, cancel_at_period_end=False, canceled_at=None), events=[ev])
+
+
+def pause(sub: Subscription, *, at: datetime, resume_at: datetime | None = None) -> Outcome:
+    """Pause billing: renewals while paused charge nothing; the paid period is not credited."""
+    if sub.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE):
+        raise IllegalTransitionError(
+            f"subscription {sub.id} is {sub.status.value}; only active ones can pause"
+        )
+    if resume_at is not None and resume_at <= at:
+        raise ValidationError("resume_at must be after the pause", field="resume_at")
+    ev = Event.of(EventType.SUBSCRIPTION_PAUSED, at, sub.id, customer_id=sub.customer_id)
+    return Outcome(
+        subscription=_with(sub, status=SubscriptionStatus.PAUSED, paused_at=at, resume_at=resume_at),
+        events=[ev],
+    )
+
+
+def resume(sub: Subscription, ctx: BillingContext, *, at: datetime) -> Outcome:
+    """Resume a paused subscription; a period not yet paid is charged prorated from ``at``."""
+    if sub.status != SubscriptionStatus.PAUSED:
+        raise IllegalTransitionError(
+            f"subscription {sub.id} is {sub.status.value}; only paused ones can resume"
+        )
+    sub2 = _with(sub, status=SubscriptionStatus.ACTIVE, paused_at=None, resume_at=None)
+    ev = Event.of(EventType.SUBSCRIPTION_RESUMED, at, sub.id, customer_id=sub.customer_id)
+    if sub.segments or at >= sub.period_end:
+        return Outcome(subscription=sub2, events=[ev])
+    tz = zone(sub.timezone)
+    lines = []
+    for it in sub.items:
+        plan = _plan(ctx, it)
+        if plan.timing == BillingTiming.ADVANCE:
+            lines.append(_remaining_line(sub, ctx, plan, it.id, it.quantity, at, tz))
+    lines, discounts = _discounted([ln for ln in lines if ln.amount_minor], sub, ctx)
+    sub2 = sub2.model_copy(update={"segments": tuple(_segments_of(lines)), "discounts": discounts})
+    return Outcome(
+        subscription=sub2,
+        invoice_lines=lines,
+        reason=BillingReason.SUBSCRIPTION_UPDATE,
+        period=(at, sub.period_end),
+        events=[ev],
+        claims=_claims(sub, lines),
+    )
+
+
+def run_due_action(sub: Subscription, ctx: BillingContext) -> Outcome:
+    """Do what is due at ``sub.due_at``: a scheduled change, a resume, or the period end.
+
+    At a period end: a trial converts (or cancels/pauses without a payment method), a
+    cancellation at period end takes effect, a paused subscription skips the period,
+    otherwise the subscription renews: usage of the ending period is billed in arrears
+    and the next period in advance, on one invoice.
+    """
+    at = sub.due_at
+    if at is None:
+        raise IllegalTransitionError(f"subscription {sub.id} has nothing due")
+    if sub.schedule and sub.schedule[0].at == at:
+        change, rest = sub.schedule[0], sub.schedule[1:]
+        sub = sub.model_copy(update={"schedule": rest})
+        if change.action == ChangeAction.CANCEL:
+            return cancel(sub, ctx, at=at, at_period_end=False)
+        return change_items(
+            sub, ctx, at=at, item_id=change.item_id, plan_id=change.plan_id, quantity=change.quantity
+        )
+    if sub.status == SubscriptionStatus.PAUSED and sub.resume_at == at:
+        return resume(sub, ctx, at=at)
+    return _period_end(sub, ctx, at)
+
+
+def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome:
+    tz = zone(sub.timezone)
+    arrears = (
+        [] if sub.status == SubscriptionStatus.TRIALING else _arrears_lines(sub, ctx, sub.period_start, at)
+    )
+    if sub.cancel_at_period_end:
+        arrears, discounts = _discounted(arrears, sub, ctx)
+        new_sub = _with(
+            sub,
+            status=SubscriptionStatus.CANCELED,
+            ended_at=at,
+            cancel_at_period_end=False,
+            discounts=discounts,
+        )
+        ev = Event.of(
+            EventType.SUBSCRIPTION_CANCELED, at, sub.id, customer_id=sub.customer_id, prorated=False
+        )
+        return Outcome(
+            subscription=new_sub,
+            invoice_lines=arrears,
+            reason=BillingReason.SUBSCRIPTION_CANCEL,
+            period=(sub.period_start, at),
+            events=[ev],
+        )
+    n = sub.cycle + 1
+    # Cycle n starts where the current period ends (both come from the anchor); only its end is new.
+    period = Period.fast(start=sub.period_end, end=cycle_start(sub.anchor, sub.interval, n + 1, tz))
+    events = []
+    status = sub.status
+    setup = False
+    if sub.status == SubscriptionStatus.TRIALING:
+        events.append(Event.of(EventType.SUBSCRIPTION_TRIAL_ENDED, at, sub.id, customer_id=sub.customer_id))
+        setup = True
+        if sub.trial_requires_payment_method and not ctx.has_payment_method:
+            if sub.trial_end_behavior == TrialEndBehavior.CANCEL:
+                ended = _with(sub, status=SubscriptionStatus.CANCELED, ended_at=at, canceled_at=at)
+                events.append(
+                    Event.of(EventType.SUBSCRIPTION_CANCELED, at, sub.id, customer_id=sub.customer_id)
+                )
+                return Outcome(subscription=ended, events=events)
+            if sub.trial_end_behavior == TrialEndBehavior.PAUSE:
+                paused = _with(
+                    sub,
+                    status=SubscriptionStatus.PAUSED,
+                    paused_at=at,
+                    cycle=n,
+                    period_start=period.start,
+                    period_end=period.end,
+                    segments=(),
+                )
+                events.append(
+                    Event.of(EventType.SUBSCRIPTION_PAUSED, at, sub.id, customer_id=sub.customer_id)
+                )
+                return Outcome(subscription=paused, events=events)
+        status = SubscriptionStatus.ACTIVE
+        events.append(Event.of(EventType.SUBSCRIPTION_ACTIVATED, at, sub.id, customer_id=sub.customer_id))
+    moved = {"cycle": n, "period_start": period.start, "period_end": period.end}
+    if sub.status == SubscriptionStatus.PAUSED:
+        new_sub = _with(sub, segments=(), **moved)
+        return Outcome(subscription=new_sub, events=events)
+    advance = _advance_lines(sub, ctx, n, period.start, period.end, setup=setup)
+    lines, discounts = _discounted([*arrears, *advance], sub, ctx)
+    new_sub = _with(sub, status=status, segments=tuple(_segments_of(lines)), discounts=discounts, **moved)
+    events.append(Event.of(EventType.SUBSCRIPTION_RENEWED, at, sub.id, customer_id=sub.customer_id, cycle=n))
+    return Outcome(
+        subscription=new_sub,
+        invoice_lines=lines,
+        reason=BillingReason.SUBSCRIPTION_CYCLE,
+        period=(period.start, period.end),
+        events=events,
+        claims=[f"cycle:{sub.id}:{n}", *_claims(sub, advance)],
+    )
