@@ -807,7 +807,7 @@ class _Payments:
 
 
 def _payments(engine: BillingEngine, rng: random.Random, ids: Callable[[str], str]) -> _Payments | None:
-    """Card payments through a ``FakeGateway``, with a few declines, when :mod:`subkit.services.collector` exists.
+    """Card payments through a ``FakeGateway``, with a few declines, when payments exist.
 
     The only place the demo touches payments: ``None`` (bill without collecting) when
     the payments capability is not installed.
