@@ -43,7 +43,7 @@ from subkit.catalog.pricing import FlatFee, PerUnit
 from subkit.core.money import minor_to_decimal
 from subkit.core.periods import YEARLY
 from subkit.services.engine import BillingEngine
-from subkit.subscription.subscription import SubscriptionStatus
+from subkit.subscription.model import SubscriptionStatus
 from subkit.testing import InMemoryStore, TestClock
 
 BERLIN = ZoneInfo("Europe/Berlin")

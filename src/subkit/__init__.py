@@ -83,13 +83,8 @@ from subkit.invoice.invoice import (
 )
 from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
 from subkit.services.engine import AdvanceReport, BillingConfig, BillingEngine
+from subkit.subscription.model import Subscription, SubscriptionItem, SubscriptionStatus, TrialEndBehavior
 from subkit.subscription.proration import Granularity, ProrationBehavior
-from subkit.subscription.subscription import (
-    Subscription,
-    SubscriptionItem,
-    SubscriptionStatus,
-    TrialEndBehavior,
-)
 from subkit.usage.record import UsageRecord
 
 __version__ = "0.1.0"

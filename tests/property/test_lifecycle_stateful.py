@@ -22,8 +22,8 @@ from subkit.errors import SubkitError
 from subkit.invoice.discounts import Coupon
 from subkit.invoice.invoice import Invoice, LineKind
 from subkit.services.engine import BillingEngine
+from subkit.subscription.model import Subscription, SubscriptionStatus
 from subkit.subscription.proration import ProrationBehavior
-from subkit.subscription.subscription import Subscription, SubscriptionStatus
 from subkit.testing import InMemoryStore, TestClock
 
 from ..scenarios.conftest import catalog

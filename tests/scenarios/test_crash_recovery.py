@@ -37,8 +37,8 @@ from subkit.customer.customer import Customer
 from subkit.invoice.discounts import Coupon
 from subkit.invoice.invoice import Invoice, InvoiceItem
 from subkit.services.engine import BillingEngine
+from subkit.subscription.model import Subscription, SubscriptionStatus
 from subkit.subscription.proration import ProrationBehavior
-from subkit.subscription.subscription import Subscription, SubscriptionStatus
 from subkit.testing import TestClock
 
 from ._crash_worker import command

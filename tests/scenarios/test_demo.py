@@ -15,7 +15,7 @@ from subkit.customer.customer import Customer
 from subkit.entrypoints.demo import CURRENCIES, DemoSummary, run_demo
 from subkit.errors import StateError, ValidationError
 from subkit.invoice.invoice import CreditNote, Invoice, LineKind
-from subkit.subscription.subscription import Subscription, SubscriptionStatus
+from subkit.subscription.model import Subscription, SubscriptionStatus
 
 SMALL = {"customers": 40, "months": 4}
 

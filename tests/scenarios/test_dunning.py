@@ -25,7 +25,7 @@ from subkit.payment.payment import AttemptReason, AttemptStatus, PaymentAttempt,
 from subkit.ports import Store
 from subkit.services.collector import PaymentCollector
 from subkit.services.engine import BillingEngine
-from subkit.subscription.subscription import SubscriptionStatus
+from subkit.subscription.model import SubscriptionStatus
 from subkit.testing import InMemoryStore, TestClock
 from subkit.testing.gateway import FakeGateway, decline, fail_after_charge, pending, timeout
 

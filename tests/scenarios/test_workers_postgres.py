@@ -45,7 +45,7 @@ from subkit.customer.customer import Customer
 from subkit.invoice.discounts import Coupon
 from subkit.invoice.invoice import BillingReason, Invoice
 from subkit.services.engine import BillingEngine
-from subkit.subscription.subscription import Subscription, SubscriptionStatus
+from subkit.subscription.model import Subscription, SubscriptionStatus
 from subkit.testing import TestClock
 
 from ._crash_worker import command

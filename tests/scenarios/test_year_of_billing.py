@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from subkit.invoice.invoice import BillingReason, LineKind
+from subkit.subscription.model import SubscriptionStatus, TrialEndBehavior
 from subkit.subscription.proration import Granularity, ProrationBehavior
-from subkit.subscription.subscription import SubscriptionStatus, TrialEndBehavior
 
 from .conftest import World
 

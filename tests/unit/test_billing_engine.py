@@ -21,8 +21,8 @@ from subkit.errors import (
 )
 from subkit.invoice.discounts import Coupon, PromotionCode, discount_amounts
 from subkit.invoice.invoice import InvoiceStatus
+from subkit.subscription.model import SubscriptionStatus
 from subkit.subscription.proration import ProrationBehavior, credit_for, remaining_fraction
-from subkit.subscription.subscription import SubscriptionStatus
 
 from ..scenarios.conftest import World
 
@@ -71,7 +71,7 @@ def test_bad_input_is_refused_and_leaves_nothing_written(w: World) -> None:
     with pytest.raises(CouponError, match="no coupon"):
         w.engine.subscribe(cus.id, "basic", coupon="NOPE")
     with w.store.begin() as uow:
-        from subkit.subscription.subscription import Subscription
+        from subkit.subscription.model import Subscription
 
         assert uow.find(Subscription) == []
     assert w.engine.invoices() == []
@@ -93,7 +93,7 @@ def test_advance_is_idempotent_and_charges_are_unique(w: World) -> None:
 
 def test_stale_subscription_write_is_refused(w: World) -> None:
     from subkit.errors import ConcurrencyError
-    from subkit.subscription.subscription import Subscription
+    from subkit.subscription.model import Subscription
 
     cus = w.engine.create_customer(name="A", currency="USD")
     sub = w.engine.subscribe(cus.id, "basic")

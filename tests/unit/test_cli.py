@@ -35,7 +35,7 @@ from subkit.entrypoints.cli import (
 )
 from subkit.entrypoints.demo import demo_catalog, run_demo
 from subkit.invoice.invoice import CreditNote, Invoice
-from subkit.subscription.subscription import Subscription
+from subkit.subscription.model import Subscription
 
 Capsys = pytest.CaptureFixture[str]
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from subkit.invoice.invoice import Invoice, InvoiceItem
 from subkit.services.engine import BillingEngine
-from subkit.subscription.subscription import Subscription
+from subkit.subscription.model import Subscription
 from subkit.testing import InMemoryStore, TestClock
 
 from ..scenarios.conftest import catalog

@@ -26,7 +26,7 @@ from subkit.payment.payment import (
     reject_card_data,
 )
 from subkit.ports import PaymentGateway
-from subkit.subscription.subscription import SubscriptionStatus
+from subkit.subscription.model import SubscriptionStatus
 from subkit.testing.gateway import (
     FakeGateway,
     decline,

@@ -72,7 +72,7 @@ from subkit.errors import (
 from subkit.invoice.invoice import CreditNote, Invoice
 from subkit.ports import Store
 from subkit.services.engine import BillingEngine
-from subkit.subscription.subscription import LIVE, Subscription, SubscriptionStatus
+from subkit.subscription.model import LIVE, Subscription, SubscriptionStatus
 
 __all__ = [
     "COMMANDS",

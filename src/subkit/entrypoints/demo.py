@@ -52,8 +52,8 @@ from subkit.invoice.discounts import Coupon, PromotionCode
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceStatus, LineKind
 from subkit.ports import Store
 from subkit.services.engine import BillingConfig, BillingEngine
+from subkit.subscription.model import LIVE, Subscription, SubscriptionStatus
 from subkit.subscription.proration import Granularity, ProrationBehavior
-from subkit.subscription.subscription import LIVE, Subscription, SubscriptionStatus
 
 __all__ = ["DEFAULT_START", "CurrencyTotals", "DemoSummary", "MonthRow", "format_invoice", "run_demo"]
 

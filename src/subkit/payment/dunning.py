@@ -35,7 +35,7 @@ from pydantic import AwareDatetime, Field, field_validator
 from subkit.core.model import Model
 from subkit.core.periods import ensure_aware
 from subkit.errors import ValidationError
-from subkit.subscription.subscription import SubscriptionStatus
+from subkit.subscription.model import SubscriptionStatus
 
 __all__ = ["DunningPolicy", "DunningStep", "FinalAction", "StepKind"]
 

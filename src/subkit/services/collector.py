@@ -85,7 +85,7 @@ from subkit.payment.payment import (
 )
 from subkit.ports import Clock, PaymentGateway, UnitOfWork
 from subkit.services.engine import BillingEngine, change_balance
-from subkit.subscription.subscription import Subscription, SubscriptionStatus
+from subkit.subscription.model import Subscription, SubscriptionStatus
 
 __all__ = ["CollectionReport", "PaymentCollector"]
 

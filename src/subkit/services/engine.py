@@ -1,7 +1,7 @@
 """The billing engine: subkit's service layer.
 
 ``BillingEngine`` reads time from a :class:`~subkit.ports.Clock`, state from a
-:class:`~subkit.ports.Store`, runs the pure operations of :mod:`subkit.subscription.subscription`,
+:class:`~subkit.ports.Store`, runs the pure operations of :mod:`subkit.subscription.machine`,
 and writes each operation's results in one unit of work: the subscription, its invoice
 (numbered from a gap-free sequence), pending items, the customer's balance, unique
 charge keys and outbox events commit together or not at all.
@@ -64,23 +64,23 @@ from subkit.invoice.invoice import (
     LineKind,
 )
 from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
-from subkit.subscription.proration import Granularity, ProrationBehavior
-from subkit.subscription.subscription import (
+from subkit.subscription.machine import cancel as _cancel
+from subkit.subscription.machine import change_items as _change_items
+from subkit.subscription.machine import create as _create
+from subkit.subscription.machine import is_upgrade as _is_upgrade
+from subkit.subscription.machine import pause as _pause
+from subkit.subscription.machine import reactivate as _reactivate
+from subkit.subscription.machine import resume as _resume
+from subkit.subscription.machine import run_due_action as _run_due_action
+from subkit.subscription.machine import schedule_change as _schedule_change
+from subkit.subscription.model import (
     BillingContext,
     Outcome,
     Subscription,
     SubscriptionStatus,
     TrialEndBehavior,
 )
-from subkit.subscription.subscription import cancel as _cancel
-from subkit.subscription.subscription import change_items as _change_items
-from subkit.subscription.subscription import create as _create
-from subkit.subscription.subscription import is_upgrade as _is_upgrade
-from subkit.subscription.subscription import pause as _pause
-from subkit.subscription.subscription import reactivate as _reactivate
-from subkit.subscription.subscription import resume as _resume
-from subkit.subscription.subscription import run_due_action as _run_due_action
-from subkit.subscription.subscription import schedule_change as _schedule_change
+from subkit.subscription.proration import Granularity, ProrationBehavior
 from subkit.usage.record import UsageRecord
 
 __all__ = ["AdvanceReport", "BillingConfig", "BillingEngine", "CatalogRecord", "change_balance"]

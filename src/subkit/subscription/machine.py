@@ -1,4 +1,4 @@
-"""Subscriptions and their lifecycle, as pure functions over values.
+"""The subscription state machine: every lifecycle command as a pure function over values.
 
 Each operation takes a :class:`Subscription`, a :class:`BillingContext` and an instant,
 and returns an :class:`Outcome`: the new subscription, the invoice lines it produced
@@ -33,34 +33,45 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, tzinfo
-from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
-from typing import ClassVar
+from dataclasses import replace
+from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
-from pydantic import AwareDatetime, Field
 
-from subkit.catalog.catalog import BillingTiming, Catalog, Plan
+from subkit.catalog.catalog import BillingTiming
 from subkit.core.events import Event, EventType
-from subkit.core.model import Amount, CurrencyCode, Entity, Model
-from subkit.core.money import CONTEXT, Rounding, decimal_of
-from subkit.core.periods import UTC, Interval, Period, cycle_period, cycle_start, ensure_aware, zone
+from subkit.core.money import decimal_of
+from subkit.core.periods import UTC, Period, cycle_period, cycle_start, ensure_aware, zone
 from subkit.errors import CatalogError, IllegalTransitionError, ValidationError
-from subkit.invoice.discounts import AppliedDiscount, Coupon, discount_lines
-from subkit.invoice.invoice import BillingReason, InvoiceLine, LineKind
-from subkit.subscription.proration import Granularity, ProrationBehavior, credit_for, remaining_fraction
+from subkit.invoice.discounts import AppliedDiscount, Coupon
+from subkit.invoice.invoice import BillingReason, InvoiceLine
+from subkit.subscription.lines import (
+    advance_lines,
+    arrears_lines,
+    charge_claims,
+    credit_line,
+    discounted,
+    full_amount,
+    next_due,
+    plan_of,
+    remaining_line,
+    segments_of,
+    with_changes,
+)
+from subkit.subscription.model import (
+    LIVE,
+    BillingContext,
+    ChangeAction,
+    Outcome,
+    ScheduledChange,
+    Subscription,
+    SubscriptionItem,
+    SubscriptionStatus,
+    TrialEndBehavior,
+)
+from subkit.subscription.proration import ProrationBehavior, credit_for
 
 __all__ = [
-    "BillingContext",
-    "ChargeSegment",
-    "Outcome",
-    "ScheduledChange",
-    "Subscription",
-    "SubscriptionItem",
-    "SubscriptionStatus",
-    "TrialEndBehavior",
     "cancel",
     "change_items",
     "create",
@@ -71,404 +82,6 @@ __all__ = [
     "run_due_action",
     "schedule_change",
 ]
-
-_ONE = Decimal(1)
-_UNIT_QUANTUM = Decimal("1e-12")
-
-
-class SubscriptionStatus(StrEnum):
-    """Where a subscription is in its life.
-
-    Example:
-        >>> SubscriptionStatus("past_due").name
-        'PAST_DUE'
-    """
-
-    TRIALING = "trialing"
-    ACTIVE = "active"
-    PAST_DUE = "past_due"
-    PAUSED = "paused"
-    CANCELED = "canceled"
-    INCOMPLETE = "incomplete"
-    UNPAID = "unpaid"
-
-
-LIVE = frozenset(
-    {
-        SubscriptionStatus.TRIALING,
-        SubscriptionStatus.ACTIVE,
-        SubscriptionStatus.PAST_DUE,
-        SubscriptionStatus.UNPAID,
-    }
-)
-
-
-class TrialEndBehavior(StrEnum):
-    """What happens when a trial that requires a payment method ends without one."""
-
-    CANCEL = "cancel"
-    PAUSE = "pause"
-    CREATE_INVOICE = "create_invoice"
-
-
-class SubscriptionItem(Model):
-    """A plan (pinned to a version) and a quantity on a subscription.
-
-    Example:
-        >>> SubscriptionItem(id="si_1", plan_id="pro", plan_version=1, quantity=5).quantity
-        Decimal('5')
-    """
-
-    id: str
-    plan_id: str
-    plan_version: int
-    quantity: Amount = _ONE
-
-
-class ChargeSegment(Model):
-    """What was charged in advance for ``[start, end)`` of an item in the current period."""
-
-    item_id: str
-    plan_id: str
-    start: AwareDatetime
-    end: AwareDatetime
-    net_minor: int
-    credited_minor: int = 0
-    cut_at: AwareDatetime | None = None
-
-    @property
-    def effective_end(self) -> datetime:
-        """Where the charge stops covering the item: the cut of a credit, else ``end``."""
-        return self.cut_at if self.cut_at is not None else self.end
-
-
-class ChangeAction(StrEnum):
-    """A change that can be scheduled."""
-
-    CHANGE = "change"
-    CANCEL = "cancel"
-
-
-class ScheduledChange(Model):
-    """A change to apply at ``at`` (plan and/or quantity of an item, or a cancellation)."""
-
-    at: AwareDatetime
-    action: ChangeAction = ChangeAction.CHANGE
-    item_id: str | None = None
-    plan_id: str | None = None
-    quantity: Amount | None = None
-
-
-class Subscription(Entity):
-    """A customer's subscription: items, status, current period, discounts, schedule.
-
-    ``cycle`` numbers periods from the anchor (``-1`` is the trial); ``segments`` record
-    what was charged in advance for the current period (credits never exceed them);
-    ``due_at`` is the next instant the engine must act (renewal, trial end, scheduled change).
-    """
-
-    kind: ClassVar[str] = "subscription"
-    customer_id: str
-    currency: CurrencyCode
-    timezone: str = "UTC"
-    items: tuple[SubscriptionItem, ...]
-    status: SubscriptionStatus
-    interval: Interval
-    anchor: AwareDatetime
-    cycle: int = 0
-    period_start: AwareDatetime
-    period_end: AwareDatetime
-    created_at: AwareDatetime
-    trial_start: AwareDatetime | None = None
-    trial_end: AwareDatetime | None = None
-    trial_requires_payment_method: bool = False
-    trial_end_behavior: TrialEndBehavior = TrialEndBehavior.CREATE_INVOICE
-    cancel_at_period_end: bool = False
-    canceled_at: AwareDatetime | None = None
-    ended_at: AwareDatetime | None = None
-    paused_at: AwareDatetime | None = None
-    resume_at: AwareDatetime | None = None
-    discounts: tuple[AppliedDiscount, ...] = ()
-    schedule: tuple[ScheduledChange, ...] = ()
-    segments: tuple[ChargeSegment, ...] = ()
-    payment_method_id: str | None = None
-    proration_behavior: ProrationBehavior = ProrationBehavior.CREATE_PRORATIONS
-    metadata: dict[str, str] = Field(default_factory=dict)
-    due_at: AwareDatetime | None = None
-
-    def item(self, item_id: str | None = None) -> SubscriptionItem:
-        """An item by id; with no id, the only (or first) item."""
-        if item_id is None:
-            return self.items[0]
-        for it in self.items:
-            if it.id == item_id:
-                return it
-        raise ValidationError(f"subscription {self.id} has no item {item_id!r}", field="item_id")
-
-
-@dataclass(frozen=True, slots=True)
-class BillingContext:
-    """What pure operations need besides the subscription: catalog, coupons, policies."""
-
-    catalog: Catalog
-    coupons: Mapping[str, Coupon] = field(default_factory=dict)
-    granularity: Granularity = Granularity.SECOND
-    rounding: Rounding = Rounding.HALF_UP
-    has_payment_method: bool = True
-    usage: Mapping[str, Decimal] = field(default_factory=dict)  # item_id -> quantity used this period
-
-
-@dataclass(slots=True)
-class Outcome:
-    """Result of an operation: the new subscription, lines, events, unique keys to claim."""
-
-    subscription: Subscription
-    invoice_lines: list[InvoiceLine] = field(default_factory=list)
-    pending_lines: list[InvoiceLine] = field(default_factory=list)
-    reason: BillingReason | None = None
-    period: tuple[datetime, datetime] | None = None
-    events: list[Event] = field(default_factory=list)
-    claims: list[str] = field(default_factory=list)
-
-    @property
-    def lines(self) -> list[InvoiceLine]:
-        """Every line produced, invoiced now or pending."""
-        return [*self.invoice_lines, *self.pending_lines]
-
-
-# --------------------------------------------------------------------------- helpers
-def _plan(ctx: BillingContext, item: SubscriptionItem) -> Plan:
-    return ctx.catalog.plan(item.plan_id, item.plan_version)
-
-
-def _full_amount(plan: Plan, currency: str, quantity: Decimal) -> Decimal:
-    return plan.price(currency).amount(quantity)
-
-
-def _unit(exact: Decimal, quantity: Decimal) -> Decimal:
-    """Informational unit price (the line amount is the truth), without exponent notation."""
-    if quantity == 1:
-        return exact
-    unit = exact if quantity == 0 else CONTEXT.divide(exact, quantity)
-    unit = unit.quantize(_UNIT_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT)
-    return unit.quantize(_ONE) if unit == unit.to_integral_value() else unit.normalize(CONTEXT)
-
-
-def _describe(plan: Plan, quantity: Decimal) -> str:
-    return plan.name if quantity == 1 else f"{plan.name} × {quantity.normalize(CONTEXT)}"
-
-
-def _next_due(sub: Subscription) -> datetime | None:
-    if sub.status == SubscriptionStatus.CANCELED:
-        return None
-    candidates = [sub.period_end]
-    if sub.schedule:
-        candidates.append(sub.schedule[0].at)
-    if sub.status == SubscriptionStatus.PAUSED and sub.resume_at is not None:
-        candidates.append(sub.resume_at)
-    return min(candidates)
-
-
-def _with(sub: Subscription, **changes: object) -> Subscription:
-    """A new version of ``sub`` with ``changes`` and its next due instant recomputed."""
-    new = sub.bumped(**changes)
-    new.__dict__["due_at"] = _next_due(new)  # fresh private copy: safe to set before anyone sees it
-    return new
-
-
-def _discounted(
-    lines: list[InvoiceLine], sub: Subscription, ctx: BillingContext
-) -> tuple[list[InvoiceLine], tuple[AppliedDiscount, ...]]:
-    """Apply the subscription's coupons to ``lines`` per billing cycle; the discounts with usage recorded."""
-    if not sub.discounts or not lines:
-        return lines, sub.discounts
-    out = list(lines)
-    applied = list(sub.discounts)
-    for cycle in sorted({ln.cycle for ln in lines if ln.cycle is not None}):
-        active = [
-            (n, ctx.coupons[d.coupon_id])
-            for n, d in enumerate(applied)
-            if d.coupon_id in ctx.coupons and ctx.coupons[d.coupon_id].covers_cycle(d.start_cycle, cycle)
-        ]
-        if not active:
-            continue
-        idx = [i for i, ln in enumerate(out) if ln.cycle == cycle]
-        used = {c.id: applied[n].spent.get(cycle, 0) for n, c in active}
-        amounts, spent = discount_lines(
-            [(out[i].amount_minor, out[i].plan_id) for i in idx], [c for _, c in active], sub.currency, used
-        )
-        for i, d in zip(idx, amounts, strict=True):
-            if d:
-                out[i] = out[i].model_copy(update={"discount_minor": d})
-        for n, c in active:
-            if c.id in spent:
-                kept = {k: v for k, v in applied[n].spent.items() if k >= cycle - 1}
-                kept[cycle] = kept.get(cycle, 0) + spent[c.id]
-                applied[n] = applied[n].model_copy(update={"spent": kept})
-    return out, tuple(applied)
-
-
-def _charge_key(sub_id: str, item_id: str, start: datetime) -> str:
-    return f"charge:{sub_id}:{item_id}:{start.isoformat()}"
-
-
-def _segments_of(lines: Sequence[InvoiceLine]) -> list[ChargeSegment]:
-    segs = []
-    for ln in lines:
-        if (
-            ln.item_id
-            and ln.plan_id
-            and ln.period_start
-            and ln.period_end
-            and ln.amount_minor > 0
-            and ln.kind in (LineKind.RECURRING, LineKind.PRORATION)
-        ):
-            segs.append(
-                ChargeSegment.fast(
-                    item_id=ln.item_id,
-                    plan_id=ln.plan_id,
-                    start=ln.period_start,
-                    end=ln.period_end,
-                    net_minor=ln.net_minor,
-                    credited_minor=0,
-                    cut_at=None,
-                )
-            )
-    return segs
-
-
-def _advance_lines(
-    sub: Subscription, ctx: BillingContext, cycle: int, start: datetime, end: datetime, *, setup: bool
-) -> list[InvoiceLine]:
-    lines = []
-    for it in sub.items:
-        plan = _plan(ctx, it)
-        if setup and sub.currency in plan.setup_fee:
-            lines.append(
-                InvoiceLine.build(
-                    f"{plan.name} setup fee",
-                    LineKind.SETUP_FEE,
-                    currency=sub.currency,
-                    unit_amount=plan.setup_fee[sub.currency],
-                    plan_id=plan.id,
-                    item_id=it.id,
-                    cycle=cycle,
-                    rounding=ctx.rounding,
-                )
-            )
-        if plan.timing != BillingTiming.ADVANCE:
-            continue
-        exact = _full_amount(plan, sub.currency, it.quantity)
-        lines.append(
-            InvoiceLine.build(
-                _describe(plan, it.quantity),
-                LineKind.RECURRING,
-                currency=sub.currency,
-                quantity=it.quantity,
-                unit_amount=_unit(exact, it.quantity),
-                exact_amount=exact,
-                plan_id=plan.id,
-                item_id=it.id,
-                period_start=start,
-                period_end=end,
-                cycle=cycle,
-                rounding=ctx.rounding,
-            )
-        )
-    return lines
-
-
-def _arrears_lines(
-    sub: Subscription, ctx: BillingContext, start: datetime, end: datetime
-) -> list[InvoiceLine]:
-    lines = []
-    for it in sub.items:
-        plan = _plan(ctx, it)
-        if plan.timing != BillingTiming.ARREARS:
-            continue
-        used = ctx.usage.get(it.id, Decimal(0))
-        exact = _full_amount(plan, sub.currency, used)
-        if exact == 0 and used == 0:
-            continue
-        lines.append(
-            InvoiceLine.build(
-                f"{plan.name} ({plan.metric})",
-                LineKind.USAGE,
-                currency=sub.currency,
-                quantity=used,
-                unit_amount=_unit(exact, used),
-                exact_amount=exact,
-                plan_id=plan.id,
-                item_id=it.id,
-                period_start=start,
-                period_end=end,
-                cycle=sub.cycle,
-                rounding=ctx.rounding,
-            )
-        )
-    return lines
-
-
-def _credit_line(
-    seg: ChargeSegment, ctx: BillingContext, at: datetime, tz: tzinfo, cycle: int, credit: int
-) -> InvoiceLine:
-    """A negative proration line crediting ``credit`` for the unused part of ``seg`` after ``at``."""
-    return InvoiceLine.fast(
-        description=f"Unused time on {ctx.catalog.plan(seg.plan_id).name} after {at.astimezone(tz).date()}",
-        kind=LineKind.PRORATION,
-        plan_id=seg.plan_id,
-        item_id=seg.item_id,
-        period_start=at,
-        period_end=seg.end,
-        cycle=cycle,
-        quantity=_ONE,
-        unit_amount=Decimal(0),
-        amount_minor=-credit,
-        discount_minor=0,
-        tax_minor=0,
-        tax_rate=None,
-    )
-
-
-def _remaining_line(
-    sub: Subscription,
-    ctx: BillingContext,
-    plan: Plan,
-    item_id: str,
-    quantity: Decimal,
-    at: datetime,
-    tz: tzinfo,
-) -> InvoiceLine:
-    """A proration line charging ``plan`` x ``quantity`` for the rest of the current period from ``at``."""
-    frac = remaining_fraction(sub.period_start, sub.period_end, at, ctx.granularity, tz)
-    exact = CONTEXT.multiply(_full_amount(plan, sub.currency, quantity), frac)
-    return InvoiceLine.build(
-        f"Remaining time on {_describe(plan, quantity)} after {at.astimezone(tz).date().isoformat()}",
-        LineKind.PRORATION,
-        currency=sub.currency,
-        quantity=quantity,
-        unit_amount=_unit(exact, quantity),
-        exact_amount=exact,
-        plan_id=plan.id,
-        item_id=item_id,
-        period_start=at,
-        period_end=sub.period_end,
-        cycle=sub.cycle,
-        rounding=ctx.rounding,
-    )
-
-
-def _claims(sub: Subscription, lines: Sequence[InvoiceLine]) -> list[str]:
-    """Unique keys: one recurring charge per item and service period; one proration per item and operation."""
-    keys = []
-    for ln in lines:
-        if not ln.item_id or ln.period_start is None or ln.amount_minor <= 0:
-            continue
-        if ln.kind == LineKind.RECURRING:
-            keys.append(_charge_key(sub.id, ln.item_id, ln.period_start))
-        elif ln.kind == LineKind.PRORATION:
-            keys.append(f"proration:{sub.id}:{ln.item_id}:v{sub.version}")
-    return keys
 
 
 # --------------------------------------------------------------------------- operations
@@ -551,7 +164,7 @@ def create(
             trial_start=at,
             trial_end=trial_end,
         )
-        sub = sub.model_copy(update={"due_at": _next_due(sub)})
+        sub = sub.model_copy(update={"due_at": next_due(sub)})
         events[0] = Event.of(
             EventType.SUBSCRIPTION_CREATED, at, sub_id, customer_id=customer_id, status="trialing"
         )
@@ -565,11 +178,9 @@ def create(
         period_start=period.start,
         period_end=period.end,
     )
-    lines, discounts = _discounted(
-        _advance_lines(sub, ctx, 0, period.start, period.end, setup=True), sub, ctx
-    )
+    lines, discounts = discounted(advance_lines(sub, ctx, 0, period.start, period.end, setup=True), sub, ctx)
     sub = sub.model_copy(
-        update={"segments": tuple(_segments_of(lines)), "due_at": period.end, "discounts": discounts}
+        update={"segments": tuple(segments_of(lines)), "due_at": period.end, "discounts": discounts}
     )
     events[0] = Event.of(EventType.SUBSCRIPTION_CREATED, at, sub_id, customer_id=customer_id, status="active")
     return Outcome(
@@ -578,7 +189,7 @@ def create(
         reason=BillingReason.SUBSCRIPTION_CREATE,
         period=(period.start, period.end),
         events=events,
-        claims=[f"cycle:{sub_id}:0", *_claims(sub, lines)],
+        claims=[f"cycle:{sub_id}:0", *charge_claims(sub, lines)],
     )
 
 
@@ -592,10 +203,10 @@ def is_upgrade(
 ) -> bool:
     """Whether a change raises the item's full-period price (an upgrade takes effect now)."""
     it = sub.item(item_id)
-    old = _full_amount(_plan(ctx, it), sub.currency, it.quantity)
-    new_plan = ctx.catalog.plan(plan_id, at=at) if plan_id else _plan(ctx, it)
+    old = full_amount(plan_of(ctx, it), sub.currency, it.quantity)
+    new_plan = ctx.catalog.plan(plan_id, at=at) if plan_id else plan_of(ctx, it)
     q = it.quantity if quantity is None else decimal_of(quantity, "quantity")
-    return _full_amount(new_plan, sub.currency, q) >= old
+    return full_amount(new_plan, sub.currency, q) >= old
 
 
 def change_items(
@@ -624,7 +235,7 @@ def change_items(
             field="at",
         )
     it = sub.item(item_id)
-    new_plan = ctx.catalog.plan(plan_id, at=at) if plan_id else _plan(ctx, it)
+    new_plan = ctx.catalog.plan(plan_id, at=at) if plan_id else plan_of(ctx, it)
     new_plan.price(sub.currency)
     if new_plan.interval != sub.interval:
         raise CatalogError(
@@ -655,7 +266,7 @@ def change_items(
     )
     charged = sub.status != SubscriptionStatus.TRIALING and new_plan.timing == BillingTiming.ADVANCE
     if mode == ProrationBehavior.NONE or not charged or at >= sub.period_end:
-        return Outcome(subscription=_with(sub, items=items), events=[event])
+        return Outcome(subscription=with_changes(sub, items=items), events=[event])
     tz = zone(sub.timezone)
     lines: list[InvoiceLine] = []
     segments = []
@@ -665,16 +276,16 @@ def change_items(
                 seg.net_minor, seg.credited_minor, seg.start, seg.end, at, ctx.granularity, tz
             )
             if credit:
-                lines.append(_credit_line(seg, ctx, at, tz, sub.cycle, credit))
+                lines.append(credit_line(seg, ctx, at, tz, sub.cycle, credit))
             seg = seg.model_copy(update={"credited_minor": seg.credited_minor + credit, "cut_at": at})
         segments.append(seg)
-    charge = _remaining_line(sub, ctx, new_plan, it.id, q, at, tz)
+    charge = remaining_line(sub, ctx, new_plan, it.id, q, at, tz)
     if charge.amount_minor:
         lines.append(charge)
-    lines, discounts = _discounted(lines, sub, ctx)
-    segments.extend(_segments_of(lines))
-    new_sub = _with(sub, items=items, segments=tuple(segments), discounts=discounts)
-    out = Outcome(subscription=new_sub, events=[event], claims=_claims(sub, lines))
+    lines, discounts = discounted(lines, sub, ctx)
+    segments.extend(segments_of(lines))
+    new_sub = with_changes(sub, items=items, segments=tuple(segments), discounts=discounts)
+    out = Outcome(subscription=new_sub, events=[event], claims=charge_claims(sub, lines))
     if mode == ProrationBehavior.ALWAYS_INVOICE:
         out.invoice_lines = lines
         out.reason = BillingReason.SUBSCRIPTION_UPDATE
@@ -715,7 +326,7 @@ def schedule_change(
         to_plan=plan_id,
         to_quantity=None if q is None else str(q),
     )
-    return Outcome(subscription=_with(sub, schedule=schedule), events=[event])
+    return Outcome(subscription=with_changes(sub, schedule=schedule), events=[event])
 
 
 def cancel(
@@ -744,7 +355,7 @@ def cancel(
             customer_id=sub.customer_id,
             effective_at=sub.period_end.isoformat(),
         )
-        return Outcome(subscription=_with(sub, cancel_at_period_end=True, canceled_at=at), events=[ev])
+        return Outcome(subscription=with_changes(sub, cancel_at_period_end=True, canceled_at=at), events=[ev])
     tz = zone(sub.timezone)
     lines = []
     segments = []
@@ -756,7 +367,7 @@ def cancel(
             else 0
         )
         if credit:
-            lines.append(_credit_line(seg, ctx, at, tz, sub.cycle, credit))
+            lines.append(credit_line(seg, ctx, at, tz, sub.cycle, credit))
         segments.append(
             seg.model_copy(update={"credited_minor": seg.credited_minor + credit, "cut_at": at})
             if live
@@ -764,9 +375,9 @@ def cancel(
         )
     discounts = sub.discounts
     if sub.status != SubscriptionStatus.TRIALING and at > sub.period_start:
-        usage, discounts = _discounted(_arrears_lines(sub, ctx, sub.period_start, at), sub, ctx)
+        usage, discounts = discounted(arrears_lines(sub, ctx, sub.period_start, at), sub, ctx)
         lines.extend(usage)
-    new_sub = _with(
+    new_sub = with_changes(
         sub,
         discounts=discounts,
         status=SubscriptionStatus.CANCELED,
@@ -796,7 +407,7 @@ def reactivate(sub: Subscription, *, at: datetime) -> Outcome:
     if not sub.cancel_at_period_end:
         raise IllegalTransitionError(f"subscription {sub.id} is not set to cancel; nothing to reactivate")
     ev = Event.of(EventType.SUBSCRIPTION_REACTIVATED, at, sub.id, customer_id=sub.customer_id)
-    return Outcome(subscription=_with(sub, cancel_at_period_end=False, canceled_at=None), events=[ev])
+    return Outcome(subscription=with_changes(sub, cancel_at_period_end=False, canceled_at=None), events=[ev])
 
 
 def pause(sub: Subscription, *, at: datetime, resume_at: datetime | None = None) -> Outcome:
@@ -809,7 +420,7 @@ def pause(sub: Subscription, *, at: datetime, resume_at: datetime | None = None)
         raise ValidationError("resume_at must be after the pause", field="resume_at")
     ev = Event.of(EventType.SUBSCRIPTION_PAUSED, at, sub.id, customer_id=sub.customer_id)
     return Outcome(
-        subscription=_with(sub, status=SubscriptionStatus.PAUSED, paused_at=at, resume_at=resume_at),
+        subscription=with_changes(sub, status=SubscriptionStatus.PAUSED, paused_at=at, resume_at=resume_at),
         events=[ev],
     )
 
@@ -820,25 +431,25 @@ def resume(sub: Subscription, ctx: BillingContext, *, at: datetime) -> Outcome:
         raise IllegalTransitionError(
             f"subscription {sub.id} is {sub.status.value}; only paused ones can resume"
         )
-    sub2 = _with(sub, status=SubscriptionStatus.ACTIVE, paused_at=None, resume_at=None)
+    sub2 = with_changes(sub, status=SubscriptionStatus.ACTIVE, paused_at=None, resume_at=None)
     ev = Event.of(EventType.SUBSCRIPTION_RESUMED, at, sub.id, customer_id=sub.customer_id)
     if sub.segments or at >= sub.period_end:
         return Outcome(subscription=sub2, events=[ev])
     tz = zone(sub.timezone)
     lines = []
     for it in sub.items:
-        plan = _plan(ctx, it)
+        plan = plan_of(ctx, it)
         if plan.timing == BillingTiming.ADVANCE:
-            lines.append(_remaining_line(sub, ctx, plan, it.id, it.quantity, at, tz))
-    lines, discounts = _discounted([ln for ln in lines if ln.amount_minor], sub, ctx)
-    sub2 = sub2.model_copy(update={"segments": tuple(_segments_of(lines)), "discounts": discounts})
+            lines.append(remaining_line(sub, ctx, plan, it.id, it.quantity, at, tz))
+    lines, discounts = discounted([ln for ln in lines if ln.amount_minor], sub, ctx)
+    sub2 = sub2.model_copy(update={"segments": tuple(segments_of(lines)), "discounts": discounts})
     return Outcome(
         subscription=sub2,
         invoice_lines=lines,
         reason=BillingReason.SUBSCRIPTION_UPDATE,
         period=(at, sub.period_end),
         events=[ev],
-        claims=_claims(sub, lines),
+        claims=charge_claims(sub, lines),
     )
 
 
@@ -869,11 +480,11 @@ def run_due_action(sub: Subscription, ctx: BillingContext) -> Outcome:
 def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome:
     tz = zone(sub.timezone)
     arrears = (
-        [] if sub.status == SubscriptionStatus.TRIALING else _arrears_lines(sub, ctx, sub.period_start, at)
+        [] if sub.status == SubscriptionStatus.TRIALING else arrears_lines(sub, ctx, sub.period_start, at)
     )
     if sub.cancel_at_period_end:
-        arrears, discounts = _discounted(arrears, sub, ctx)
-        new_sub = _with(
+        arrears, discounts = discounted(arrears, sub, ctx)
+        new_sub = with_changes(
             sub,
             status=SubscriptionStatus.CANCELED,
             ended_at=at,
@@ -901,13 +512,13 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
         setup = True
         if sub.trial_requires_payment_method and not ctx.has_payment_method:
             if sub.trial_end_behavior == TrialEndBehavior.CANCEL:
-                ended = _with(sub, status=SubscriptionStatus.CANCELED, ended_at=at, canceled_at=at)
+                ended = with_changes(sub, status=SubscriptionStatus.CANCELED, ended_at=at, canceled_at=at)
                 events.append(
                     Event.of(EventType.SUBSCRIPTION_CANCELED, at, sub.id, customer_id=sub.customer_id)
                 )
                 return Outcome(subscription=ended, events=events)
             if sub.trial_end_behavior == TrialEndBehavior.PAUSE:
-                paused = _with(
+                paused = with_changes(
                     sub,
                     status=SubscriptionStatus.PAUSED,
                     paused_at=at,
@@ -924,11 +535,13 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
         events.append(Event.of(EventType.SUBSCRIPTION_ACTIVATED, at, sub.id, customer_id=sub.customer_id))
     moved = {"cycle": n, "period_start": period.start, "period_end": period.end}
     if sub.status == SubscriptionStatus.PAUSED:
-        new_sub = _with(sub, segments=(), **moved)
+        new_sub = with_changes(sub, segments=(), **moved)
         return Outcome(subscription=new_sub, events=events)
-    advance = _advance_lines(sub, ctx, n, period.start, period.end, setup=setup)
-    lines, discounts = _discounted([*arrears, *advance], sub, ctx)
-    new_sub = _with(sub, status=status, segments=tuple(_segments_of(lines)), discounts=discounts, **moved)
+    advance = advance_lines(sub, ctx, n, period.start, period.end, setup=setup)
+    lines, discounts = discounted([*arrears, *advance], sub, ctx)
+    new_sub = with_changes(
+        sub, status=status, segments=tuple(segments_of(lines)), discounts=discounts, **moved
+    )
     events.append(Event.of(EventType.SUBSCRIPTION_RENEWED, at, sub.id, customer_id=sub.customer_id, cycle=n))
     return Outcome(
         subscription=new_sub,
@@ -936,5 +549,5 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
         reason=BillingReason.SUBSCRIPTION_CYCLE,
         period=(period.start, period.end),
         events=events,
-        claims=[f"cycle:{sub.id}:{n}", *_claims(sub, advance)],
+        claims=[f"cycle:{sub.id}:{n}", *charge_claims(sub, advance)],
     )

@@ -1,0 +1,283 @@
+"""The invoice-line generator of a subscription.
+
+Charges in advance and in arrears, proration credits and charges, discounts, and the
+unique charge keys that keep a period from being billed twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from decimal import ROUND_HALF_UP, Decimal
+
+from subkit.catalog.catalog import BillingTiming, Plan
+from subkit.core.money import CONTEXT
+from subkit.invoice.discounts import AppliedDiscount, discount_lines
+from subkit.invoice.invoice import InvoiceLine, LineKind
+from subkit.subscription.model import (
+    _ONE,
+    _UNIT_QUANTUM,
+    BillingContext,
+    ChargeSegment,
+    Subscription,
+    SubscriptionItem,
+    SubscriptionStatus,
+)
+from subkit.subscription.proration import remaining_fraction
+
+__all__ = [
+    "advance_lines",
+    "arrears_lines",
+    "charge_claims",
+    "charge_key",
+    "credit_line",
+    "discounted",
+    "full_amount",
+    "next_due",
+    "plan_of",
+    "remaining_line",
+    "segments_of",
+    "with_changes",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+def plan_of(ctx: BillingContext, item: SubscriptionItem) -> Plan:
+    """The catalog plan (at the item's pinned version) an item is subscribed to."""
+    return ctx.catalog.plan(item.plan_id, item.plan_version)
+
+
+def full_amount(plan: Plan, currency: str, quantity: Decimal) -> Decimal:
+    """The exact (unrounded) price of ``quantity`` units of ``plan`` for a whole period."""
+    return plan.price(currency).amount(quantity)
+
+
+def _unit(exact: Decimal, quantity: Decimal) -> Decimal:
+    """Informational unit price (the line amount is the truth), without exponent notation."""
+    if quantity == 1:
+        return exact
+    unit = exact if quantity == 0 else CONTEXT.divide(exact, quantity)
+    unit = unit.quantize(_UNIT_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT)
+    return unit.quantize(_ONE) if unit == unit.to_integral_value() else unit.normalize(CONTEXT)
+
+
+def _describe(plan: Plan, quantity: Decimal) -> str:
+    return plan.name if quantity == 1 else f"{plan.name} × {quantity.normalize(CONTEXT)}"
+
+
+def next_due(sub: Subscription) -> datetime | None:
+    """When the subscription next needs the engine: trial end, a scheduled change, or period end."""
+    if sub.status == SubscriptionStatus.CANCELED:
+        return None
+    candidates = [sub.period_end]
+    if sub.schedule:
+        candidates.append(sub.schedule[0].at)
+    if sub.status == SubscriptionStatus.PAUSED and sub.resume_at is not None:
+        candidates.append(sub.resume_at)
+    return min(candidates)
+
+
+def with_changes(sub: Subscription, **changes: object) -> Subscription:
+    """A new version of ``sub`` with ``changes`` and its next due instant recomputed."""
+    new = sub.bumped(**changes)
+    new.__dict__["due_at"] = next_due(new)  # fresh private copy: safe to set before anyone sees it
+    return new
+
+
+def discounted(
+    lines: list[InvoiceLine], sub: Subscription, ctx: BillingContext
+) -> tuple[list[InvoiceLine], tuple[AppliedDiscount, ...]]:
+    """Apply the subscription's coupons to ``lines`` per billing cycle; the discounts with usage recorded."""
+    if not sub.discounts or not lines:
+        return lines, sub.discounts
+    out = list(lines)
+    applied = list(sub.discounts)
+    for cycle in sorted({ln.cycle for ln in lines if ln.cycle is not None}):
+        active = [
+            (n, ctx.coupons[d.coupon_id])
+            for n, d in enumerate(applied)
+            if d.coupon_id in ctx.coupons and ctx.coupons[d.coupon_id].covers_cycle(d.start_cycle, cycle)
+        ]
+        if not active:
+            continue
+        idx = [i for i, ln in enumerate(out) if ln.cycle == cycle]
+        used = {c.id: applied[n].spent.get(cycle, 0) for n, c in active}
+        amounts, spent = discount_lines(
+            [(out[i].amount_minor, out[i].plan_id) for i in idx], [c for _, c in active], sub.currency, used
+        )
+        for i, d in zip(idx, amounts, strict=True):
+            if d:
+                out[i] = out[i].model_copy(update={"discount_minor": d})
+        for n, c in active:
+            if c.id in spent:
+                kept = {k: v for k, v in applied[n].spent.items() if k >= cycle - 1}
+                kept[cycle] = kept.get(cycle, 0) + spent[c.id]
+                applied[n] = applied[n].model_copy(update={"spent": kept})
+    return out, tuple(applied)
+
+
+def charge_key(sub_id: str, item_id: str, start: datetime) -> str:
+    """The unique key of one item's recurring charge for the period starting at ``start``."""
+    return f"charge:{sub_id}:{item_id}:{start.isoformat()}"
+
+
+def segments_of(lines: Sequence[InvoiceLine]) -> list[ChargeSegment]:
+    """The charge segments (what was charged, for which period) that invoice lines record."""
+    segs = []
+    for ln in lines:
+        if (
+            ln.item_id
+            and ln.plan_id
+            and ln.period_start
+            and ln.period_end
+            and ln.amount_minor > 0
+            and ln.kind in (LineKind.RECURRING, LineKind.PRORATION)
+        ):
+            segs.append(
+                ChargeSegment.fast(
+                    item_id=ln.item_id,
+                    plan_id=ln.plan_id,
+                    start=ln.period_start,
+                    end=ln.period_end,
+                    net_minor=ln.net_minor,
+                    credited_minor=0,
+                    cut_at=None,
+                )
+            )
+    return segs
+
+
+def advance_lines(
+    sub: Subscription, ctx: BillingContext, cycle: int, start: datetime, end: datetime, *, setup: bool
+) -> list[InvoiceLine]:
+    """The lines charged in advance for cycle ``[start, end)`` (setup fee on the first), discounted."""
+    lines = []
+    for it in sub.items:
+        plan = plan_of(ctx, it)
+        if setup and sub.currency in plan.setup_fee:
+            lines.append(
+                InvoiceLine.build(
+                    f"{plan.name} setup fee",
+                    LineKind.SETUP_FEE,
+                    currency=sub.currency,
+                    unit_amount=plan.setup_fee[sub.currency],
+                    plan_id=plan.id,
+                    item_id=it.id,
+                    cycle=cycle,
+                    rounding=ctx.rounding,
+                )
+            )
+        if plan.timing != BillingTiming.ADVANCE:
+            continue
+        exact = full_amount(plan, sub.currency, it.quantity)
+        lines.append(
+            InvoiceLine.build(
+                _describe(plan, it.quantity),
+                LineKind.RECURRING,
+                currency=sub.currency,
+                quantity=it.quantity,
+                unit_amount=_unit(exact, it.quantity),
+                exact_amount=exact,
+                plan_id=plan.id,
+                item_id=it.id,
+                period_start=start,
+                period_end=end,
+                cycle=cycle,
+                rounding=ctx.rounding,
+            )
+        )
+    return lines
+
+
+def arrears_lines(
+    sub: Subscription, ctx: BillingContext, start: datetime, end: datetime
+) -> list[InvoiceLine]:
+    """The lines charged in arrears for ``[start, end)``: metered usage from ``ctx.usage``, discounted."""
+    lines = []
+    for it in sub.items:
+        plan = plan_of(ctx, it)
+        if plan.timing != BillingTiming.ARREARS:
+            continue
+        used = ctx.usage.get(it.id, Decimal(0))
+        exact = full_amount(plan, sub.currency, used)
+        if exact == 0 and used == 0:
+            continue
+        lines.append(
+            InvoiceLine.build(
+                f"{plan.name} ({plan.metric})",
+                LineKind.USAGE,
+                currency=sub.currency,
+                quantity=used,
+                unit_amount=_unit(exact, used),
+                exact_amount=exact,
+                plan_id=plan.id,
+                item_id=it.id,
+                period_start=start,
+                period_end=end,
+                cycle=sub.cycle,
+                rounding=ctx.rounding,
+            )
+        )
+    return lines
+
+
+def credit_line(
+    seg: ChargeSegment, ctx: BillingContext, at: datetime, tz: tzinfo, cycle: int, credit: int
+) -> InvoiceLine:
+    """A negative proration line crediting ``credit`` for the unused part of ``seg`` after ``at``."""
+    return InvoiceLine.fast(
+        description=f"Unused time on {ctx.catalog.plan(seg.plan_id).name} after {at.astimezone(tz).date()}",
+        kind=LineKind.PRORATION,
+        plan_id=seg.plan_id,
+        item_id=seg.item_id,
+        period_start=at,
+        period_end=seg.end,
+        cycle=cycle,
+        quantity=_ONE,
+        unit_amount=Decimal(0),
+        amount_minor=-credit,
+        discount_minor=0,
+        tax_minor=0,
+        tax_rate=None,
+    )
+
+
+def remaining_line(
+    sub: Subscription,
+    ctx: BillingContext,
+    plan: Plan,
+    item_id: str,
+    quantity: Decimal,
+    at: datetime,
+    tz: tzinfo,
+) -> InvoiceLine:
+    """A proration line charging ``plan`` x ``quantity`` for the rest of the current period from ``at``."""
+    frac = remaining_fraction(sub.period_start, sub.period_end, at, ctx.granularity, tz)
+    exact = CONTEXT.multiply(full_amount(plan, sub.currency, quantity), frac)
+    return InvoiceLine.build(
+        f"Remaining time on {_describe(plan, quantity)} after {at.astimezone(tz).date().isoformat()}",
+        LineKind.PRORATION,
+        currency=sub.currency,
+        quantity=quantity,
+        unit_amount=_unit(exact, quantity),
+        exact_amount=exact,
+        plan_id=plan.id,
+        item_id=item_id,
+        period_start=at,
+        period_end=sub.period_end,
+        cycle=sub.cycle,
+        rounding=ctx.rounding,
+    )
+
+
+def charge_claims(sub: Subscription, lines: Sequence[InvoiceLine]) -> list[str]:
+    """Unique keys: one recurring charge per item and service period; one proration per item and operation."""
+    keys = []
+    for ln in lines:
+        if not ln.item_id or ln.period_start is None or ln.amount_minor <= 0:
+            continue
+        if ln.kind == LineKind.RECURRING:
+            keys.append(charge_key(sub.id, ln.item_id, ln.period_start))
+        elif ln.kind == LineKind.PRORATION:
+            keys.append(f"proration:{sub.id}:{ln.item_id}:v{sub.version}")
+    return keys
