@@ -60,8 +60,8 @@ from typing import Any, NoReturn, Protocol, TextIO
 
 from subkit.catalog.catalog import Catalog, Plan
 from subkit.catalog.pricing import PricingModel
-from subkit.core.money import format_money, from_minor
 from subkit.customer.customer import Customer
+from subkit.entrypoints.text import format_invoice, money, table
 from subkit.errors import (
     CatalogError,
     NotFoundError,
@@ -319,25 +319,8 @@ def _int_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
-def _money(minor: int, currency: str) -> str:
-    return str(format_money(from_minor(minor, currency), "en_US"))
-
-
 def _day(at: datetime | None) -> str:
     return "" if at is None else at.astimezone(UTC).date().isoformat()
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> list[str]:
-    """Columns padded to their widest cell; ``right`` lists right-aligned column indexes."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(r: Sequence[str]) -> str:
-        cells = [
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        ]
-        return "  ".join(cells).rstrip()
-
-    return [line(header), *(line(r) for r in rows)]
 
 
 def _customer(engine: BillingEngine, customer_id: str) -> Customer:
@@ -492,7 +475,7 @@ def _catalog_show(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     ctx.out(f"Currencies: {', '.join(catalog.currencies) or '(any)'}")
     ctx.out("Products:")
-    for line in _table(("  ID", "Name"), [(f"  {p.id}", p.name) for p in catalog.products]):
+    for line in table(("  ID", "Name"), [(f"  {p.id}", p.name) for p in catalog.products]):
         ctx.out(line)
     ctx.out("Plans:")
     rows = []
@@ -508,7 +491,7 @@ def _catalog_show(args: argparse.Namespace, ctx: Context) -> int:
         rows.append((label, plan.name, ", ".join(extra)))
         for currency, price in plan.prices.items():
             rows.append(("", f"  {currency}", _describe_price(price) + _setup(plan, currency)))
-    for line in _table(("  Plan", "Name", "Terms"), rows):
+    for line in table(("  Plan", "Name", "Terms"), rows):
         ctx.out(line)
     return EXIT_OK
 
@@ -548,13 +531,13 @@ def _invoices_list(args: argparse.Namespace, ctx: Context) -> int:
             i.status.value,
             _day(i.finalized_at or i.created_at),
             i.billing_reason.value,
-            _money(i.total_minor, i.currency),
-            _money(i.amount_remaining_minor, i.currency),
+            money(i.total_minor, i.currency),
+            money(i.amount_remaining_minor, i.currency),
         )
         for i in invoices
     ]
     header = ("Number", "ID", "Customer", "Status", "Date", "Reason", "Total", "Due")
-    for line in _table(header, rows, right=(6, 7)):
+    for line in table(header, rows, right=(6, 7)):
         ctx.out(line)
     ctx.out(f"{len(invoices)} invoices")
     return EXIT_OK
@@ -573,14 +556,12 @@ def _invoices_show(args: argparse.Namespace, ctx: Context) -> int:
                 f"no invoice with id or number {args.id!r} (see 'subkit invoices list')", field="id"
             ) from None
         invoice = found[0]
-    from subkit.entrypoints.demo import format_invoice
-
     ctx.out(format_invoice(invoice, engine.get_customer(invoice.customer_id)))
     notes: list[CreditNote] = engine.credit_notes(invoice.id)
     for note in notes:
         ctx.out(
             f"Credit note {note.number} ({note.id}) on {_day(note.created_at)}: "
-            f"{_money(note.amount_minor, note.currency)}" + (f", {note.reason}" if note.reason else "")
+            f"{money(note.amount_minor, note.currency)}" + (f", {note.reason}" if note.reason else "")
         )
     return EXIT_OK
 
@@ -609,12 +590,12 @@ def _customers_list(args: argparse.Namespace, ctx: Context) -> int:
             c.locale,
             c.timezone,
             f"{live.get(c.id, 0)}/{total.get(c.id, 0)}",
-            _money(c.credit_minor, c.currency),
+            money(c.credit_minor, c.currency),
         )
         for c in customers
     ]
     header = ("ID", "Name", "Country", "Currency", "Locale", "Time zone", "Live/all subs", "Balance")
-    for line in _table(header, rows, right=(6, 7)):
+    for line in table(header, rows, right=(6, 7)):
         ctx.out(line)
     ctx.out(f"{len(customers)} customers")
     return EXIT_OK
@@ -631,7 +612,7 @@ def _customers_show(args: argparse.Namespace, ctx: Context) -> int:
         ("Currency", c.currency),
         ("Locale", c.locale),
         ("Time zone", c.timezone),
-        ("Credit balance", _money(c.credit_minor, c.currency)),
+        ("Credit balance", money(c.credit_minor, c.currency)),
         ("Collection", c.collection_method.value),
     ]
     for key, value in details:
@@ -651,13 +632,13 @@ def _customers_show(args: argparse.Namespace, ctx: Context) -> int:
         for s in subs
     ]
     if rows:
-        for line in _table(("  ID", "Status", "Items", "Current period", "Next due"), rows):
+        for line in table(("  ID", "Status", "Items", "Current period", "Next due"), rows):
             ctx.out(line)
     invoices = engine.invoices(c.id)
     billed = sum(i.total_minor for i in invoices if i.currency == c.currency)
     due = sum(i.amount_remaining_minor for i in invoices if i.currency == c.currency)
     ctx.out(
-        f"Invoices: {len(invoices)}, total {_money(billed, c.currency)}, due {_money(due, c.currency)}"
+        f"Invoices: {len(invoices)}, total {money(billed, c.currency)}, due {money(due, c.currency)}"
         + (f" (see 'subkit invoices list --customer {c.id}')" if invoices else "")
     )
     return EXIT_OK

@@ -36,17 +36,15 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from babel.dates import format_date
-from babel.numbers import format_decimal
 from dateutil.relativedelta import relativedelta
 
 from subkit.catalog.catalog import Catalog, Plan, PlanKind, Product
 from subkit.catalog.pricing import FlatFee, Graduated, Package, PerUnit, Tier
 from subkit.core.clock import TestClock
 from subkit.core.events import EventType
-from subkit.core.money import format_money, from_minor, minor_to_decimal
-from subkit.core.periods import zone
+from subkit.core.money import minor_to_decimal
 from subkit.customer.customer import Address, Customer
+from subkit.entrypoints.text import format_invoice, money, table
 from subkit.errors import CouponError, StateError, ValidationError
 from subkit.invoice.discounts import Coupon, PromotionCode
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceStatus, LineKind
@@ -361,14 +359,14 @@ class DemoSummary:
             (
                 t.currency,
                 f"{t.invoices:,}",
-                _fmt(t.subtotal_minor, t.currency),
-                _fmt(-t.discount_minor, t.currency),
-                _fmt(t.total_minor, t.currency),
-                _fmt(-t.credited_minor, t.currency),
+                money(t.subtotal_minor, t.currency),
+                money(-t.discount_minor, t.currency),
+                money(t.total_minor, t.currency),
+                money(-t.credited_minor, t.currency),
             )
             for t in self.currency_totals
         ]
-        out.extend(_table(header, rows))
+        out.extend(table(header, rows, right=range(1, len(header)), indent="  "))
         for n, (caption, text) in enumerate(self.samples, 1):
             add("")
             add(f"Sample invoice {n}: {caption}")
@@ -382,7 +380,7 @@ class DemoSummary:
                 f"{m.new_subscriptions:,}",
                 f"{m.cancellations:,}",
                 f"{m.invoices:,}",
-                *(_fmt(m.billed_minor(c), c) for c in CURRENCIES),
+                *(money(m.billed_minor(c), c) for c in CURRENCIES),
             )
             for m in self.monthly
         ]
@@ -392,109 +390,15 @@ class DemoSummary:
                 f"{sum(m.new_subscriptions for m in self.monthly):,}",
                 f"{sum(m.cancellations for m in self.monthly):,}",
                 f"{sum(m.invoices for m in self.monthly):,}",
-                *(_fmt(sum(m.billed_minor(c) for m in self.monthly), c) for c in CURRENCIES),
+                *(money(sum(m.billed_minor(c) for m in self.monthly), c) for c in CURRENCIES),
             )
         )
-        out.extend(_table(mheader, mrows))
+        out.extend(table(mheader, mrows, right=range(1, len(mheader)), indent="  "))
         return "\n".join(out) + "\n"
-
-
-def _fmt(minor: int, currency: str, locale: str = "en_US") -> str:
-    return str(format_money(from_minor(minor, currency), locale))
 
 
 def _pairs(pairs: Sequence[tuple[str, int]]) -> str:
     return "  " + ", ".join(f"{k}: {v:,}" for k, v in pairs)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Left-aligned first column, right-aligned others."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(r: Sequence[str]) -> str:
-        cells = [r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True))]
-        return "  " + "  ".join(cells).rstrip()
-
-    return [line(header), *(line(r) for r in rows)]
-
-
-def format_invoice(invoice: Invoice, customer: Customer) -> str:
-    """An invoice as text: amounts and dates in the customer's locale and time zone.
-
-    Example:
-        >>> from datetime import datetime, UTC
-        >>> from subkit.invoice.invoice import InvoiceLine, LineKind
-        >>> cus = Customer(id="cus_1", name="Ada Ltd", currency="GBP", locale="en_GB",
-        ...                timezone="Europe/London")
-        >>> line = InvoiceLine.build("Pro × 3", LineKind.RECURRING, quantity=3, unit_amount="9.50",
-        ...                          currency="GBP")
-        >>> inv = Invoice.draft("in_1", "cus_1", "GBP", [line], at=datetime(2026, 3, 1, tzinfo=UTC))
-        >>> print(format_invoice(inv.finalize("INV-000001", inv.created_at), cus))
-        Invoice INV-000001 (in_1), open, reason: manual
-        Customer: Ada Ltd (cus_1), GBP, en_GB, Europe/London
-        Issued: 1 Mar 2026
-          Description  Period  Qty  Amount  Discount
-          Pro × 3                3  £28.50
-          Subtotal                  £28.50
-          Total                     £28.50
-          Amount due                £28.50
-    """
-    loc = customer.locale
-    tz = zone(customer.timezone)
-
-    def day(at: datetime | None) -> str:
-        return "" if at is None else str(format_date(at.astimezone(tz).date(), "medium", locale=loc))
-
-    def money(minor: int) -> str:
-        return _fmt(minor, invoice.currency, loc)
-
-    def period(a: datetime | None, b: datetime | None) -> str:
-        return f"{day(a)} – {day(b)}" if a is not None and b is not None else ""
-
-    head = [
-        f"Invoice {invoice.number or '(draft)'} ({invoice.id}), {invoice.status.value}, "
-        f"reason: {invoice.billing_reason.value}",
-        f"Customer: {customer.name} ({customer.id}), {invoice.currency}, {loc}, {customer.timezone}",
-        f"Issued: {day(invoice.finalized_at or invoice.created_at)}"
-        + (f"   Period: {period(invoice.period_start, invoice.period_end)}" if invoice.period_start else ""),
-    ]
-
-    def qty(q: Decimal) -> str:
-        return str(format_decimal(q.normalize(), locale=loc))
-
-    rows: list[tuple[str, ...]] = [
-        (
-            ln.description,
-            period(ln.period_start, ln.period_end),
-            qty(ln.quantity),
-            money(ln.amount_minor),
-            money(-ln.discount_minor) if ln.discount_minor else "",
-        )
-        for ln in invoice.lines
-    ]
-    totals: list[tuple[str, ...]] = [("Subtotal", "", "", money(invoice.subtotal_minor), "")]
-    if invoice.discount_minor:
-        totals.append(("Discount", "", "", money(-invoice.discount_minor), ""))
-    if invoice.tax_minor:
-        totals.append(("Tax", "", "", money(invoice.tax_minor), ""))
-    totals.append(("Total", "", "", money(invoice.total_minor), ""))
-    if invoice.credit_applied_minor:
-        totals.append(("Credit balance applied", "", "", money(-invoice.credit_applied_minor), ""))
-    if invoice.amount_credited_minor:
-        totals.append(("Credit notes", "", "", money(-invoice.amount_credited_minor), ""))
-    totals.append(("Amount due", "", "", money(invoice.amount_remaining_minor), ""))
-    header = ("Description", "Period", "Qty", "Amount", "Discount")
-    widths = [max(len(r[i]) for r in (header, *rows, *totals)) for i in range(len(header))]
-
-    def line(r: tuple[str, ...]) -> str:
-        cells = [
-            r[0].ljust(widths[0]),
-            r[1].ljust(widths[1]),
-            *(c.rjust(w) for c, w in zip(r[2:], widths[2:], strict=True)),
-        ]
-        return "  " + "  ".join(cells).rstrip()
-
-    return "\n".join([*head, line(header), *(line(r) for r in rows), *(line(r) for r in totals)])
 
 
 # --------------------------------------------------------------------------- the simulation
