@@ -33,6 +33,7 @@ from subkit.entrypoints.cli import (
     main,
     open_store,
 )
+from subkit.entrypoints.cli.invoices import _invoice_by_number
 from subkit.entrypoints.demo import demo_catalog, run_demo
 from subkit.invoice.invoice import CreditNote, Invoice
 from subkit.subscription.model import Subscription
@@ -347,6 +348,18 @@ def test_invoices_show_by_id_and_by_number(demo_db: Path, capsys: Capsys) -> Non
     total = next(line for line in out.splitlines() if line.strip().startswith("Total"))
     assert total.split(maxsplit=1)[1].strip() == format_money(inv.total, customer.locale).strip()
     assert len([ln for ln in out.splitlines() if ln.startswith("  ")]) >= len(inv.lines) + 3
+
+
+def test_invoice_by_number_finds_every_numbered_invoice_and_nothing_else(demo_db: Path) -> None:
+    # The one seam for the store's indexed lookup by number: whatever serves it must agree.
+    invoices = read_all(demo_db)[2]
+    numbered = {i.number: i.id for i in invoices if i.number}
+    assert len(numbered) == len([i for i in invoices if i.number]), "numbers are unique"
+    with SqlStore(str(demo_db)) as store, store.begin() as uow:
+        found = {n: getattr(_invoice_by_number(uow, n), "id", None) for n in numbered}
+        missing = [_invoice_by_number(uow, n) for n in ("INV-999999", "", invoices[0].id)]
+    assert found == numbered
+    assert missing == [None, None, None]
 
 
 def test_invoices_show_lists_credit_notes(demo_db: Path, capsys: Capsys) -> None:

@@ -1,0 +1,120 @@
+"""``subkit catalog load`` and ``subkit catalog show``: the product catalog in and out of the store.
+
+Example:
+    >>> sorted(COMMANDS), GROUP
+    (['catalog load', 'catalog show'], 'Load or show the product catalog')
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from typing import Any
+
+from subkit.catalog.catalog import Catalog, Plan
+from subkit.catalog.pricing import PricingModel
+from subkit.entrypoints.cli.command import Arg, Command
+from subkit.entrypoints.cli.context import EXIT_OK, CatalogFileError, Context
+from subkit.entrypoints.cli.output import print_table
+from subkit.errors import NotFoundError, SubkitError
+from subkit.subscription.model import Subscription, SubscriptionStatus
+
+__all__ = ["COMMANDS", "GROUP"]
+
+
+def _catalog_load(args: argparse.Namespace, ctx: Context) -> int:
+    """Validate a catalog JSON file and store it (replacing the current catalog).
+
+    The file is what 'subkit catalog show --json' prints: products, plans with a
+    pricing model per currency. Subscriptions keep the plan versions they pinned, so
+    the file must still contain every version a subscription uses (a file that
+    drops one is refused). Creates the database if it does not exist.
+    """
+    try:
+        catalog = Catalog.load(args.file)
+    except SubkitError as e:
+        where = f"{e.field}: " if e.field else ""
+        raise CatalogFileError(f"{args.file}: {where}{e.message}") from None
+    engine = ctx.engine(create=True)
+    with engine.store.begin() as uow:
+        subs = [s for s in uow.find(Subscription) if s.status != SubscriptionStatus.CANCELED]
+    missing = Counter(
+        f"{it.plan_id} v{it.plan_version}"
+        for s in subs
+        for it in s.items
+        if all(p.version != it.plan_version for p in catalog.plans if p.id == it.plan_id)
+    )
+    if missing:
+        used = ", ".join(f"{k} ({n} subscriptions)" for k, n in sorted(missing.items()))
+        raise CatalogFileError(
+            f"{args.file} drops plan versions that subscriptions use: {used}; keep them in the file "
+            "(publish new versions instead of removing old ones)"
+        )
+    engine.set_catalog(catalog)
+    versions = len(catalog.plans)
+    ctx.out(
+        f"Loaded {args.file}: {len(catalog.products)} products, {versions} plan versions, "
+        f"currencies {', '.join(catalog.currencies) or '(any)'}"
+    )
+    return EXIT_OK
+
+
+def _catalog_show(args: argparse.Namespace, ctx: Context) -> int:
+    """Print the stored catalog: products, plans and their prices (--json: the loadable JSON)."""
+    try:
+        catalog = ctx.engine().catalog
+    except NotFoundError:
+        raise NotFoundError(
+            "the store has no catalog yet; load one with 'subkit catalog load FILE'", field="catalog"
+        ) from None
+    if args.json:
+        ctx.out(catalog.to_json())
+        return EXIT_OK
+    ctx.out(f"Currencies: {', '.join(catalog.currencies) or '(any)'}")
+    ctx.out("Products:")
+    print_table(ctx, ("  ID", "Name"), [(f"  {p.id}", p.name) for p in catalog.products])
+    ctx.out("Plans:")
+    rows = []
+    for plan in catalog.plans:
+        label = f"  {plan.id} v{plan.version}"
+        extra = [str(plan.interval), plan.kind.value]
+        if plan.metric:
+            extra.append(f"metered: {plan.metric}")
+        if plan.trial_days:
+            extra.append(f"{plan.trial_days}-day trial")
+        if plan.effective_from:
+            extra.append(f"from {plan.effective_from.isoformat()}")
+        rows.append((label, plan.name, ", ".join(extra)))
+        for currency, price in plan.prices.items():
+            rows.append(("", f"  {currency}", _describe_price(price) + _setup(plan, currency)))
+    print_table(ctx, ("  Plan", "Name", "Terms"), rows)
+    return EXIT_OK
+
+
+def _setup(plan: Plan, currency: str) -> str:
+    fee = plan.setup_fee.get(currency)
+    return "" if fee is None else f"; setup fee {fee}"
+
+
+def _describe_price(price: PricingModel) -> str:
+    """``graduated up to 10: 40/unit + 200 flat; beyond: 25/unit``, ``per_unit unit_price=12``..."""
+    data: dict[str, Any] = price.model_dump(mode="json", exclude_defaults=True)
+    parts = []
+    for tier in data.pop("tiers", None) or data.pop("steps", None) or ():
+        bound = f"up to {tier['up_to']}" if tier.get("up_to") is not None else "beyond"
+        costs = [f"{tier['unit_price']}/unit"] if "unit_price" in tier else []
+        costs += [f"{tier['flat_price']} flat"] if "flat_price" in tier else []
+        parts.append(f"{bound}: {' + '.join(costs) or '0'}")
+    parts.extend(f"{k}={v}" for k, v in data.items() if k != "model")
+    return f"{price.model} " + "; ".join(parts)
+
+
+#: The group's help.
+GROUP = "Load or show the product catalog"
+#: The commands, for :data:`subkit.entrypoints.cli.COMMANDS`.
+COMMANDS: dict[str, Command] = {
+    "catalog load": Command(_catalog_load, Arg("file", metavar="FILE", help="catalog JSON file")),
+    "catalog show": Command(
+        _catalog_show, Arg("--json", action="store_true", help="print the catalog as JSON")
+    ),
+}
