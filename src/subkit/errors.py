@@ -13,6 +13,7 @@ SubkitError (subkit_error)
 │   ├── NaiveDatetimeError (naive_datetime)
 │   ├── InvalidPeriodError (invalid_period)
 │   ├── CatalogError (invalid_catalog)
+│   │   └── CatalogFileError (invalid_catalog_file)   a catalog file (the CLI)
 │   ├── PricingError (invalid_pricing)
 │   ├── CouponError (invalid_coupon)
 │   └── SensitiveDataError (sensitive_data)
@@ -23,7 +24,8 @@ SubkitError (subkit_error)
 ├── ConflictError (conflict)
 │   ├── ConcurrencyError (stale_version)
 │   └── DuplicateError (duplicate)
-└── GatewayError (gateway_transport)
+├── GatewayError (gateway_transport)
+└── StoreUnavailableError (store_unavailable)       a database that cannot be opened
 ```
 
 Example:
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 __all__ = [
     "CatalogError",
+    "CatalogFileError",
     "ConcurrencyError",
     "ConflictError",
     "CouponError",
@@ -54,6 +57,7 @@ __all__ = [
     "PricingError",
     "SensitiveDataError",
     "StateError",
+    "StoreUnavailableError",
     "SubkitError",
     "UnknownCurrencyError",
     "ValidationError",
@@ -187,3 +191,25 @@ class GatewayError(SubkitError):
     """A transport fault talking to the payment gateway; retry with the same idempotency key."""
 
     code = "gateway_transport"
+
+
+class StoreUnavailableError(SubkitError):
+    """The database cannot be reached or opened (exit status 5).
+
+    Example:
+        >>> StoreUnavailableError("no database at x.sqlite").code
+        'store_unavailable'
+    """
+
+    code = "store_unavailable"
+
+
+class CatalogFileError(CatalogError):
+    """A catalog file that cannot be read or is invalid (exit status 4).
+
+    Example:
+        >>> CatalogFileError("not valid JSON", field="catalog.json").code
+        'invalid_catalog_file'
+    """
+
+    code = "invalid_catalog_file"

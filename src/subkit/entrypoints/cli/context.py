@@ -14,7 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from subkit.errors import CatalogError, NotFoundError, StateError, SubkitError, ValidationError
+from subkit.errors import (
+    CatalogFileError,
+    NotFoundError,
+    StateError,
+    StoreUnavailableError,
+    SubkitError,
+    ValidationError,
+)
 from subkit.ports import Store
 from subkit.services.engine import BillingEngine
 
@@ -54,28 +61,6 @@ DEMO_DB = "subkit-demo.sqlite"
 
 
 # --------------------------------------------------------------------------- errors
-class StoreUnavailableError(SubkitError):
-    """The database cannot be reached or opened (exit status 5).
-
-    Example:
-        >>> StoreUnavailableError("no database at x.sqlite").code
-        'store_unavailable'
-    """
-
-    code = "store_unavailable"
-
-
-class CatalogFileError(CatalogError):
-    """A catalog file that cannot be read or is invalid (exit status 4).
-
-    Example:
-        >>> CatalogFileError("not valid JSON", field="catalog.json").code
-        'invalid_catalog_file'
-    """
-
-    code = "invalid_catalog_file"
-
-
 def exit_code(exc: BaseException) -> int:
     """The exit status for an error (the table in :mod:`subkit.entrypoints.cli`).
 
