@@ -20,8 +20,9 @@ from subkit.catalog.pricing import FlatFee
 from subkit.core.events import Event, EventType
 from subkit.errors import GatewayError, SensitiveDataError, StateError, ValidationError
 from subkit.invoice.invoice import Invoice, InvoiceStatus
+from subkit.payment.attempts import AttemptReason, AttemptStatus, PaymentAttempt, RefundStatus
 from subkit.payment.dunning import DunningPolicy, FinalAction
-from subkit.payment.payment import AttemptReason, AttemptStatus, PaymentAttempt, PaymentResult, RefundStatus
+from subkit.payment.results import PaymentResult
 from subkit.ports import Store
 from subkit.services.collector import PaymentCollector
 from subkit.services.engine import BillingEngine

@@ -814,7 +814,7 @@ def _payments(engine: BillingEngine, rng: random.Random, ids: Callable[[str], st
     """
     try:
         from subkit.customer.customer import CollectionMethod
-        from subkit.payment.payment import PaymentStatus
+        from subkit.payment.results import PaymentStatus
         from subkit.services.collector import PaymentCollector
         from subkit.testing.gateway import FakeGateway, decline
     except ImportError:

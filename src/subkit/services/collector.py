@@ -68,21 +68,11 @@ from subkit.errors import (
     ValidationError,
 )
 from subkit.invoice.invoice import BillingReason, CreditNote, Invoice, InvoiceStatus
+from subkit.payment.attempts import AttemptReason, AttemptStatus, PaymentAttempt, Refund, RefundStatus
 from subkit.payment.dunning import DunningPolicy, DunningStep, FinalAction, StepKind
-from subkit.payment.payment import (
-    AttemptReason,
-    AttemptStatus,
-    BankTransferDetails,
-    PaymentAttempt,
-    PaymentMethod,
-    PaymentMethodDetails,
-    PaymentMethodType,
-    PaymentResult,
-    PaymentStatus,
-    Refund,
-    RefundStatus,
-    reject_card_data,
-)
+from subkit.payment.methods import BankTransferDetails, PaymentMethod, PaymentMethodDetails, PaymentMethodType
+from subkit.payment.pci import reject_card_data
+from subkit.payment.results import PaymentResult, PaymentStatus
 from subkit.ports import Clock, PaymentGateway, UnitOfWork
 from subkit.services.engine import BillingEngine, change_balance
 from subkit.subscription.model import Subscription, SubscriptionStatus
