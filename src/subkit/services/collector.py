@@ -7,28 +7,12 @@ it charges every invoice the engine finalizes for a ``charge_automatically`` cus
 invoices at once; ``pay_by_bank_transfer`` reconciles offline payments; ``refund`` goes
 through the gateway and issues a credit note.
 
-It is a thin facade: each method delegates to one small service, wired here.
-
-====================================  ===============================================
-:mod:`subkit.services.collection`     charging, exactly once; pending debits, webhooks
-:mod:`subkit.services.dunning_service`  after a failure: past due, next retry, final action
-:mod:`subkit.services.dunning_run`    ``retry_due``: the steps that came due
-:mod:`subkit.services.payment_methods`  saved tokens, the default, expiring cards
-:mod:`subkit.services.transfers`      offline bank transfers
-:mod:`subkit.services.refunds`        refunds and their credit notes
-:mod:`subkit.services.payment_records`  the records they share
-====================================  ===============================================
-
-It talks to the engine through its event bus (``invoice.finalized``) and a narrow set of
-public calls: ``cancel``, ``issue_credit_note``, ``new_id``, ``store`` and ``clock``.
-
-Exactly once. Each charge attempt has one idempotency key, ``charge:{invoice_id}:{n}``,
-committed with the attempt *before* the gateway is called; a crash or a transport fault
-leaves it ``started``, and ``retry_due`` (or ``collect``) resumes it with the same key.
-
-Subscription status follows payments: ``active -> past_due`` when a payment of its invoice
-fails, back to ``active`` once no open invoice of it is left, and ``canceled`` or
-``unpaid`` at the final action.
+A thin facade: each method delegates to one small service, wired here. ``collection``
+charges exactly once (pending debits, webhooks too); ``dunning_service`` applies the policy
+after a failure; ``dunning_run`` is ``retry_due``; ``payment_methods``, ``transfers`` and
+``refunds`` do what they say; ``payment_records`` holds what they share (all under
+:mod:`subkit.services`). It reaches the engine only through its event bus
+(``invoice.finalized``) and public calls: ``cancel``, ``issue_credit_note``, ``new_id``.
 
 Example:
     >>> from datetime import datetime, timedelta, UTC
