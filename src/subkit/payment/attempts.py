@@ -105,7 +105,8 @@ class PaymentAttempt(Entity):
 
 class RefundStatus(StrEnum):
     """``started`` before the gateway call; ``crediting`` once the gateway accepted it (the
-    credit note is next); ``succeeded`` with its credit note; ``failed`` if the gateway refused."""
+    credit note's id is chosen then; the note is issued next, by that id); ``succeeded`` with
+    its credit note; ``failed`` if the gateway refused."""
 
     STARTED = "started"
     CREDITING = "crediting"
@@ -115,6 +116,9 @@ class RefundStatus(StrEnum):
 
 class Refund(Entity):
     """Money sent back through the gateway for a paid invoice, with its credit note.
+
+    ``credit_note_id`` is set when the gateway accepts the refund, before the credit note is
+    issued with that id: a resumed refund finds its note by id, never issues a second one.
 
     Example:
         >>> from datetime import datetime, UTC
