@@ -34,7 +34,7 @@ from typing import Protocol, Self, TypeVar, runtime_checkable
 
 from subkit.core.events import Event
 from subkit.core.model import Entity
-from subkit.payment.payment import PaymentResult
+from subkit.payment.results import PaymentResult
 
 __all__ = ["Clock", "EventPublisher", "PaymentGateway", "Store", "UnitOfWork"]
 
@@ -159,7 +159,7 @@ class EventPublisher(Protocol):
 class PaymentGateway(Protocol):
     """Moves money: charges a saved payment method's token, refunds, reports on a payment.
 
-    A decline is an answer, not an error: it comes back as a :class:`~subkit.payment.payment.PaymentResult`
+    A decline is an answer, not an error: it comes back as a :class:`~subkit.payment.results.PaymentResult`
     with status ``declined`` or ``failed``. Only transport faults (timeouts, connection
     resets, 5xx) raise :class:`~subkit.errors.GatewayError`; the caller then retries with the
     **same** ``idempotency_key``, and the gateway must return the original result rather than

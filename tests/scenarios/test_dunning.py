@@ -8,6 +8,7 @@ the first failure.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -20,10 +21,11 @@ from subkit.catalog.pricing import FlatFee
 from subkit.core.events import Event, EventType
 from subkit.errors import GatewayError, SensitiveDataError, StateError, ValidationError
 from subkit.invoice.invoice import Invoice, InvoiceStatus
+from subkit.payment.attempts import AttemptReason, AttemptStatus, PaymentAttempt, Refund, RefundStatus
 from subkit.payment.dunning import DunningPolicy, FinalAction
-from subkit.payment.payment import AttemptReason, AttemptStatus, PaymentAttempt, PaymentResult, RefundStatus
+from subkit.payment.results import PaymentResult
 from subkit.ports import Store
-from subkit.services.collector import PaymentCollector
+from subkit.services.collector import CollectionReport, PaymentCollector
 from subkit.services.engine import BillingEngine
 from subkit.subscription.model import SubscriptionStatus
 from subkit.testing import InMemoryStore, TestClock
@@ -81,7 +83,11 @@ class World:
 
 
 def make_world(
-    policy: DunningPolicy | None = None, store: Store | None = None, gateway: FakeGateway | None = None
+    policy: DunningPolicy | None = None,
+    store: Store | None = None,
+    gateway: FakeGateway | None = None,
+    *,
+    attach: bool = True,
 ) -> World:
     clock = TestClock(T0)
     counter = itertools.count(1)
@@ -94,7 +100,9 @@ def make_world(
         )
     )
     gateway = gateway if gateway is not None else FakeGateway()
-    collector = PaymentCollector(engine, gateway, policy=policy).attach()
+    collector = PaymentCollector(engine, gateway, policy=policy)
+    if attach:
+        collector.attach()
     return World(clock, engine, store, gateway, collector)
 
 
@@ -364,6 +372,8 @@ class CrashingStore:
     def __init__(self) -> None:
         self.inner = InMemoryStore()
         self.crash_next_commit = False
+        #: Crash the commit of the unit of work that updates an entity matching this (once).
+        self.crash_on_update: Callable[[Any], bool] | None = None
 
     def begin(self) -> _CrashingUow:
         return _CrashingUow(self, self.inner.begin())
@@ -381,6 +391,12 @@ class _CrashingUow:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+    def update(self, entity: Any) -> None:
+        crash_on = self._store.crash_on_update
+        if crash_on is not None and crash_on(entity):
+            self._store.crash_on_update, self._store.crash_next_commit = None, True
+        self._inner.update(entity)
 
     def __enter__(self) -> _CrashingUow:
         return self
@@ -687,6 +703,84 @@ def test_refund_after_a_lost_response_is_not_sent_twice(world: World) -> None:
     assert len(world.engine.credit_notes(inv.id)) == 1
 
 
+class CrashAfterRefund(FakeGateway):
+    """Refunds, then arms the store so the write of the result dies."""
+
+    def __init__(self, store: CrashingStore) -> None:
+        super().__init__()
+        self.store, self.armed = store, False
+
+    def refund(self, *args: Any, **kwargs: Any) -> PaymentResult:
+        result = super().refund(*args, **kwargs)
+        if self.armed:
+            self.armed, self.store.crash_next_commit = False, True
+        return result
+
+
+def crash_world() -> tuple[World, CrashingStore, CrashAfterRefund, Invoice]:
+    store = CrashingStore()
+    gateway = CrashAfterRefund(store)
+    world = make_world(store=store, gateway=gateway)
+    sub = world.engine.subscribe(world.customer(), "pro", id="sub_1")
+    world.clock.travel_to(T0 + 5 * D)
+    return world, store, gateway, world.invoice(sub.id)
+
+
+def refunds_of(world: World) -> list[Refund]:
+    with world.store.begin() as uow:
+        return uow.find(Refund)
+
+
+def test_issuing_a_credit_note_with_an_id_twice_gives_the_same_note(world: World) -> None:
+    sub = world.engine.subscribe(world.customer(), "pro", id="sub_1")
+    inv = world.invoice(sub.id)
+    first = world.engine.issue_credit_note(inv.id, "10.00", reason="goodwill", refund=True, id="cn_goodwill")
+    again = world.engine.issue_credit_note(inv.id, "10.00", reason="goodwill", refund=True, id="cn_goodwill")
+    assert first == again and first.id == "cn_goodwill"
+    assert [n.id for n in world.engine.credit_notes(inv.id)] == ["cn_goodwill"]
+    assert world.engine.get_invoice(inv.id).amount_credited_minor == 1000  # credited once
+    assert len(world.events(EventType.CREDIT_NOTE_ISSUED)) == 1
+
+
+@pytest.mark.parametrize("resume", ["refund_again", "retry_due"])
+def test_crash_between_the_credit_note_and_the_refund_completion(resume: str) -> None:
+    world, store, gateway, inv = crash_world()
+    store.crash_on_update = lambda e: isinstance(e, Refund) and e.status == RefundStatus.SUCCEEDED
+    with pytest.raises(CrashError):
+        world.collector.refund(inv.id, 1000, reason="goodwill")
+    [refund] = refunds_of(world)
+    [note] = world.engine.credit_notes(inv.id)  # issued before the process died
+    assert (refund.status, refund.credit_note_id) == (RefundStatus.CREDITING, note.id)
+
+    if resume == "refund_again":
+        done = world.collector.refund(inv.id, 1000, reason="goodwill")  # the caller retries
+    else:
+        world.collector.retry_due()
+        [done] = refunds_of(world)
+    assert (done.id, done.status, done.credit_note_id) == (refund.id, RefundStatus.SUCCEEDED, note.id)
+    assert world.engine.credit_notes(inv.id) == [note]  # no second credit note
+    assert len(gateway.refunds) == 1  # no second refund
+    assert world.engine.get_invoice(inv.id).creditable_minor == PRO - 1000
+    assert len(world.events(EventType.CREDIT_NOTE_ISSUED)) == 1
+    assert len(world.events(EventType.PAYMENT_REFUNDED)) == 1
+
+
+def test_crash_after_the_gateway_refunded_never_refunds_twice() -> None:
+    world, _, gateway, inv = crash_world()
+    gateway.armed = True
+    with pytest.raises(CrashError):
+        world.collector.refund(inv.id, 1000)
+    [refund] = refunds_of(world)
+    assert (refund.status, refund.credit_note_id) == (RefundStatus.STARTED, None)
+    assert len(gateway.refunds) == 1 and world.engine.credit_notes(inv.id) == []
+
+    world.collector.retry_due()  # same key: the gateway answers with the original refund
+    [done] = refunds_of(world)
+    [note] = world.engine.credit_notes(inv.id)
+    assert (done.status, done.credit_note_id, note.refund_minor) == (RefundStatus.SUCCEEDED, note.id, 1000)
+    assert len(gateway.refunds) == 1 and gateway.captured_minor == PRO - 1000
+
+
 def test_only_paid_invoices_with_gateway_payments_are_refunded() -> None:
     world, _, inv = transfer_world()
     with pytest.raises(StateError):
@@ -709,3 +803,42 @@ def test_a_declined_renewal_makes_the_subscription_past_due_then_active_again(wo
     world.clock.travel_to(renewal_at + D)
     world.collector.retry_due(renewal_at + D)  # retry 1 succeeds
     assert world.status(sub.id) == SubscriptionStatus.ACTIVE
+
+
+# --------------------------------------------------------------------------- wiring
+def test_attach_subscribes_once_to_the_engines_invoice_finalized_events() -> None:
+    world = make_world(gateway=FakeGateway(default=decline("insufficient_funds")))
+    world.collector.attach()  # a second attach changes nothing
+    seen: list[Event] = []
+    world.engine.bus.subscribe(EventType.INVOICE_FINALIZED, seen.append)
+    sub = world.engine.subscribe(world.customer(), "pro", id="sub_1")
+    inv = world.invoice(sub.id)
+    assert len(world.attempts(inv.id)) == 1 and len(world.gateway.charges) == 1
+    # the handler gets the very event of the outbox (same id), after commit
+    [outboxed] = world.events(EventType.INVOICE_FINALIZED)
+    assert [(e.id, e.subject_id) for e in seen] == [(outboxed.id, inv.id)]
+
+
+def test_a_paid_invoice_is_not_dispatched_to_collection() -> None:
+    world = make_world()
+    seen: list[Event] = []
+    world.engine.bus.subscribe(EventType.INVOICE_FINALIZED, seen.append)
+    cus = world.customer(credit_minor=PRO)  # the balance pays the whole first invoice
+    sub = world.engine.subscribe(cus, "pro", id="sub_1")
+    assert world.invoice(sub.id).status == InvoiceStatus.PAID
+    assert seen == [] and world.gateway.requests == []
+
+
+def test_collect_with_a_report_counts_the_final_action_it_takes() -> None:
+    world = make_world(DunningPolicy(hard_decline_final_at_once=True), attach=False)
+    world.gateway.script(decline("stolen_card"), token="tok_ada")
+    sub = world.engine.subscribe(world.customer(), "pro", id="sub_1")
+    inv = world.invoice(sub.id)
+    assert world.attempts(inv.id) == []  # not attached: nothing charged yet
+
+    report = CollectionReport()
+    attempt = world.collector.collect(inv.id, report=report)
+    assert attempt is not None and attempt.status == AttemptStatus.DECLINED
+    assert (report.attempts, report.failed, report.final_actions) == ([attempt], 1, 1)
+    assert world.status(sub.id) == SubscriptionStatus.CANCELED
+    assert world.collector.retry_due().final_actions == 0  # taken once, counted once

@@ -14,17 +14,9 @@ from subkit.errors import (
     ValidationError,
 )
 from subkit.payment.dunning import DunningPolicy, StepKind
-from subkit.payment.payment import (
-    BankTransferDetails,
-    CardDetails,
-    DeclineCode,
-    PaymentMethod,
-    PaymentMethodType,
-    PaymentResult,
-    PaymentStatus,
-    luhn_valid,
-    reject_card_data,
-)
+from subkit.payment.methods import BankTransferDetails, CardDetails, PaymentMethod, PaymentMethodType
+from subkit.payment.pci import luhn_valid, reject_card_data
+from subkit.payment.results import DeclineCode, PaymentResult, PaymentStatus
 from subkit.ports import PaymentGateway
 from subkit.subscription.model import SubscriptionStatus
 from subkit.testing.gateway import (

@@ -4,7 +4,7 @@ A :class:`DunningPolicy` says when to retry a failed invoice payment (days after
 *first* failure, default 1, 3, 5 and 7), what to do when the retries run out (cancel the
 subscription, mark it unpaid, or leave it past due; optionally write the invoice off),
 and whether the customer keeps the service meanwhile. A hard decline (see
-:class:`~subkit.payment.payment.DeclineCode`) skips the remaining retries of that payment method:
+:class:`~subkit.payment.results.DeclineCode`) skips the remaining retries of that payment method:
 nothing is charged until the customer gives a new one (which is retried at once), and the
 final action comes at the end of the schedule (or at once, with ``hard_decline_final_at_once``).
 

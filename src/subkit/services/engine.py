@@ -64,6 +64,7 @@ from subkit.invoice.invoice import (
     LineKind,
 )
 from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
+from subkit.services.bus import EventBus
 from subkit.subscription.machine import cancel as _cancel
 from subkit.subscription.machine import change_items as _change_items
 from subkit.subscription.machine import create as _create
@@ -233,6 +234,8 @@ class BillingEngine:
         self._batch_issue: tuple[UnitOfWork, list[Event | tuple[Invoice, datetime]]] | None = None
         #: Called with each finalized invoice id after its commit (payment collection hooks in here).
         self.after_finalize: list[Callable[[str], None]] = []
+        #: Dispatches ``invoice.finalized`` after commit for each invoice left open (collection subscribes).
+        self.bus = EventBus()
 
     # ------------------------------------------------------------------ plumbing
     def new_id(self, prefix: str) -> str:
@@ -416,6 +419,16 @@ class BillingEngine:
             if inv is not None and inv.status == InvoiceStatus.OPEN:
                 for hook in self.after_finalize:
                     hook(inv.id)
+                finalized = Event.of(  # the same event (same id) as the one in the outbox
+                    EventType.INVOICE_FINALIZED,
+                    inv.finalized_at or inv.created_at,
+                    inv.id,
+                    customer_id=inv.customer_id,
+                    number=inv.number,
+                    total=inv.total_minor,
+                    currency=inv.currency,
+                )
+                self.bus.dispatch([finalized])
         if self.publisher is not None:
             self.relay()
 
@@ -1078,14 +1091,18 @@ class BillingEngine:
         reason: str = "",
         at: datetime | None = None,
         refund: bool = False,
+        id: str | None = None,
     ) -> CreditNote:
         """Credit a finalized invoice, fully (no ``amount``) or partly; never more than its total.
 
         On an open invoice the credit first reduces what is still due; the rest (or all,
         on a paid invoice) goes to the customer's credit balance, or is marked for refund.
+        With ``id``, issuing is idempotent: the credit note with that id, if any, is returned.
         """
         now = self._now(at)
         with self.store.begin() as uow:
+            if id is not None and (existing := uow.get_many(CreditNote, [id]).get(id)) is not None:
+                return existing
             inv = uow.get(Invoice, invoice_id)
             if inv.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
                 raise StateError(
@@ -1102,7 +1119,7 @@ class BillingEngine:
             outstanding = min(value, inv.amount_remaining_minor) if inv.status == InvoiceStatus.OPEN else 0
             rest = value - outstanding
             note = CreditNote(
-                id=self._ids("cn"),
+                id=id or self._ids("cn"),
                 invoice_id=inv.id,
                 customer_id=inv.customer_id,
                 currency=inv.currency,

@@ -29,7 +29,7 @@ from subkit.core.events import Event, EventType
 from subkit.core.model import Amount, Entity
 from subkit.customer.customer import Customer
 from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError
-from subkit.payment.payment import PaymentStatus
+from subkit.payment.results import PaymentStatus
 from subkit.ports import PaymentGateway, Store
 
 __all__ = ["GatewayContract", "Probe", "StoreContract"]

@@ -30,7 +30,7 @@ from typing import Literal
 
 from subkit.core.money import check_currency
 from subkit.errors import DuplicateError, GatewayError, NotFoundError, ValidationError
-from subkit.payment.payment import DeclineCode, PaymentResult, PaymentStatus
+from subkit.payment.results import DeclineCode, PaymentResult, PaymentStatus
 
 __all__ = [
     "FakeCharge",

@@ -46,7 +46,7 @@ def card_payments(engine: BillingEngine, rng: random.Random, ids: Callable[[str]
     """
     try:
         from subkit.customer.customer import CollectionMethod
-        from subkit.payment.payment import PaymentStatus
+        from subkit.payment.results import PaymentStatus
         from subkit.services.collector import PaymentCollector
         from subkit.testing.gateway import FakeGateway, decline
     except ImportError:
