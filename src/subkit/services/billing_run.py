@@ -68,7 +68,25 @@ class AdvanceReport:
 def run_due_actions(
     ctx: ServiceContext, invoicing: Invoicing, work: Work, sub_id: str, until: datetime, report: AdvanceReport
 ) -> list[Invoice]:
-    """Run every action of one subscription due up to ``until`` inside ``work``; its invoices."""
+    """Run every action of one subscription due up to ``until`` inside ``work``; its invoices.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> from subkit.catalog.catalog import Catalog, Plan, Product
+        >>> from subkit.catalog.pricing import FlatFee
+        >>> from subkit.services.engine import BillingEngine
+        >>> from subkit.testing import InMemoryStore, TestClock
+        >>> engine = BillingEngine(InMemoryStore(), TestClock(datetime(2027, 1, 31, tzinfo=UTC)))
+        >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
+        ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),)))
+        >>> sub = engine.subscribe(engine.create_customer(name="Ada", currency="USD").id, "basic")
+        >>> ctx, until = ServiceContext(engine.store, engine.clock), datetime(2027, 3, 31, tzinfo=UTC)
+        >>> with engine.store.begin() as uow:   # as upcoming_invoice does: look, then roll back
+        ...     done = run_due_actions(ctx, Invoicing(ctx), Work(uow), sub.id, until, AdvanceReport(until))
+        ...     uow.rollback()
+        >>> [i.period_start.date().isoformat() for i in done]
+        ['2027-02-28', '2027-03-31']
+    """
     uow = work.uow
     invoices: list[Invoice] = []
     while True:

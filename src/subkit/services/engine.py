@@ -112,7 +112,7 @@ class BillingEngine:
         ids: Callable[[str], str] = uuid_ids,
     ) -> None:
         self._ctx = ctx = ServiceContext(store, clock, config or BillingConfig(), publisher, ids)
-        self._catalog = CatalogAdmin(ctx)
+        self._catalog_admin = CatalogAdmin(ctx)
         self._customers = Customers(ctx)
         self._invoicing = Invoicing(ctx)
         self._credit_notes = CreditNotes(ctx)
@@ -144,20 +144,20 @@ class BillingEngine:
     # ------------------------------------------------------------------ catalog, customers, coupons
     def set_catalog(self, catalog: Catalog) -> None:
         """Store the catalog; one dropping a plan version a live subscription pins is refused."""
-        self._catalog.set_catalog(catalog)
+        self._catalog_admin.set_catalog(catalog)
 
     @property
     def catalog(self) -> Catalog:
         """The current catalog."""
-        return self._catalog.catalog()
+        return self._catalog_admin.catalog()
 
     def add_coupon(self, coupon: Coupon) -> Coupon:
         """Store a coupon."""
-        return self._catalog.add_coupon(coupon)
+        return self._catalog_admin.add_coupon(coupon)
 
     def add_promotion_code(self, code: PromotionCode) -> PromotionCode:
         """Store a promotion code (its id is the code, upper-cased)."""
-        return self._catalog.add_promotion_code(code)
+        return self._catalog_admin.add_promotion_code(code)
 
     def create_customer(self, *, id: str | None = None, **fields: Any) -> Customer:
         """Create and store a customer (fields of :class:`~subkit.customer.customer.Customer`)."""

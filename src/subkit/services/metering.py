@@ -87,6 +87,27 @@ def usage_totals(
     """Usage of each metered (in arrears) item of ``sub`` from its period start to ``end``, by item id.
 
     Empty, without reading the store, when no item is metered.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> from subkit.catalog.catalog import Catalog, Plan, Product
+        >>> from subkit.catalog.pricing import FlatFee, PerUnit
+        >>> from subkit.services.context import Work
+        >>> from subkit.services.engine import BillingEngine
+        >>> from subkit.testing import InMemoryStore, TestClock
+        >>> engine = BillingEngine(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
+        >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
+        ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
+        ...     Plan(id="api", product_id="app", name="API", metric="calls",
+        ...          prices={"USD": PerUnit(unit_price="0.01")}))))
+        >>> cus = engine.create_customer(name="Ada", currency="USD")
+        >>> sub = engine.subscribe(cus.id, items=[("basic", 1), ("api", 0)])
+        >>> _ = engine.record_usage(sub.id, "calls", 120, at=datetime(2027, 1, 9, tzinfo=UTC))
+        >>> ctx = ServiceContext(engine.store, engine.clock)
+        >>> with engine.store.begin() as uow:
+        ...     totals = usage_totals(uow, sub, ctx.billing_context(Work(uow), sub), sub.period_end)
+        >>> list(totals.values())
+        [Decimal('120')]
     """
     metered = {}
     for it in sub.items:
