@@ -1,14 +1,10 @@
 """The billing engine: one stable facade over subkit's billing services.
 
-``BillingEngine`` keeps the public API while the work is done by small services sharing one
-:class:`~subkit.services.context.ServiceContext` (store, clock, policies, ids, event bus):
-:mod:`~subkit.services.catalog_admin`, :mod:`~subkit.services.customers`,
-:mod:`~subkit.services.subscriptions`, :mod:`~subkit.services.invoicing`,
-:mod:`~subkit.services.credit_notes`, :mod:`~subkit.services.metering`,
-:mod:`~subkit.services.billing_run` and :mod:`~subkit.services.outbox`. Each operation writes
-its results in one unit of work: the subscription, its invoice (numbered from a gap-free
-sequence), pending items, the customer's balance, unique charge keys and outbox events commit
-together or not at all. The engine itself keeps no state of any call: share it between threads.
+``BillingEngine`` keeps the public API; each method delegates to one of the small services of
+:mod:`subkit.services`, which share a :class:`~subkit.services.context.ServiceContext`. Each
+operation writes its results in one unit of work: the subscription, its invoice (numbered from
+a gap-free sequence), pending items, the customer's balance, unique charge keys and outbox
+events commit together or not at all. The engine keeps no state of any call: threads may share it.
 
 ``advance(until)`` bills everything due up to ``until`` in time order. Running it twice
 for the same moment adds nothing; daily steps and one jump give the same invoices: each
