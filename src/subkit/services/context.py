@@ -1,0 +1,190 @@
+"""What every billing service shares, and one unit of work with what is read once in it.
+
+:class:`ServiceContext` is the services' common ground: the store, the clock, the policies
+(:class:`BillingConfig`), the id generator, the event bus and the outbox publisher. It holds
+no state of any operation, so one context (and one engine) can serve many threads.
+
+:class:`Work` is one unit of work as an operation sees it: the store's transaction, the
+catalog and coupons read at most once in it, and the ``invoice.finalized`` events of the
+invoices it left open, dispatched on the bus once it has committed. A billing run also keeps
+a batch's prefetched pending items and its deferred invoices on the batch's ``Work``.
+Nothing cached outlives the unit of work that read it.
+
+Example:
+    >>> from datetime import datetime, UTC
+    >>> from subkit.catalog.catalog import Catalog, Plan, Product
+    >>> from subkit.catalog.pricing import FlatFee
+    >>> from subkit.testing import InMemoryStore, TestClock
+    >>> ctx = ServiceContext(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
+    >>> basic = Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="9")})
+    >>> with ctx.store.begin() as uow:
+    ...     uow.add(CatalogRecord(id="catalog", catalog=Catalog(
+    ...         products=(Product(id="app", name="App"),), plans=(basic,))))
+    >>> with ctx.store.begin() as uow:
+    ...     work = Work(uow)
+    ...     work.catalog() is work.catalog()           # read once per unit of work
+    True
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from subkit.catalog.catalog import Catalog
+from subkit.core.events import Event
+from subkit.core.model import Entity
+from subkit.core.money import Rounding
+from subkit.core.periods import ensure_aware
+from subkit.customer.customer import Customer
+from subkit.invoice.discounts import Coupon
+from subkit.invoice.invoice import Invoice, InvoiceItem
+from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
+from subkit.services.bus import EventBus
+from subkit.services.outbox import relay
+from subkit.subscription.model import BillingContext, Subscription
+from subkit.subscription.proration import Granularity
+
+__all__ = ["BillingConfig", "CatalogRecord", "ServiceContext", "Work", "uuid_ids"]
+
+
+class CatalogRecord(Entity):
+    """The stored catalog (one record, id ``"catalog"``).
+
+    Example:
+        >>> CatalogRecord(id="catalog", catalog=Catalog()).kind
+        'catalog'
+    """
+
+    kind: ClassVar[str] = "catalog"
+    catalog: Catalog
+
+
+@dataclass(frozen=True, slots=True)
+class BillingConfig:
+    """Engine policies.
+
+    Example:
+        >>> BillingConfig(granularity=Granularity.DAY).invoice_prefix
+        'INV'
+    """
+
+    granularity: Granularity = Granularity.SECOND
+    rounding: Rounding = Rounding.HALF_UP
+    invoice_prefix: str = "INV"
+    credit_note_prefix: str = "CN"
+    batch_size: int = 1000
+
+
+def uuid_ids(prefix: str) -> str:
+    """The default id generator: ``prefix`` plus 24 random hex digits.
+
+    Example:
+        >>> len(uuid_ids("in")), uuid_ids("in")[:3]
+        (27, 'in_')
+    """
+    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+
+
+class Work:
+    """One unit of work and what an operation reads once in it.
+
+    ``publish`` writes an event to the outbox, or, in a billing run's batch (``deferred``),
+    queues it with the batch's drafts so that invoices are numbered together just before
+    commit while the outbox keeps the order the operations produced. ``finalized`` collects
+    the ``invoice.finalized`` events of invoices left open, for the bus after commit.
+
+    Example:
+        >>> from subkit.testing import InMemoryStore
+        >>> with InMemoryStore().begin() as uow:
+        ...     work = Work(uow)
+        ...     work.finalized, work.queue is None
+        ([], True)
+    """
+
+    __slots__ = ("_catalog", "coupons", "finalized", "pending", "publish", "queue", "uow", "update")
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        *,
+        pending: dict[str, list[InvoiceItem]] | None = None,
+        deferred: bool = False,
+    ) -> None:
+        self.uow = uow
+        self.update: Callable[[Entity], None] = uow.update
+        #: A batch's pending invoice items by subscription, read once for the batch.
+        self.pending = pending
+        #: A batch's events and drafts, in order, issued together before commit (``None``: at once).
+        self.queue: list[Event | tuple[Invoice, datetime]] | None = [] if deferred else None
+        self.publish: Callable[[Event], None] = self.queue.append if self.queue is not None else uow.publish
+        self.finalized: list[Event] = []
+        self.coupons: dict[str, Coupon] = {}
+        self._catalog: Catalog | None = None
+
+    def catalog(self) -> Catalog:
+        """The stored catalog, read once in this unit of work (a SQL store parses it at each read)."""
+        if self._catalog is None:
+            self._catalog = self.uow.get(CatalogRecord, "catalog").catalog
+        return self._catalog
+
+    def coupon(self, coupon_id: str) -> Coupon:
+        """A coupon, read once in this unit of work."""
+        found = self.coupons.get(coupon_id)
+        if found is None:
+            found = self.coupons[coupon_id] = self.uow.get(Coupon, coupon_id)
+        return found
+
+
+@dataclass(slots=True, eq=False)
+class ServiceContext:
+    """The store, clock, policies, ids, bus and publisher every service shares; no per-call state.
+
+    Example:
+        >>> from datetime import datetime, timezone, timedelta
+        >>> from subkit.testing import InMemoryStore, TestClock
+        >>> ctx = ServiceContext(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
+        >>> ctx.now(datetime(2027, 1, 1, 9, tzinfo=timezone(timedelta(hours=2)))).isoformat()
+        '2027-01-01T07:00:00+00:00'
+    """
+
+    store: Store
+    clock: Clock
+    config: BillingConfig = field(default_factory=BillingConfig)
+    publisher: EventPublisher | None = None
+    ids: Callable[[str], str] = uuid_ids
+    bus: EventBus = field(default_factory=EventBus)
+
+    def now(self, at: datetime | None = None) -> datetime:
+        """``at`` (checked aware) or the clock's now, in UTC: everything stored is UTC."""
+        return (ensure_aware(at) if at is not None else self.clock.now()).astimezone(UTC)
+
+    def billing_context(
+        self, work: Work, sub: Subscription | None = None, customer: Customer | None = None
+    ) -> BillingContext:
+        """What the pure subscription operations need: catalog, the subscription's coupons, policies."""
+        coupons = {}
+        if sub is not None:
+            for d in sub.discounts:
+                c = work.coupon(d.coupon_id)
+                coupons[c.id] = c
+        has_pm = customer is not None and customer.default_payment_method_id is not None
+        if sub is not None and sub.payment_method_id is not None:
+            has_pm = True
+        return BillingContext(
+            catalog=work.catalog(),
+            coupons=coupons,
+            granularity=self.config.granularity,
+            rounding=self.config.rounding,
+            has_payment_method=has_pm,
+        )
+
+    def committed(self, work: Work) -> None:
+        """After ``work`` committed: dispatch its open invoices' ``invoice.finalized``, then relay."""
+        if work.finalized:
+            self.bus.dispatch(work.finalized)
+        if self.publisher is not None:
+            relay(self.store, self.publisher)

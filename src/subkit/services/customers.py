@@ -1,0 +1,104 @@
+"""Customers: create, update and read them, and move their credit balance.
+
+Example:
+    >>> from datetime import datetime, UTC
+    >>> from subkit.testing import InMemoryStore, TestClock
+    >>> customers = Customers(ServiceContext(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC))))
+    >>> ada = customers.create(name="Ada", currency="EUR", id="cus_ada")
+    >>> customers.update(ada.id, name="Ada L.").name, customers.get(ada.id).version
+    ('Ada L.', 2)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from subkit.core.events import Event, EventType
+from subkit.customer.customer import Customer
+from subkit.ports import UnitOfWork
+from subkit.services.context import ServiceContext, Work
+
+__all__ = ["Customers", "change_balance"]
+
+
+def change_balance(
+    uow: UnitOfWork | Work, customer: Customer, delta: int, at: datetime, **data: str
+) -> Customer:
+    """Add ``delta`` minor units to a customer's credit balance and publish the change.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> from subkit.adapters.storage.memory import InMemoryStore
+        >>> store = InMemoryStore()
+        >>> at = datetime(2027, 1, 1, tzinfo=UTC)
+        >>> with store.begin() as uow:
+        ...     uow.add(Customer(id="cus_1", name="Ada", currency="EUR"))
+        ...     change_balance(uow, uow.get(Customer, "cus_1"), 500, at).credit_minor
+        500
+    """
+    balance = customer.credit_minor + delta
+    new = customer.bumped(credit_minor=balance)
+    uow.update(new)
+    uow.publish(
+        Event.of(
+            EventType.CUSTOMER_BALANCE_CHANGED,
+            at,
+            customer.id,
+            customer_id=customer.id,
+            balance=balance,
+            **data,
+        )
+    )
+    return new
+
+
+class Customers:
+    """Creates, changes and reads customers.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> from subkit.testing import InMemoryStore, TestClock
+        >>> ctx = ServiceContext(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
+        >>> Customers(ctx).create(name="Bo", currency="USD", id="cus_bo").currency
+        'USD'
+    """
+
+    __slots__ = ("ctx",)
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def create(self, *, id: str | None = None, **fields: Any) -> Customer:
+        """Create and store a customer (fields of :class:`~subkit.customer.customer.Customer`)."""
+        customer = Customer(id=id or self.ctx.ids("cus"), **fields)
+        with self.ctx.store.begin() as uow:
+            uow.add(customer)
+            uow.publish(
+                Event.of(
+                    EventType.CUSTOMER_CREATED, self.ctx.clock.now(), customer.id, customer_id=customer.id
+                )
+            )
+        return customer
+
+    def update(self, customer_id: str, **changes: Any) -> Customer:
+        """Change a customer's fields (validated)."""
+        with self.ctx.store.begin() as uow:
+            cur = uow.get(Customer, customer_id)
+            new = Customer(**{**cur.model_dump(), **changes, "version": cur.version + 1})
+            uow.update(new)
+            uow.publish(
+                Event.of(
+                    EventType.CUSTOMER_UPDATED,
+                    self.ctx.clock.now(),
+                    customer_id,
+                    customer_id=customer_id,
+                    fields=",".join(sorted(changes)),
+                )
+            )
+        return new
+
+    def get(self, customer_id: str) -> Customer:
+        """A customer by id."""
+        with self.ctx.store.begin() as uow:
+            return uow.get(Customer, customer_id)
