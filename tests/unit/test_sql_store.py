@@ -167,7 +167,7 @@ def test_upgrade_from_v1_keeps_data(backend: EngineFactory) -> None:
     store = SqlStore(engine)  # create=True upgrades
 
     with engine.connect() as conn:
-        assert schema_version(conn) == LATEST == 2
+        assert schema_version(conn) == LATEST == 3
         indexes = {ix["name"] for ix in inspect(conn).get_indexes("subkit_outbox")}
     assert "ix_subkit_outbox_pending" in indexes
     with store.begin() as uow:

@@ -1,0 +1,288 @@
+"""Every statement :class:`~subkit.adapters.storage.sql.SqlStore` runs, and how values become rows.
+
+The tables here are query-time shapes; the DDL lives in
+:mod:`subkit.adapters.storage.migrations` (frozen steps). Statements are built once per
+dialect (:func:`statements`), so SQLAlchemy compiles each one once.
+
+Example:
+    >>> q = statements("sqlite")
+    >>> str(q.get).split()[:2]
+    ['SELECT', 'subkit_entities.body']
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    CursorResult,
+    Executable,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    bindparam,
+    false,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+
+from subkit.adapters.storage.lookups import LOOKUP_FIELD, index_row
+from subkit.adapters.storage.rules import INDEXED_ATTRIBUTES, entity_json, event_json
+from subkit.core.events import Event
+from subkit.core.model import INDEX_FIELDS, Entity
+from subkit.errors import ConcurrencyError, NaiveDatetimeError, ValidationError
+
+__all__ = [
+    "BEGIN_IMMEDIATE",
+    "INDEX_COLUMNS",
+    "Statements",
+    "claim_rows",
+    "entity_row",
+    "event_row",
+    "find_statement",
+    "index_value",
+    "micros",
+    "run",
+    "statements",
+    "translate",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+_md = MetaData()
+ENTITIES = Table(
+    "subkit_entities",
+    _md,
+    Column("kind", Text, primary_key=True),
+    Column("id", Text, primary_key=True),
+    Column("version", Integer),
+    Column("body", Text),
+    Column("customer_id", Text),
+    Column("subscription_id", Text),
+    Column("status", Text),
+    Column("due_at", BigInteger),
+    Column(LOOKUP_FIELD, Text),  # [v3]
+    Column("seq", BigInteger),
+    implicit_returning=False,
+)
+CLAIMS = Table(
+    "subkit_claims",
+    _md,
+    Column("key", Text, primary_key=True),
+    Column("claimed_at", BigInteger),
+    implicit_returning=False,
+)
+SEQUENCES = Table(
+    "subkit_sequences",
+    _md,
+    Column("series", Text, primary_key=True),
+    Column("value", BigInteger),
+    implicit_returning=False,
+)
+OUTBOX = Table(
+    "subkit_outbox",
+    _md,
+    Column("seq", BigInteger, primary_key=True),
+    Column("id", Text),
+    Column("body", Text),
+    Column("published", Boolean),
+    implicit_returning=False,
+)
+
+#: The entity table's index columns, in order: the indexed attributes and the lookup key.
+INDEX_COLUMNS: tuple[str, ...] = INDEXED_ATTRIBUTES
+assert (*INDEX_FIELDS, LOOKUP_FIELD) == INDEX_COLUMNS
+
+
+class Statements:
+    """The statements of one dialect (``sqlite`` or ``postgresql``).
+
+    Example:
+        >>> Statements("postgresql").sqlite
+        False
+    """
+
+    def __init__(self, dialect: str) -> None:
+        if dialect not in ("sqlite", "postgresql"):
+            raise ValidationError(
+                f"SqlStore supports SQLite and PostgreSQL, not {dialect!r}", field="url_or_engine"
+            )
+        self.sqlite = dialect == "sqlite"
+        ins = sqlite.insert if self.sqlite else postgresql.insert
+        t = ENTITIES
+        key = (t.c.kind == bindparam("kind")) & (t.c.id == bindparam("id"))
+        self.get = select(t.c.body).where(key)
+        self.lock = self.get if self.sqlite else self.get.with_for_update()
+        self.lock_skip = self.get if self.sqlite else self.get.with_for_update(skip_locked=True)
+        self.get_many = select(t.c.body).where(
+            t.c.kind == bindparam("kind"), t.c.id.in_(bindparam("ids", expanding=True))
+        )
+        self.due = (
+            select(t.c.body)
+            .where(t.c.kind == bindparam("kind"), t.c.due_at <= bindparam("until"))
+            .order_by(t.c.due_at, t.c.id)
+            .limit(bindparam("limit"))
+        )
+        if not self.sqlite:
+            self.due = self.due.with_for_update(skip_locked=True)
+        values: dict[str, Any] = {c: bindparam(c) for c in ("kind", "id", "version", "body", *INDEX_COLUMNS)}
+        if self.sqlite:  # PostgreSQL fills seq from its identity column; SQLite gets it from the flush
+            values["seq"] = bindparam("seq")
+        # Insertion order on SQLite: rows are numbered from the table's last rowid. The rowid is
+        # the table's b-tree key, so max(rowid) is one descent (O(log n)), where max(seq) (not
+        # indexed) read the whole table at every commit. seq = rowid for every row this store
+        # writes (the write lock is held, rows are never deleted), so the order is unchanged.
+        self.last_rowid = text("SELECT coalesce(max(rowid), 0) FROM subkit_entities")
+        self.update = (
+            update(t)
+            .where(t.c.kind == bindparam("w_kind"), t.c.id == bindparam("w_id"))
+            .where(t.c.version == bindparam("expected"))
+            .values({c: bindparam(c) for c in ("version", "body", *INDEX_COLUMNS)})
+        )
+        self.insert = insert(t).values(values)  # a taken (kind, id) raises IntegrityError
+        self.insert_claim = insert(CLAIMS).values(key=bindparam("key"), claimed_at=bindparam("claimed_at"))
+        self.claimed = select(CLAIMS.c.key).where(CLAIMS.c.key == bindparam("key"))
+        upsert = ins(SEQUENCES).values(series=bindparam("series"), value=1)
+        self.next_number = upsert.on_conflict_do_update(
+            index_elements=[SEQUENCES.c.series], set_={"value": SEQUENCES.c.value + 1}
+        ).returning(SEQUENCES.c.value)
+        self.set_number = (
+            update(SEQUENCES)
+            .where(SEQUENCES.c.series == bindparam("w_series"))
+            .values(value=bindparam("w_value"))
+        )
+        self.publish = (
+            ins(OUTBOX)
+            .values(id=bindparam("id"), body=bindparam("body"), published=False)
+            .on_conflict_do_nothing(index_elements=[OUTBOX.c.id])
+        )
+        self.pending = (
+            select(OUTBOX.c.body)
+            .where(OUTBOX.c.published == false())
+            .order_by(OUTBOX.c.seq)
+            .limit(bindparam("limit"))
+        )
+        self.mark = (
+            update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True))).values(published=True)
+        )
+
+
+@cache
+def statements(dialect: str) -> Statements:
+    """The statements of ``dialect``, built once."""
+    return Statements(dialect)
+
+
+@cache
+def find_statement(shape: tuple[tuple[str, str], ...]) -> Executable:
+    """``find``'s query for one filter shape: each field compared by ``eq``, ``null`` or ``in``.
+
+    Example:
+        >>> "lookup_key =" in str(find_statement((("lookup_key", "eq"),)))
+        True
+    """
+    t = ENTITIES
+    stmt = select(t.c.body).where(t.c.kind == bindparam("kind"))
+    for field, op in shape:
+        col = t.c[field]
+        if op == "null":
+            stmt = stmt.where(col.is_(None))
+        elif op == "in":
+            stmt = stmt.where(col.in_(bindparam(f"w_{field}", expanding=True)))
+        else:
+            stmt = stmt.where(col == bindparam(f"w_{field}"))
+    return stmt.order_by(t.c.seq)
+
+
+class _BeginImmediate:
+    """Marker for ``BEGIN IMMEDIATE`` (sent with ``exec_driver_sql``, bypassing SQLAlchemy)."""
+
+
+BEGIN_IMMEDIATE = _BeginImmediate()
+
+
+def run(
+    conn: Connection, stmt: Executable | _BeginImmediate, params: dict[str, Any] | list[dict[str, Any]]
+) -> CursorResult[Any]:
+    """Execute, turning lock timeouts, deadlocks and serialization failures into ``ConcurrencyError``."""
+    try:
+        if isinstance(stmt, _BeginImmediate):
+            return conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return conn.execute(stmt, params)
+    except DBAPIError as exc:
+        raise translate(exc) from exc
+
+
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock timeout
+
+
+def translate(exc: DBAPIError) -> BaseException:
+    """``ConcurrencyError`` for a transient conflict, else the original error."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        return ConcurrencyError(f"the database reported a conflict ({sqlstate}); retry the unit of work")
+    message = str(orig).lower()
+    if "database is locked" in message or "database is busy" in message:
+        return ConcurrencyError("the SQLite database stayed locked by another writer; retry the unit of work")
+    return exc
+
+
+def micros(at: datetime) -> int:
+    """UTC epoch microseconds of an aware datetime (exact integer arithmetic).
+
+    Example:
+        >>> micros(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC))
+        1000000
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise NaiveDatetimeError("naive datetime; pass a timezone-aware datetime (e.g. tzinfo=UTC)")
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def index_value(value: object) -> object:
+    """The column value of an indexed attribute (times as UTC epoch microseconds, enums as values)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return micros(value)
+    if isinstance(value, Enum):
+        value = value.value
+    return value if isinstance(value, str) else str(value)
+
+
+def entity_row(entity: Entity) -> dict[str, Any]:
+    """The entity table's row for ``entity``; ``ValidationError`` if it cannot be stored."""
+    row: dict[str, Any] = dict.fromkeys(INDEX_COLUMNS)
+    row["body"] = entity_json(entity)  # checks the id and the indexed strings too
+    for field, value in index_row(entity).items():
+        row[field] = index_value(value)
+    row["kind"] = entity.kind
+    row["id"] = entity.id
+    row["version"] = entity.version
+    return row
+
+
+def event_row(event: Event) -> dict[str, Any]:
+    """The outbox's row for ``event``; ``ValidationError`` if it cannot be stored."""
+    return {"id": event.id, "body": event_json(event)}
+
+
+def claim_rows(keys: list[str]) -> list[dict[str, Any]]:
+    """The claims table's rows for ``keys`` (checked by ``claim``), stamped now."""
+    now = time.time_ns() // 1000
+    return [{"key": k, "claimed_at": now} for k in keys]
