@@ -36,7 +36,15 @@ from subkit.core.events import Event
 from subkit.core.model import INDEX_FIELDS, Entity
 from subkit.errors import NaiveDatetimeError, ValidationError
 
-__all__ = ["INDEXED_ATTRIBUTES", "check_entity", "check_key", "check_where", "entity_json", "event_json"]
+__all__ = [
+    "INDEXED_ATTRIBUTES",
+    "check_entity",
+    "check_key",
+    "check_where",
+    "entity_json",
+    "event_json",
+    "serialize",
+]
 
 #: What ``find`` may filter on: the attributes of :data:`~subkit.core.model.INDEX_FIELDS` and the lookup key.
 INDEXED_ATTRIBUTES: tuple[str, ...] = (*INDEX_FIELDS, LOOKUP_FIELD)
@@ -116,6 +124,19 @@ def entity_json(entity: Entity) -> str:
     for field, value in index_row(entity).items():
         if isinstance(value, str):
             check_key(value, field)
+    return serialize(entity)
+
+
+def serialize(entity: Entity) -> str:
+    """``entity.model_dump_json()``, or ``ValidationError`` naming the field that cannot be serialized.
+
+    Only the JSON: :func:`entity_json` checks the id and the indexed strings as well.
+
+    Example:
+        >>> from subkit.customer.customer import Customer
+        >>> serialize(Customer(id="cus_1", name="Ada", currency="EUR")).startswith('{"id":"cus_1"')
+        True
+    """
     try:
         return entity.model_dump_json()
     except (PydanticSerializationError, UnicodeError, ValueError, TypeError) as exc:

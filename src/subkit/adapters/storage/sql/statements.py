@@ -31,7 +31,6 @@ from sqlalchemy import (
     Text,
     bindparam,
     false,
-    insert,
     select,
     text,
     update,
@@ -40,7 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from subkit.adapters.storage.lookups import LOOKUP_FIELD, index_row
-from subkit.adapters.storage.rules import INDEXED_ATTRIBUTES, entity_json, event_json
+from subkit.adapters.storage.rules import INDEXED_ATTRIBUTES, check_key, event_json, serialize
 from subkit.core.events import Event
 from subkit.core.model import INDEX_FIELDS, Entity
 from subkit.errors import ConcurrencyError, NaiveDatetimeError, ValidationError
@@ -58,6 +57,7 @@ __all__ = [
     "run",
     "statements",
     "translate",
+    "update_row",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -139,22 +139,30 @@ class Statements:
         )
         if not self.sqlite:
             self.due = self.due.with_for_update(skip_locked=True)
-        values: dict[str, Any] = {c: bindparam(c) for c in ("kind", "id", "version", "body", *INDEX_COLUMNS)}
-        if self.sqlite:  # PostgreSQL fills seq from its identity column; SQLite gets it from the flush
-            values["seq"] = bindparam("seq")
         # Insertion order on SQLite: rows are numbered from the table's last rowid. The rowid is
         # the table's b-tree key, so max(rowid) is one descent (O(log n)), where max(seq) (not
         # indexed) read the whole table at every commit. seq = rowid for every row this store
         # writes (the write lock is held, rows are never deleted), so the order is unchanged.
         self.last_rowid = text("SELECT coalesce(max(rowid), 0) FROM subkit_entities")
-        self.update = (
-            update(t)
-            .where(t.c.kind == bindparam("w_kind"), t.c.id == bindparam("w_id"))
-            .where(t.c.version == bindparam("expected"))
-            .values({c: bindparam(c) for c in ("version", "body", *INDEX_COLUMNS)})
+        # The flush's bulk writes go to the driver's executemany as plain SQL and tuples: building
+        # SQLAlchemy parameter dicts for thousands of rows per batch cost more than the database.
+        p = "?" if self.sqlite else "%s"
+        cols = ("kind", "id", "version", "body", *INDEX_COLUMNS)
+        if self.sqlite:  # PostgreSQL fills seq from its identity column
+            cols = (*cols, "seq")
+        self.insert_rows = (
+            f"INSERT INTO subkit_entities ({', '.join(cols)}) VALUES ({', '.join([p] * len(cols))})"
         )
-        self.insert = insert(t).values(values)  # a taken (kind, id) raises IntegrityError
-        self.insert_claim = insert(CLAIMS).values(key=bindparam("key"), claimed_at=bindparam("claimed_at"))
+        sets = ", ".join(f"{c} = {p}" for c in ("version", "body", *INDEX_COLUMNS))
+        self.update_rows = (
+            f"UPDATE subkit_entities SET {sets} WHERE kind = {p} AND id = {p} AND version = {p}"
+        )
+        self.insert_claims = f"INSERT INTO subkit_claims (key, claimed_at) VALUES ({p}, {p})"
+        no = "0" if self.sqlite else "false"
+        self.publish_rows = (
+            f"INSERT INTO subkit_outbox (id, body, published) VALUES ({p}, {p}, {no}) "
+            "ON CONFLICT (id) DO NOTHING"
+        )
         self.claimed = select(CLAIMS.c.key).where(CLAIMS.c.key == bindparam("key"))
         upsert = ins(SEQUENCES).values(series=bindparam("series"), value=1)
         self.next_number = upsert.on_conflict_do_update(
@@ -164,11 +172,6 @@ class Statements:
             update(SEQUENCES)
             .where(SEQUENCES.c.series == bindparam("w_series"))
             .values(value=bindparam("w_value"))
-        )
-        self.publish = (
-            ins(OUTBOX)
-            .values(id=bindparam("id"), body=bindparam("body"), published=False)
-            .on_conflict_do_nothing(index_elements=[OUTBOX.c.id])
         )
         self.pending = (
             select(OUTBOX.c.body)
@@ -265,24 +268,34 @@ def index_value(value: object) -> object:
     return value if isinstance(value, str) else str(value)
 
 
-def entity_row(entity: Entity) -> dict[str, Any]:
-    """The entity table's row for ``entity``; ``ValidationError`` if it cannot be stored."""
-    row: dict[str, Any] = dict.fromkeys(INDEX_COLUMNS)
-    row["body"] = entity_json(entity)  # checks the id and the indexed strings too
-    for field, value in index_row(entity).items():
-        row[field] = index_value(value)
-    row["kind"] = entity.kind
-    row["id"] = entity.id
-    row["version"] = entity.version
-    return row
+def entity_row(entity: Entity) -> tuple[Any, ...]:
+    """The entity table's values for ``entity``, in ``insert_rows`` order (without ``seq``).
+
+    ``ValidationError`` if it cannot be stored (see :mod:`subkit.adapters.storage.rules`).
+    """
+    index = index_row(entity)
+    values: list[Any] = [entity.kind, entity.id, entity.version, None]
+    for field in INDEX_COLUMNS:
+        value = index.get(field)
+        if isinstance(value, str):
+            check_key(value, field)
+        values.append(index_value(value))
+    values[3] = serialize(entity)
+    return tuple(values)
 
 
-def event_row(event: Event) -> dict[str, Any]:
-    """The outbox's row for ``event``; ``ValidationError`` if it cannot be stored."""
-    return {"id": event.id, "body": event_json(event)}
+def update_row(entity: Entity, expected: int) -> tuple[Any, ...]:
+    """``update_rows``'s parameters: the new values, then the key and the version it replaces."""
+    row = entity_row(entity)
+    return (*row[2:], entity.kind, entity.id, expected)
 
 
-def claim_rows(keys: list[str]) -> list[dict[str, Any]]:
-    """The claims table's rows for ``keys`` (checked by ``claim``), stamped now."""
+def event_row(event: Event) -> tuple[str, str]:
+    """The outbox's values for ``event``; ``ValidationError`` if it cannot be stored."""
+    return (event.id, event_json(event))
+
+
+def claim_rows(keys: list[str]) -> list[tuple[str, int]]:
+    """The claims table's values for ``keys`` (checked by ``claim``), stamped now."""
     now = time.time_ns() // 1000
-    return [{"key": k, "claimed_at": now} for k in keys]
+    return [(k, now) for k in keys]

@@ -34,6 +34,7 @@ from subkit.adapters.storage.sql.statements import (
     micros,
     run,
     translate,
+    update_row,
 )
 from subkit.core.events import Event
 from subkit.core.model import Entity
@@ -98,55 +99,48 @@ class SqlUnitOfWork(UnitOfWorkBase):
     def _exec(self, stmt: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> CursorResult[Any]:
         return run(self._conn, stmt, params)
 
-    def _guarded(self, stmt: Executable, rows: list[dict[str, Any]], duplicate: str, field: str) -> None:
-        """``executemany``; a unique key already taken becomes ``DuplicateError``."""
+    def _many(self, sql: str, rows: list[tuple[Any, ...]], duplicate: str = "", field: str = "") -> int:
+        """The driver's ``executemany``; a unique key already taken becomes ``DuplicateError``."""
         try:
-            self._conn.execute(stmt, rows)
+            return self._conn.exec_driver_sql(sql, rows).rowcount
         except IntegrityError:
+            if not duplicate:
+                raise
             raise DuplicateError(duplicate, field=field) from None
         except DBAPIError as exc:
             raise translate(exc) from exc
 
     def _flush(self) -> None:
         """Send the buffered writes; raise (before the commit) if a guard refuses them."""
+        q = self._q
         # Serialize first: a value that cannot be stored fails before anything is sent.
         adds = [entity_row(e) for e in self._adds.values()]
-        updates = []
-        for ent, base in self._updates.values():
-            row = entity_row(ent)
-            row.update(w_kind=ent.kind, w_id=ent.id, expected=base)
-            updates.append(row)
+        updates = [update_row(ent, base) for ent, base in self._updates.values()]
         events = [event_row(e) for e in self._events.values()]
         if adds:
-            if self._q.sqlite:  # insertion order; the write lock is held, so nobody else numbers rows
-                base = int(self._exec(self._q.last_rowid, {}).scalar_one())
-                for n, row in enumerate(adds, start=1):
-                    row["seq"] = base + n
-            self._guarded(
-                self._q.insert,
-                adds,
-                "an entity added in this unit of work already exists (created concurrently?)",
-                "id",
-            )
+            if q.sqlite:  # insertion order; the write lock is held, so nobody else numbers rows
+                base = int(self._exec(q.last_rowid, {}).scalar_one())
+                adds = [(*row, base + n) for n, row in enumerate(adds, start=1)]
+            self._many(q.insert_rows, adds, "an entity added in this unit of work already exists", "id")
         if updates:
-            done = self._exec(self._q.update, updates).rowcount
+            done = self._many(q.update_rows, updates)
             if done != len(updates):
                 raise ConcurrencyError(
                     f"{len(updates) - done} of {len(updates)} entities changed since they were read; "
                     "reload and retry"
                 )
         if self._claims:
-            self._guarded(
-                self._q.insert_claim,
+            self._many(
+                q.insert_claims,
                 claim_rows(self._claims),
                 "a key claimed in this unit of work was already taken",
                 "key",
             )
         for series, (first, last) in self._seq.items():
             if last != first:
-                self._exec(self._q.set_number, {"w_series": series, "w_value": last})
+                self._exec(q.set_number, {"w_series": series, "w_value": last})
         if events:
-            self._exec(self._q.publish, events)
+            self._many(q.publish_rows, events)
 
     def commit(self) -> None:
         """Send the buffered writes and commit (or release the SAVEPOINT)."""
