@@ -138,11 +138,14 @@ def serialize(entity: Entity) -> str:
         True
     """
     try:
-        return entity.model_dump_json()
+        text = entity.model_dump_json()
     except (PydanticSerializationError, UnicodeError, ValueError, TypeError) as exc:
         raise ValidationError(
             f"{entity.kind} {entity.id!r} cannot be stored: {_reason(exc)}", field=_culprit(entity)
         ) from None
+    if "\ufffd" in text:  # rare: pydantic replaces a lone surrogate in a dict key, silently
+        _refuse_surrogates(entity.model_dump(), f"{entity.kind} {entity.id!r}")
+    return text
 
 
 def event_json(event: Event) -> str:
@@ -156,9 +159,30 @@ def event_json(event: Event) -> str:
     """
     check_key(event.id, "event.id")
     try:
-        return event.model_dump_json()
+        text = event.model_dump_json()
     except (PydanticSerializationError, UnicodeError, ValueError, TypeError) as exc:
         raise ValidationError(f"event {event.id!r} cannot be stored: {_reason(exc)}", field="data") from None
+    if "\ufffd" in text:
+        _refuse_surrogates(event.model_dump(), f"event {event.id!r}")
+    return text
+
+
+def _refuse_surrogates(data: object, what: str, path: str = "") -> None:
+    """``ValidationError`` at the first string (dict keys included) that is not valid Unicode."""
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(
+                f"{what} cannot be stored: text with a lone surrogate", field=path or None
+            ) from None
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            _refuse_surrogates(key, what, path)
+            _refuse_surrogates(value, what, f"{path}.{key}" if path else str(key))
+    elif isinstance(data, list | tuple):
+        for item in data:
+            _refuse_surrogates(item, what, path)
 
 
 def _reason(exc: BaseException) -> str:
