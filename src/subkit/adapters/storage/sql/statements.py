@@ -52,6 +52,7 @@ __all__ = [
     "entity_row",
     "event_row",
     "find_statement",
+    "index_tuple",
     "index_value",
     "micros",
     "run",
@@ -153,10 +154,8 @@ class Statements:
         self.insert_rows = (
             f"INSERT INTO subkit_entities ({', '.join(cols)}) VALUES ({', '.join([p] * len(cols))})"
         )
-        sets = ", ".join(f"{c} = {p}" for c in ("version", "body", *INDEX_COLUMNS))
-        self.update_rows = (
-            f"UPDATE subkit_entities SET {sets} WHERE kind = {p} AND id = {p} AND version = {p}"
-        )
+        self._p = p
+        self._updates: dict[tuple[str, ...], str] = {}
         self.insert_claims = f"INSERT INTO subkit_claims (key, claimed_at) VALUES ({p}, {p})"
         no = "0" if self.sqlite else "false"
         self.publish_rows = (
@@ -182,6 +181,20 @@ class Statements:
         self.mark = (
             update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True))).values(published=True)
         )
+
+    def update_rows(self, changed: tuple[str, ...]) -> str:
+        """``UPDATE`` of the version, the body and the ``changed`` index columns (compare-and-set on version).
+
+        Parameters: the version, the body, the changed columns' values, then kind, id and the
+        version replaced.
+        """
+        sql = self._updates.get(changed)
+        if sql is None:
+            p = self._p
+            sets = ", ".join(f"{c} = {p}" for c in ("version", "body", *changed))
+            sql = f"UPDATE subkit_entities SET {sets} WHERE kind = {p} AND id = {p} AND version = {p}"
+            self._updates[changed] = sql
+        return sql
 
 
 @cache
@@ -268,26 +281,36 @@ def index_value(value: object) -> object:
     return value if isinstance(value, str) else str(value)
 
 
+def index_tuple(entity: Entity, *, check: bool = True) -> tuple[Any, ...]:
+    """The entity's index column values, in :data:`INDEX_COLUMNS` order (strings checked unless told)."""
+    index = index_row(entity)
+    values = []
+    for field in INDEX_COLUMNS:
+        value = index.get(field)
+        if check and isinstance(value, str):
+            check_key(value, field)
+        values.append(index_value(value))
+    return tuple(values)
+
+
 def entity_row(entity: Entity) -> tuple[Any, ...]:
     """The entity table's values for ``entity``, in ``insert_rows`` order (without ``seq``).
 
     ``ValidationError`` if it cannot be stored (see :mod:`subkit.adapters.storage.rules`).
     """
-    index = index_row(entity)
-    values: list[Any] = [entity.kind, entity.id, entity.version, None]
-    for field in INDEX_COLUMNS:
-        value = index.get(field)
-        if isinstance(value, str):
-            check_key(value, field)
-        values.append(index_value(value))
-    values[3] = serialize(entity)
-    return tuple(values)
+    return (entity.kind, entity.id, entity.version, serialize(entity), *index_tuple(entity))
 
 
-def update_row(entity: Entity, expected: int) -> tuple[Any, ...]:
-    """``update_rows``'s parameters: the new values, then the key and the version it replaces."""
-    row = entity_row(entity)
-    return (*row[2:], entity.kind, entity.id, expected)
+def update_row(entity: Entity, stored: Entity) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """The index columns changed from ``stored`` to ``entity``, and the parameters of their ``UPDATE``.
+
+    Only changed index columns are written: SQLite rewrites the entries of every index whose
+    columns an ``UPDATE`` sets, changed or not (a subscription's renewal moves only ``due_at``).
+    """
+    new, old = index_tuple(entity), index_tuple(stored, check=False)
+    changed = tuple(c for c, a, b in zip(INDEX_COLUMNS, new, old, strict=True) if a != b)
+    values = tuple(v for c, v in zip(INDEX_COLUMNS, new, strict=True) if c in changed)
+    return changed, (entity.version, serialize(entity), *values, entity.kind, entity.id, stored.version)
 
 
 def event_row(event: Event) -> tuple[str, str]:

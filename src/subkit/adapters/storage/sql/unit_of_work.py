@@ -69,7 +69,7 @@ class SqlUnitOfWork(UnitOfWorkBase):
         # (kind, id) -> entity as this unit of work sees it (read or written)
         self._seen: dict[tuple[str, str], Entity] = {}
         self._adds: dict[tuple[str, str], Entity] = {}
-        self._updates: dict[tuple[str, str], tuple[Entity, int]] = {}  # entity, version it replaces
+        self._updates: dict[tuple[str, str], tuple[Entity, Entity]] = {}  # entity, the stored one it replaces
         self._written: dict[str, dict[str, Entity]] = {}  # kind -> id -> own adds and updates, in order
         self._claims: list[str] = []
         self._claim_set: set[str] = set()
@@ -115,18 +115,21 @@ class SqlUnitOfWork(UnitOfWorkBase):
         q = self._q
         # Serialize first: a value that cannot be stored fails before anything is sent.
         adds = [entity_row(e) for e in self._adds.values()]
-        updates = [update_row(ent, base) for ent, base in self._updates.values()]
+        updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}  # by the index columns they change
+        for ent, stored in self._updates.values():
+            changed, row = update_row(ent, stored)
+            updates.setdefault(changed, []).append(row)
         events = [event_row(e) for e in self._events.values()]
         if adds:
             if q.sqlite:  # insertion order; the write lock is held, so nobody else numbers rows
                 base = int(self._exec(q.last_rowid, {}).scalar_one())
                 adds = [(*row, base + n) for n, row in enumerate(adds, start=1)]
             self._many(q.insert_rows, adds, "an entity added in this unit of work already exists", "id")
-        if updates:
-            done = self._many(q.update_rows, updates)
-            if done != len(updates):
+        for changed, rows in updates.items():
+            done = self._many(q.update_rows(changed), rows)
+            if done != len(rows):
                 raise ConcurrencyError(
-                    f"{len(updates) - done} of {len(updates)} entities changed since they were read; "
+                    f"{len(rows) - done} of {len(rows)} entities changed since they were read; "
                     "reload and retry"
                 )
         if self._claims:
@@ -306,7 +309,7 @@ class SqlUnitOfWork(UnitOfWorkBase):
         elif key in self._updates:
             self._updates[key] = (entity, self._updates[key][1])
         else:
-            self._updates[key] = (entity, current.version)
+            self._updates[key] = (entity, current)
 
     def claim(self, key: str) -> None:
         """Record a unique key at commit; ``DuplicateError`` if it is taken."""
