@@ -210,23 +210,18 @@ class StoreRoundTripContract(StoreFixture):
         with store.begin() as uow:
             assert uow.get(Customer, "cus_1") == c
 
-    @pytest.mark.parametrize(
-        "bad",
-        [
+    def test_text_that_cannot_be_stored_is_refused_and_nothing_is_kept(self, store: Store) -> None:
+        bad_fields: list[dict[str, object]] = [
             {"name": "Ada\ud800"},  # a lone surrogate: not valid Unicode, JSON cannot carry it
             {"metadata": {"crm": "\udfff"}},
-            {"metadata": {"\ud83d": "key"}},
-        ],
-        ids=["name", "metadata-value", "metadata-key"],
-    )
-    def test_text_that_cannot_be_stored_is_refused_and_nothing_is_kept(
-        self, store: Store, bad: dict[str, object]
-    ) -> None:
-        with pytest.raises(ValidationError), store.begin() as uow:  # at add, or at the latest at commit
-            uow.add(Customer(id="cus_ok", name="Ok", currency="EUR"))
-            uow.add(Customer.model_validate({"id": "cus_bad", "currency": "EUR", "name": "Bad", **bad}))
-        with store.begin() as uow:
-            assert uow.get_many(Customer, ["cus_ok", "cus_bad"]) == {}
+            {"metadata": {"\ud83d": "key"}},  # in a key (serializers replace it silently)
+        ]
+        for n, bad in enumerate(bad_fields):
+            with pytest.raises(ValidationError), store.begin() as uow:  # at add, or at the latest at commit
+                uow.add(Customer(id=f"cus_ok{n}", name="Ok", currency="EUR"))
+                uow.add(Customer.model_validate({"id": f"cus_bad{n}", "currency": "EUR", "name": "B", **bad}))
+            with store.begin() as uow:
+                assert uow.get_many(Customer, [f"cus_ok{n}", f"cus_bad{n}"]) == {}, bad
 
     def test_an_update_that_cannot_be_stored_is_refused_and_nothing_is_kept(self, store: Store) -> None:
         with store.begin() as uow:
@@ -238,18 +233,15 @@ class StoreRoundTripContract(StoreFixture):
             assert uow.get(Customer, "cus_1").name == "Ada"
             assert uow.get_many(Probe, ["p1"]) == {}
 
-    @pytest.mark.parametrize(
-        "probe",
-        [
+    def test_ids_and_indexed_text_must_be_storable_text(self, store: Store) -> None:
+        bad = [
             Probe(id="p\x00"),
             Probe(id="p\ud800"),
             Probe(id="p1", customer_id="c\x00"),
-            Probe(id="p1", status="\ud800"),
-        ],
-        ids=["nul-id", "surrogate-id", "nul-indexed", "surrogate-indexed"],
-    )
-    def test_ids_and_indexed_text_must_be_storable_text(self, store: Store, probe: Probe) -> None:
-        with pytest.raises(ValidationError), store.begin() as uow:
-            uow.add(probe)
+            Probe(id="p2", status="\ud800"),
+        ]
+        for probe in bad:  # NUL: PostgreSQL text cannot hold it; a lone surrogate: no database can
+            with pytest.raises(ValidationError), store.begin() as uow:
+                uow.add(probe)
         with store.begin() as uow:
             assert uow.find(Probe) == []

@@ -100,10 +100,10 @@ class StoreClaimsContract(StoreFixture):
         with store.begin() as uow:
             assert uow.claimed("k")
 
-    @pytest.mark.parametrize("key", ["k\x00", "k\ud800"], ids=["nul", "surrogate"])
-    def test_a_key_must_be_storable_text(self, store: Store, key: str) -> None:
-        with pytest.raises(ValidationError), store.begin() as uow:
-            uow.claim(key)
+    def test_a_key_must_be_storable_text(self, store: Store) -> None:
+        for key in ("k\x00", "k\ud800"):
+            with pytest.raises(ValidationError), store.begin() as uow:
+                uow.claim(key)
 
 
 class StoreSequenceContract(StoreFixture):
@@ -125,10 +125,10 @@ class StoreSequenceContract(StoreFixture):
                 got.append((uow.next_number("INV"), uow.next_number("INV")))
         assert got == [(1, 2), (3, 4), (5, 6), (7, 8), (9, 10)]
 
-    @pytest.mark.parametrize("series", ["INV\x00", "INV\ud800"], ids=["nul", "surrogate"])
-    def test_a_series_name_must_be_storable_text(self, store: Store, series: str) -> None:
-        with pytest.raises(ValidationError), store.begin() as uow:
-            uow.next_number(series)
+    def test_a_series_name_must_be_storable_text(self, store: Store) -> None:
+        for series in ("INV\x00", "INV\ud800"):
+            with pytest.raises(ValidationError), store.begin() as uow:
+                uow.next_number(series)
 
 
 class StoreOutboxContract(StoreFixture):
