@@ -145,23 +145,32 @@ class Statements:
         # indexed) read the whole table at every commit. seq = rowid for every row this store
         # writes (the write lock is held, rows are never deleted), so the order is unchanged.
         self.last_rowid = text("SELECT coalesce(max(rowid), 0) FROM subkit_entities")
-        # The flush's bulk writes go to the driver's executemany as plain SQL and tuples: building
-        # SQLAlchemy parameter dicts for thousands of rows per batch cost more than the database.
-        p = "?" if self.sqlite else "%s"
+        # The flush's bulk writes bypass SQLAlchemy's parameter processing (building a parameter
+        # dict per row cost more than the database): on SQLite the driver's executemany of plain
+        # tuples (in-process, one prepared statement); on PostgreSQL one statement per table that
+        # unnests one array per column (one round trip; executemany paid a Bind/Execute per row).
+        self.bulk = not self.sqlite
         cols = ("kind", "id", "version", "body", *INDEX_COLUMNS)
         if self.sqlite:  # PostgreSQL fills seq from its identity column
-            cols = (*cols, "seq")
-        self.insert_rows = (
-            f"INSERT INTO subkit_entities ({', '.join(cols)}) VALUES ({', '.join([p] * len(cols))})"
-        )
-        self._p = p
+            self.insert_rows = _values_sql("INSERT INTO subkit_entities", (*cols, "seq"))
+            self.insert_claims = _values_sql("INSERT INTO subkit_claims", ("key", "claimed_at"))
+            self.publish_rows = (
+                "INSERT INTO subkit_outbox (id, body, published) VALUES (?, ?, 0) ON CONFLICT (id) DO NOTHING"
+            )
+        else:
+            # ORDER BY the arrays' ordinality: rows get their identity (insertion order) in array order.
+            self.insert_rows = (
+                f"INSERT INTO subkit_entities ({', '.join(cols)}) {_unnest_sql(cols)} ORDER BY n"
+            )
+            self.insert_claims = (
+                f"INSERT INTO subkit_claims (key, claimed_at) {_unnest_sql(('key', 'claimed_at'))}"
+            )
+            self.publish_rows = (
+                "INSERT INTO subkit_outbox (id, body, published) "
+                f"SELECT id, body, false FROM {_unnest_from(('id', 'body'))} ORDER BY n "
+                "ON CONFLICT (id) DO NOTHING"
+            )
         self._updates: dict[tuple[str, ...], str] = {}
-        self.insert_claims = f"INSERT INTO subkit_claims (key, claimed_at) VALUES ({p}, {p})"
-        no = "0" if self.sqlite else "false"
-        self.publish_rows = (
-            f"INSERT INTO subkit_outbox (id, body, published) VALUES ({p}, {p}, {no}) "
-            "ON CONFLICT (id) DO NOTHING"
-        )
         self.claimed = select(CLAIMS.c.key).where(CLAIMS.c.key == bindparam("key"))
         upsert = ins(SEQUENCES).values(series=bindparam("series"), value=1)
         self.next_number = upsert.on_conflict_do_update(
@@ -190,11 +199,49 @@ class Statements:
         """
         sql = self._updates.get(changed)
         if sql is None:
-            p = self._p
-            sets = ", ".join(f"{c} = {p}" for c in ("version", "body", *changed))
-            sql = f"UPDATE subkit_entities SET {sets} WHERE kind = {p} AND id = {p} AND version = {p}"
+            if self.sqlite:
+                sets = ", ".join(f"{c} = ?" for c in ("version", "body", *changed))
+                sql = f"UPDATE subkit_entities SET {sets} WHERE kind = ? AND id = ? AND version = ?"
+            else:
+                sets = ", ".join(f"{c} = u.{c}" for c in ("version", "body", *changed))
+                source = _unnest_from(("version", "body", *changed, "kind", "id", "expected"))
+                sql = (
+                    f"UPDATE subkit_entities AS t SET {sets} FROM {source} "
+                    "WHERE t.kind = u.kind AND t.id = u.id AND t.version = u.expected"
+                )
             self._updates[changed] = sql
         return sql
+
+
+# PostgreSQL types of the columns the flush writes in bulk (arrays of them are unnested).
+_PG_TYPES = {
+    "kind": "text",
+    "id": "text",
+    "version": "integer",
+    "expected": "integer",
+    "body": "text",
+    "customer_id": "text",
+    "subscription_id": "text",
+    "status": "text",
+    "due_at": "bigint",
+    LOOKUP_FIELD: "text",
+    "key": "text",
+    "claimed_at": "bigint",
+}
+
+
+def _values_sql(insert: str, cols: tuple[str, ...]) -> str:
+    return f"{insert} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+
+
+def _unnest_from(cols: tuple[str, ...]) -> str:
+    """``unnest(%s::type[], ...) WITH ORDINALITY AS u(cols..., n)``: one array parameter per column."""
+    arrays = ", ".join(f"%b::{_PG_TYPES[c]}[]" for c in cols)
+    return f"unnest({arrays}) WITH ORDINALITY AS u({', '.join(cols)}, n)"
+
+
+def _unnest_sql(cols: tuple[str, ...]) -> str:
+    return f"SELECT {', '.join(cols)} FROM {_unnest_from(cols)}"
 
 
 @cache

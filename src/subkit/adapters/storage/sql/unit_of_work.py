@@ -100,8 +100,15 @@ class SqlUnitOfWork(UnitOfWorkBase):
         return run(self._conn, stmt, params)
 
     def _many(self, sql: str, rows: list[tuple[Any, ...]], duplicate: str = "", field: str = "") -> int:
-        """The driver's ``executemany``; a unique key already taken becomes ``DuplicateError``."""
+        """Write ``rows`` (the driver's ``executemany``, or one array per column on PostgreSQL).
+
+        Returns the rows written; a unique key already taken becomes ``DuplicateError``.
+        """
         try:
+            if self._q.bulk:
+                return self._conn.exec_driver_sql(
+                    sql, tuple(list(c) for c in zip(*rows, strict=True))
+                ).rowcount
             return self._conn.exec_driver_sql(sql, rows).rowcount
         except IntegrityError:
             if not duplicate:
