@@ -527,3 +527,45 @@ def test_sqlite_due_makes_workers_take_turns(tmp_path: Path) -> None:
 
         assert _in_threads(2, work) == []
         assert sorted(taken) == ["p0", "p1", "p2", "p3"]
+
+
+def test_writes_sent_before_numbering_stay_one_unit_of_work(backend: EngineFactory) -> None:
+    """PostgreSQL sends buffered writes before the series lock; the unit of work stays all or nothing."""
+    store = SqlStore(backend())
+    with store.begin() as uow:
+        uow.add(Probe(id="p0"))
+    with store.begin() as uow:
+        p1 = Probe(id="p1", customer_id="a")
+        uow.add(p1)
+        uow.update(bump(uow.get(Probe, "p0"), note="before"))
+        uow.claim("k1")
+        uow.publish(Event.of(EventType.INVOICE_PAID, T0, "e1"))
+        assert uow.next_number("INV") == 1  # PostgreSQL: the writes above are sent here
+        uow.update(bump(p1, customer_id="b"))  # after the send: an update of the sent row
+        uow.update(bump(uow.get(Probe, "p0"), note="after"))
+        uow.claim("k2")
+        uow.publish(Event.of(EventType.INVOICE_PAID, T0, "e2"))
+        assert uow.lock(Probe, "p1") == bump(p1, customer_id="b")
+        assert [p.id for p in uow.find(Probe, customer_id="b")] == ["p1"]
+        assert uow.claimed("k1") and uow.next_number("INV") == 2
+    with store.begin() as uow:
+        assert (uow.get(Probe, "p1").customer_id, uow.get(Probe, "p1").version) == ("b", 2)
+        assert (uow.get(Probe, "p0").note, uow.get(Probe, "p0").version) == ("after", 3)
+        assert uow.claimed("k1") and uow.claimed("k2") and uow.next_number("INV") == 3
+    assert [e.subject_id for e in store.pending_events()] == ["e1", "e2"]
+
+    with pytest.raises(RuntimeError), store.begin() as uow:
+        uow.add(Probe(id="p9"))
+        uow.claim("k9")
+        uow.next_number("INV")
+        raise RuntimeError("after the send")
+    with store.begin() as uow:
+        assert uow.get_many(Probe, ["p9"]) == {} and not uow.claimed("k9")
+        assert uow.next_number("INV") == 4  # 3 was taken (and committed) above; 4 was given back
+
+    with pytest.raises(DuplicateError), store.begin() as uow:  # a taken key: at the send or at commit
+        uow.add(Probe(id="p8"))
+        uow.claim("k1")
+        uow.next_number("INV")
+    with store.begin() as uow:
+        assert uow.get_many(Probe, ["p8"]) == {} and uow.next_number("INV") == 5

@@ -119,6 +119,13 @@ class SqlUnitOfWork(UnitOfWorkBase):
 
     def _flush(self) -> None:
         """Send the buffered writes; raise (before the commit) if a guard refuses them."""
+        self._send()
+        for series, (first, last) in self._seq.items():
+            if last != first:
+                self._exec(self._q.set_number, {"w_series": series, "w_value": last})
+
+    def _send(self) -> None:
+        """Send the buffered entities, claims and events, then drop them: the transaction holds them."""
         q = self._q
         # Serialize first: a value that cannot be stored fails before anything is sent.
         adds = [entity_row(e) for e in self._adds.values()]
@@ -146,11 +153,12 @@ class SqlUnitOfWork(UnitOfWorkBase):
                 "a key claimed in this unit of work was already taken",
                 "key",
             )
-        for series, (first, last) in self._seq.items():
-            if last != first:
-                self._exec(q.set_number, {"w_series": series, "w_value": last})
         if events:
             self._many(q.publish_rows, events)
+        self._adds.clear()
+        self._updates.clear()
+        self._claims.clear()
+        self._events.clear()
 
     def commit(self) -> None:
         """Send the buffered writes and commit (or release the SAVEPOINT)."""
@@ -217,7 +225,7 @@ class SqlUnitOfWork(UnitOfWorkBase):
         stmt = self._q.lock_skip if skip_locked else self._q.lock
         body = self._exec(stmt, {"kind": kind.kind, "id": id}).scalar_one_or_none()
         key = (kind.kind, id)
-        if key in self._adds or key in self._updates:
+        if id in self._written.get(kind.kind, ()):
             return cast(E, self._seen[key])
         if body is None:
             return None
@@ -331,11 +339,15 @@ class SqlUnitOfWork(UnitOfWorkBase):
         """Next value of a gap-free sequence (1, 2, 3...); a rollback gives it back.
 
         The first number of a series locks its row until the end of the unit of work, so
-        concurrent writers take numbers one after the other.
+        concurrent writers take numbers one after the other. On PostgreSQL the writes buffered
+        so far are sent first, outside that lock: other workers then wait for the series only
+        while this unit of work numbers, sends its numbered rows and commits.
         """
         self._write()
         taken = self._seq.get(series)
         if taken is None:
+            if self._q.bulk and (self._adds or self._updates or self._claims or self._events):
+                self._send()
             value = int(self._exec(self._q.next_number, {"series": check_key(series, "series")}).scalar_one())
             self._seq[series] = (value, value)
             return value
