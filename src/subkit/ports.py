@@ -4,14 +4,22 @@ subkit talks to the outside world only through these ports. Each has an
 in-library implementation (see the table), and each has a contract test suite in
 :mod:`subkit.testing.contracts` that a host runs against its own adapter.
 
-=================  ==========================================  ==========================
-Port               subkit's implementations                     Contract suite
-=================  ==========================================  ==========================
-``Clock``          ``SystemClock``, ``TestClock``               --
-``Store``          ``InMemoryStore``, ``SqlStore``              ``StoreContract``
-``EventPublisher`` ``testing.CollectingPublisher``              --
-``PaymentGateway`` ``FakeGateway`` (``subkit.testing.gateway``)  ``GatewayContract``
-=================  ==========================================  ==========================
+==================  ==========================================  ==========================
+Port                subkit's implementations                     Contract suite
+==================  ==========================================  ==========================
+``Clock``           ``SystemClock``, ``TestClock``               --
+``Store``           ``InMemoryStore``, ``SqlStore``              ``StoreContract`` (one
+                                                                 mixin per capability)
+``EventPublisher``  ``testing.CollectingPublisher``              ``EventPublisherContract``
+``PaymentGateway``  ``FakeGateway`` (``subkit.testing.gateway``)  ``GatewayContract``
+==================  ==========================================  ==========================
+
+A unit of work reaches one small repository per aggregate (as cosmicpython's
+``uow.batches``): ``uow.invoices.by_number("INV-000042")``,
+``uow.payment_methods.by_reference("ACME-7781")``, ``uow.claims``, ``uow.numbers``,
+``uow.outbox``... They are built on the generic methods (``get``, ``find``, ``add``...)
+and come for free to a store whose unit of work inherits
+:class:`subkit.adapters.storage.UnitOfWorkBase`; lookups go through an index, never a scan.
 
 Example:
     >>> from subkit.adapters.storage.memory import InMemoryStore
@@ -21,8 +29,8 @@ Example:
     ...     uow.add(Customer(id="cus_1", name="Ada", currency="EUR"))
     >>> uow: UnitOfWork
     >>> with store.begin() as uow:
-    ...     uow.get(Customer, "cus_1").name
-    'Ada'
+    ...     uow.get(Customer, "cus_1").name, uow.customers.get("cus_1").name
+    ('Ada', 'Ada')
 """
 
 from __future__ import annotations
@@ -34,9 +42,27 @@ from typing import Protocol, Self, TypeVar, runtime_checkable
 
 from subkit.core.events import Event
 from subkit.core.model import Entity
+from subkit.customer.customer import Customer
+from subkit.invoice.invoice import CreditNote, Invoice
+from subkit.payment.methods import PaymentMethod
 from subkit.payment.results import PaymentResult
+from subkit.subscription.model import Subscription
 
-__all__ = ["Clock", "EventPublisher", "PaymentGateway", "Store", "UnitOfWork"]
+__all__ = [
+    "ClaimRepository",
+    "Clock",
+    "CreditNoteRepository",
+    "EventPublisher",
+    "InvoiceRepository",
+    "NumberRepository",
+    "OutboxRepository",
+    "PaymentGateway",
+    "PaymentMethodRepository",
+    "Repository",
+    "Store",
+    "SubscriptionRepository",
+    "UnitOfWork",
+]
 
 E = TypeVar("E", bound=Entity)
 
@@ -48,13 +74,161 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+class Repository(Protocol[E]):
+    """The entities of one kind in a unit of work (``uow.customers``); aggregate repositories extend it."""
+
+    def get(self, id: str) -> E:
+        """The entity, or ``NotFoundError``."""
+        ...
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, E]:
+        """The entities of ``ids`` that exist, by id."""
+        ...
+
+    def find(self, **where: object) -> list[E]:
+        """Those whose indexed attributes equal ``where`` (see :meth:`UnitOfWork.find`)."""
+        ...
+
+    def add(self, entity: E) -> None:
+        """Insert (``DuplicateError`` if the id exists)."""
+        ...
+
+    def update(self, entity: E) -> None:
+        """Replace (``entity.version`` must be the stored version + 1)."""
+        ...
+
+
+class SubscriptionRepository(Repository[Subscription], Protocol):
+    """``uow.subscriptions``."""
+
+    def for_customer(self, customer_id: str) -> list[Subscription]:
+        """A customer's subscriptions, oldest first."""
+        ...
+
+
+class InvoiceRepository(Repository[Invoice], Protocol):
+    """``uow.invoices``: by number through an index (case and surrounding spaces ignored)."""
+
+    def by_number(self, number: str) -> Invoice | None:
+        """The invoice numbered ``number`` (an exact match wins over one differing in case), or ``None``."""
+        ...
+
+    def for_customer(self, customer_id: str, *, status: str | None = None) -> list[Invoice]:
+        """A customer's invoices (in ``status`` if given), oldest first."""
+        ...
+
+
+class CreditNoteRepository(Repository[CreditNote], Protocol):
+    """``uow.credit_notes``: by number through an index."""
+
+    def by_number(self, number: str) -> CreditNote | None:
+        """The credit note numbered ``number``, or ``None``."""
+        ...
+
+    def for_customer(self, customer_id: str) -> list[CreditNote]:
+        """A customer's credit notes, oldest first."""
+        ...
+
+
+class PaymentMethodRepository(Repository[PaymentMethod], Protocol):
+    """``uow.payment_methods``: a bank transfer by the reference payers quote, through an index."""
+
+    def by_reference(self, reference: str) -> PaymentMethod | None:
+        """The bank-transfer method with this reference (case-insensitive; the oldest), or ``None``."""
+        ...
+
+    def for_customer(self, customer_id: str) -> list[PaymentMethod]:
+        """A customer's payment methods, oldest first."""
+        ...
+
+
+class ClaimRepository(Protocol):
+    """``uow.claims``: unique keys that make an operation happen once."""
+
+    def claim(self, key: str) -> None:
+        """Record ``key``; ``DuplicateError`` if taken (at once, or at commit)."""
+        ...
+
+    def claimed(self, key: str) -> bool:
+        """Whether ``key`` was claimed."""
+        ...
+
+    def __contains__(self, key: object) -> bool: ...
+
+
+class NumberRepository(Protocol):
+    """``uow.numbers``: gap-free number series."""
+
+    def next(self, series: str) -> int:
+        """The next number of ``series`` (1, 2, 3...); a rollback gives it back."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    """``uow.outbox``: events committed with the state change that produced them."""
+
+    def publish(self, *events: Event) -> None:
+        """Append ``events`` in order; an event id already there is stored once."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything written through it commits together or not at all.
 
     Used as a context manager: it commits when the block ends normally and rolls
     back when it raises. Entities are stored whole (as JSON in SQL stores) and found
-    by the indexed attributes of :data:`subkit.core.model.INDEX_FIELDS`.
+    by the indexed attributes of :data:`subkit.core.model.INDEX_FIELDS` and the lookup
+    key of :mod:`subkit.adapters.storage.lookups` (``lookup_key``).
+
+    Every store follows the same rules (:mod:`subkit.adapters.storage.rules`): ``find``
+    refuses a non-indexed attribute with ``ValidationError``, and a value some store
+    could not keep (text with a lone surrogate, an id or key with NUL, anything that does
+    not serialize to JSON) is refused with ``ValidationError`` at the call or at the
+    latest at commit, with nothing of the unit of work kept.
+
+    The repositories (``uow.invoices`` ...) are the aggregate-shaped way in; the generic
+    methods below are what a store implements.
     """
+
+    @property
+    def customers(self) -> Repository[Customer]:
+        """The customers."""
+        ...
+
+    @property
+    def subscriptions(self) -> SubscriptionRepository:
+        """The subscriptions."""
+        ...
+
+    @property
+    def invoices(self) -> InvoiceRepository:
+        """The invoices (``by_number``)."""
+        ...
+
+    @property
+    def credit_notes(self) -> CreditNoteRepository:
+        """The credit notes (``by_number``)."""
+        ...
+
+    @property
+    def payment_methods(self) -> PaymentMethodRepository:
+        """The payment methods (``by_reference``)."""
+        ...
+
+    @property
+    def claims(self) -> ClaimRepository:
+        """Unique keys."""
+        ...
+
+    @property
+    def numbers(self) -> NumberRepository:
+        """Gap-free number series."""
+        ...
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        """The outbox."""
+        ...
 
     def __enter__(self) -> Self: ...
 
@@ -82,7 +256,8 @@ class UnitOfWork(Protocol):
     def find(self, kind: type[E], **where: object) -> list[E]:
         """Entities of ``kind`` whose indexed attributes equal ``where``, in insertion order.
 
-        A list value means "is one of" (``subscription_id=["sub_1", "sub_2"]``).
+        A list value means "is one of" (``subscription_id=["sub_1", "sub_2"]``). Any other
+        attribute is refused with ``ValidationError`` (no store scans).
         """
         ...
 
@@ -151,9 +326,16 @@ class Store(Protocol):
 
 
 class EventPublisher(Protocol):
-    """Delivers events to the host (webhooks, a queue, emails)."""
+    """Delivers events to the host (webhooks, a queue, emails).
 
-    def publish(self, events: Sequence[Event]) -> None: ...
+    Called with a batch of committed events, oldest first; raising leaves them in the
+    outbox for the next relay, so a batch may come again (at least once): deliver in the
+    order given and deduplicate on ``Event.id``. ``EventPublisherContract`` checks this.
+    """
+
+    def publish(self, events: Sequence[Event]) -> None:
+        """Deliver ``events`` in order (each once, even when a batch is delivered again)."""
+        ...
 
 
 class PaymentGateway(Protocol):

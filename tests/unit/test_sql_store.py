@@ -24,7 +24,9 @@ from subkit.adapters.storage.sql import SqlStore, make_engine
 from subkit.core.events import Event, EventType
 from subkit.customer.customer import Customer
 from subkit.errors import DuplicateError, NaiveDatetimeError, NotFoundError, StateError, ValidationError
-from subkit.testing.contracts import Probe
+from subkit.invoice.invoice import CreditNote
+from subkit.testing.contracts import Probe, bump
+from subkit.testing.contracts.store_repositories import invoice, payment_method
 
 POSTGRES_URL = os.environ.get("SUBKIT_TEST_POSTGRES_URL")
 T0 = datetime(2027, 1, 31, 12, 0, tzinfo=UTC)
@@ -167,7 +169,7 @@ def test_upgrade_from_v1_keeps_data(backend: EngineFactory) -> None:
     store = SqlStore(engine)  # create=True upgrades
 
     with engine.connect() as conn:
-        assert schema_version(conn) == LATEST == 2
+        assert schema_version(conn) == LATEST == 3
         indexes = {ix["name"] for ix in inspect(conn).get_indexes("subkit_outbox")}
     assert "ix_subkit_outbox_pending" in indexes
     with store.begin() as uow:
@@ -178,6 +180,102 @@ def test_upgrade_from_v1_keeps_data(backend: EngineFactory) -> None:
         assert [c.id for c in uow.find(Customer)] == ["cus_1", "cus_2"]
     assert list(store.pending_events()) == [event]
     assert migrate(engine) == LATEST  # idempotent
+
+
+def test_upgrade_from_v2_fills_the_lookup_keys(backend: EngineFactory) -> None:
+    engine = backend()
+    assert migrate(engine, target=2) == 2
+    inv = invoice("in_1", number=" INV-000041")
+    draft = invoice("in_2")
+    bank = payment_method("pm_1", reference="ACME-7781")
+    card = payment_method("pm_2")
+    note = CreditNote(
+        id="cn_1", invoice_id="in_1", customer_id="cus_1", currency="EUR", number="CN-000001",
+        amount_minor=100, created_at=T0,
+    )  # fmt: skip
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.begin() as conn:  # v2 data, written the way a v2 store wrote it (no lookup_key column)
+        for n, ent in enumerate([inv, draft, bank, card, note], start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO subkit_entities (kind, id, version, body, customer_id, status, seq) "
+                    "VALUES (:kind, :id, 1, :body, 'cus_1', :status, :seq)"
+                    if sqlite  # PostgreSQL fills seq itself
+                    else "INSERT INTO subkit_entities (kind, id, version, body, customer_id, status) "
+                    "VALUES (:kind, :id, 1, :body, 'cus_1', :status)"
+                ),
+                {
+                    "kind": ent.kind,
+                    "id": ent.id,
+                    "body": ent.model_dump_json(),
+                    "status": getattr(ent, "status", None),
+                    "seq": n,
+                },
+            )
+    with engine.connect() as conn:
+        assert "lookup_key" not in {c["name"] for c in inspect(conn).get_columns("subkit_entities")}
+
+    store = SqlStore(engine)  # create=True upgrades
+
+    with engine.connect() as conn:
+        assert schema_version(conn) == LATEST == 3
+        assert "ix_subkit_entities_lookup" in {
+            ix["name"] for ix in inspect(conn).get_indexes("subkit_entities")
+        }
+        keys = {r[0]: r[1] for r in conn.execute(text("SELECT id, lookup_key FROM subkit_entities"))}
+    assert keys == {
+        "in_1": "inv-000041",
+        "in_2": None,
+        "pm_1": "acme-7781",
+        "pm_2": None,
+        "cn_1": "cn-000001",
+    }
+    with store.begin() as uow:
+        assert uow.invoices.by_number("inv-000041") == inv
+        assert uow.payment_methods.by_reference("acme-7781") == bank
+        assert uow.credit_notes.by_number("CN-000001") == note
+        uow.invoices.add(invoice("in_3", number="INV-000042"))
+    with store.begin() as uow:
+        assert [i.id for i in uow.invoices.for_customer("cus_1")] == ["in_1", "in_2", "in_3"]
+    assert migrate(engine) == LATEST  # idempotent
+
+
+def test_sqlite_numbers_rows_from_the_last_rowid(tmp_path: Path) -> None:
+    """Insertion order comes from max(rowid) (one b-tree descent), never a scan of the table."""
+    with SqlStore(tmp_path / "b.sqlite") as store:
+        for batch in range(3):
+            with store.begin() as uow:
+                for i in range(3):
+                    uow.add(Probe(id=f"p{batch}{2 - i}"))
+        assert store.engine is not None
+        with store.engine.connect() as conn:
+            rows = conn.execute(text("SELECT rowid, seq, id FROM subkit_entities ORDER BY seq")).all()
+            plan = " ".join(
+                str(r[-1])
+                for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN SELECT max(rowid) FROM subkit_entities")
+            )
+        assert [r.id for r in rows] == ["p02", "p01", "p00", "p12", "p11", "p10", "p22", "p21", "p20"]
+        assert all(r.rowid == r.seq for r in rows)
+        assert "SCAN" not in plan
+        with store.begin() as uow:
+            assert [p.id for p in uow.find(Probe)] == [r.id for r in rows]
+
+
+def test_an_update_rewrites_only_the_index_columns_that_changed(backend: EngineFactory) -> None:
+    store = SqlStore(backend())
+    with store.begin() as uow:
+        uow.add(Probe(id="p1", customer_id="a", status="open", due_at=T0))
+        uow.add(Probe(id="p2", customer_id="a", status="open", due_at=T0))
+    with store.begin() as uow:
+        p1, p2 = uow.get(Probe, "p1"), uow.get(Probe, "p2")
+        uow.update(bump(p1, due_at=T0 + timedelta(days=30)))  # the renewal case: due_at only
+        uow.update(bump(p2, status="paid", due_at=None))
+        uow.update(bump(bump(p2, status="paid", due_at=None), customer_id="b"))  # twice in one unit of work
+    with store.begin() as uow:
+        assert [p.id for p in uow.find(Probe, customer_id="a")] == ["p1"]
+        assert [p.id for p in uow.find(Probe, customer_id="b", status="paid", due_at=None)] == ["p2"]
+        assert [p.id for p in uow.due(Probe, T0 + timedelta(days=30), 10)] == ["p1"]
+        assert uow.get(Probe, "p2").version == 3
 
 
 def test_concurrent_first_opens_create_the_schema_once(backend: EngineFactory) -> None:
@@ -429,3 +527,45 @@ def test_sqlite_due_makes_workers_take_turns(tmp_path: Path) -> None:
 
         assert _in_threads(2, work) == []
         assert sorted(taken) == ["p0", "p1", "p2", "p3"]
+
+
+def test_writes_sent_before_numbering_stay_one_unit_of_work(backend: EngineFactory) -> None:
+    """PostgreSQL sends buffered writes before the series lock; the unit of work stays all or nothing."""
+    store = SqlStore(backend())
+    with store.begin() as uow:
+        uow.add(Probe(id="p0"))
+    with store.begin() as uow:
+        p1 = Probe(id="p1", customer_id="a")
+        uow.add(p1)
+        uow.update(bump(uow.get(Probe, "p0"), note="before"))
+        uow.claim("k1")
+        uow.publish(Event.of(EventType.INVOICE_PAID, T0, "e1"))
+        assert uow.next_number("INV") == 1  # PostgreSQL: the writes above are sent here
+        uow.update(bump(p1, customer_id="b"))  # after the send: an update of the sent row
+        uow.update(bump(uow.get(Probe, "p0"), note="after"))
+        uow.claim("k2")
+        uow.publish(Event.of(EventType.INVOICE_PAID, T0, "e2"))
+        assert uow.lock(Probe, "p1") == bump(p1, customer_id="b")
+        assert [p.id for p in uow.find(Probe, customer_id="b")] == ["p1"]
+        assert uow.claimed("k1") and uow.next_number("INV") == 2
+    with store.begin() as uow:
+        assert (uow.get(Probe, "p1").customer_id, uow.get(Probe, "p1").version) == ("b", 2)
+        assert (uow.get(Probe, "p0").note, uow.get(Probe, "p0").version) == ("after", 3)
+        assert uow.claimed("k1") and uow.claimed("k2") and uow.next_number("INV") == 3
+    assert [e.subject_id for e in store.pending_events()] == ["e1", "e2"]
+
+    with pytest.raises(RuntimeError), store.begin() as uow:
+        uow.add(Probe(id="p9"))
+        uow.claim("k9")
+        uow.next_number("INV")
+        raise RuntimeError("after the send")
+    with store.begin() as uow:
+        assert uow.get_many(Probe, ["p9"]) == {} and not uow.claimed("k9")
+        assert uow.next_number("INV") == 4  # 3 was taken (and committed) above; 4 was given back
+
+    with pytest.raises(DuplicateError), store.begin() as uow:  # a taken key: at the send or at commit
+        uow.add(Probe(id="p8"))
+        uow.claim("k1")
+        uow.next_number("INV")
+    with store.begin() as uow:
+        assert uow.get_many(Probe, ["p8"]) == {} and uow.next_number("INV") == 5

@@ -1,27 +1,47 @@
 """Store adapters: in memory (tests, simulations) and SQL (SQLite, PostgreSQL).
 
+:class:`UnitOfWorkBase` is what both share, and what a host's own store can inherit: the
+``with`` protocol, and one small repository per aggregate (``uow.invoices``,
+``uow.payment_methods``, ``uow.claims``, ``uow.numbers``, ``uow.outbox``...; see
+:mod:`subkit.adapters.storage.repositories`) built on the unit of work's generic methods.
+
 Example:
     >>> from subkit.adapters.storage.memory import InMemoryStore
     >>> with InMemoryStore().begin() as uow:
-    ...     uow.next_number("INV")
-    1
+    ...     uow.next_number("INV"), uow.numbers.next("INV"), uow.invoices.by_number("INV-000001")
+    (1, 2, None)
 """
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self, cast
 
+from subkit.adapters.storage.repositories import (
+    Claims,
+    CreditNotes,
+    Customers,
+    Invoices,
+    NumberSeries,
+    Outbox,
+    PaymentMethods,
+    Subscriptions,
+)
 from subkit.errors import StateError
+
+if TYPE_CHECKING:
+    from subkit.ports import UnitOfWork
 
 __all__ = ["UnitOfWorkBase"]
 
 
 class UnitOfWorkBase:
-    """The ``with`` protocol shared by subkit's units of work: commit on success, roll back on error.
+    """The ``with`` protocol and the repositories shared by subkit's units of work.
 
-    Subclasses set ``self._done = False`` and implement ``commit`` and ``rollback`` (which
-    set ``_done``); an explicit ``commit()`` or ``rollback()`` inside the block ends it early.
+    Subclasses set ``self._done = False``, implement the generic methods of
+    :class:`subkit.ports.UnitOfWork` (``get``, ``find``, ``add``...) and ``commit`` and
+    ``rollback`` (which set ``_done``); an explicit ``commit()`` or ``rollback()`` inside
+    the block ends it early. The repositories come for free, built on those methods.
     """
 
     _done: bool
@@ -48,3 +68,50 @@ class UnitOfWorkBase:
     def _check_open(self) -> None:
         if self._done:
             raise StateError("this unit of work is already committed or rolled back; begin a new one")
+
+    # -- repositories (one per aggregate, over the generic methods) -------------------------
+    # Built on each access (a few hundred nanoseconds) rather than cached on the unit of work:
+    # a cached repository would hold its unit of work in a reference cycle.
+    @property
+    def _uow(self) -> UnitOfWork:
+        return cast("UnitOfWork", self)
+
+    @property
+    def customers(self) -> Customers:
+        """The customers."""
+        return Customers(self._uow)
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        """The subscriptions (``for_customer``)."""
+        return Subscriptions(self._uow)
+
+    @property
+    def invoices(self) -> Invoices:
+        """The invoices (``by_number``, ``for_customer``)."""
+        return Invoices(self._uow)
+
+    @property
+    def credit_notes(self) -> CreditNotes:
+        """The credit notes (``by_number``, ``for_customer``)."""
+        return CreditNotes(self._uow)
+
+    @property
+    def payment_methods(self) -> PaymentMethods:
+        """The payment methods (``by_reference``, ``for_customer``)."""
+        return PaymentMethods(self._uow)
+
+    @property
+    def claims(self) -> Claims:
+        """Unique keys (``claim``, ``claimed``, ``in``)."""
+        return Claims(self._uow)
+
+    @property
+    def numbers(self) -> NumberSeries:
+        """Gap-free number series (``next``)."""
+        return NumberSeries(self._uow)
+
+    @property
+    def outbox(self) -> Outbox:
+        """Events committed with the state (``publish``)."""
+        return Outbox(self._uow)

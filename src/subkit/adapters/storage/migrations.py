@@ -33,16 +33,17 @@ Example:
     >>> migrate(engine, target=1)
     1
     >>> migrate(engine)  # upgrades to the latest version
-    2
+    3
     >>> migrate(engine)  # idempotent
-    2
+    3
     >>> engine.dispose()
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -56,8 +57,11 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    bindparam,
     inspect,
+    select,
     text,
+    update,
 )
 
 from subkit.errors import StateError, ValidationError
@@ -88,7 +92,7 @@ def _v1_tables(conn: Connection) -> None:
     # A rowid alias on SQLite (INTEGER PRIMARY KEY), BIGSERIAL on PostgreSQL.
     serial_pk = BigInteger().with_variant(Integer(), "sqlite")
     # Insertion order. PostgreSQL: an identity column. SQLite: the store inserts
-    # max(rowid) + 1, which writers compute under the database's write lock.
+    # max(rowid) + 1 (the rowid's b-tree makes it O(log n)) under the write lock.
     seq = (
         Column("seq", BigInteger, Identity(), nullable=False)
         if pg
@@ -140,10 +144,64 @@ def _v2_outbox_pending_index(conn: Connection) -> None:
     Index("ix_subkit_outbox_pending", outbox.c.published, outbox.c.seq).create(conn)
 
 
+def _v3_lookup_key(conn: Connection) -> None:
+    """The ``lookup_key`` column (invoice and credit-note numbers, bank-transfer references), indexed.
+
+    Filled for the rows already there with this step's own copy of the rule (frozen: later
+    changes to :mod:`subkit.adapters.storage.lookups` need a new step). The index is partial
+    (``lookup_key IS NOT NULL``): most rows have no key and stay out of it.
+    """
+    conn.execute(text("ALTER TABLE subkit_entities ADD COLUMN lookup_key TEXT"))
+    t = Table(
+        "subkit_entities",
+        MetaData(),
+        Column("kind", Text),
+        Column("id", Text),
+        Column("body", Text),
+        Column("lookup_key", Text),
+    )
+    Index(
+        "ix_subkit_entities_lookup",
+        t.c.kind,
+        t.c.lookup_key,
+        sqlite_where=t.c.lookup_key.isnot(None),
+        postgresql_where=t.c.lookup_key.isnot(None),
+    ).create(conn)
+    rows = conn.execute(
+        select(t.c.kind, t.c.id, t.c.body).where(t.c.kind.in_(("invoice", "credit_note", "payment_method")))
+    )
+    fill = (
+        update(t)
+        .where(t.c.kind == bindparam("k"), t.c.id == bindparam("i"))
+        .values(lookup_key=bindparam("v"))
+    )
+    batch: list[dict[str, Any]] = []
+    for kind, id, body in rows.all():
+        key = _v3_key(kind, json.loads(body))
+        if key is not None:
+            batch.append({"k": kind, "i": id, "v": key})
+        if len(batch) >= 1000:
+            conn.execute(fill, batch)
+            batch = []
+    if batch:
+        conn.execute(fill, batch)
+
+
+def _v3_key(kind: str, body: dict[str, Any]) -> str | None:
+    if kind in ("invoice", "credit_note"):
+        number = body.get("number")
+        return number.strip().casefold() if isinstance(number, str) else None
+    details = body.get("details") or {}
+    if details.get("type") == "bank_transfer" and isinstance(details.get("reference"), str):
+        return str(details["reference"]).strip().casefold()
+    return None
+
+
 #: Every step, in order. Append only; never edit a released step.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "entities, claims, sequences and outbox tables", _v1_tables),
     Migration(2, "index on the outbox's pending events", _v2_outbox_pending_index),
+    Migration(3, "lookup_key column and index (invoice numbers, transfer references)", _v3_lookup_key),
 )
 
 #: The schema version this code reads and writes.

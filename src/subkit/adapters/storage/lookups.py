@@ -1,0 +1,111 @@
+"""Lookup keys: the one store-computed, indexed attribute that repositories find an aggregate by.
+
+People quote an invoice by its number and pay a bank transfer with a reference; both are
+looked up case-insensitively and must never need a scan. Every store therefore keeps, next
+to the indexed attributes of :data:`subkit.core.model.INDEX_FIELDS`, one more indexed value
+per entity: :data:`LOOKUP_FIELD` (``lookup_key``), computed here from the entity, so that
+all stores compute it the same way:
+
+==================  ===========================================================
+kind                ``lookup_key``
+==================  ===========================================================
+``invoice``         its ``number``, normalized (``None`` while a draft)
+``credit_note``     its ``number``, normalized
+``payment_method``  a bank transfer's ``reference``, normalized (else ``None``)
+==================  ===========================================================
+
+``find(kind, lookup_key=normalize(text))`` then serves ``uow.invoices.by_number(...)``
+and ``uow.payment_methods.by_reference(...)`` from an index.
+
+Example:
+    >>> from datetime import datetime, UTC
+    >>> from subkit.payment.methods import PaymentMethod
+    >>> pm = PaymentMethod(id="pm_1", customer_id="cus_1", created_at=datetime(2027, 1, 1, tzinfo=UTC),
+    ...                    details={"type": "bank_transfer", "reference": " ACME-7781 "})
+    >>> lookup_key(pm), normalize("acme-7781")
+    ('acme-7781', 'acme-7781')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from subkit.core.model import Entity, index_fields
+from subkit.payment.methods import BankTransferDetails
+
+__all__ = ["LOOKUP_FIELD", "LOOKUP_KINDS", "index_row", "indexed_value", "lookup_key", "normalize"]
+
+#: The name of the store-computed lookup attribute (a column on SQL stores).
+LOOKUP_FIELD = "lookup_key"
+
+
+def normalize(text: str) -> str:
+    """The form lookup keys are stored and compared in: stripped, case-folded.
+
+    Example:
+        >>> normalize("  INV-000042 ")
+        'inv-000042'
+    """
+    return text.strip().casefold()
+
+
+def _number(entity: Any) -> str | None:
+    number = entity.number
+    return None if number is None else normalize(number)
+
+
+def _transfer_reference(entity: Any) -> str | None:
+    details = entity.details
+    return normalize(details.reference) if isinstance(details, BankTransferDetails) else None
+
+
+#: The kinds that have a lookup key, and how it is computed.
+LOOKUP_KINDS: dict[str, Callable[[Any], str | None]] = {
+    "invoice": _number,
+    "credit_note": _number,
+    "payment_method": _transfer_reference,
+}
+
+
+def lookup_key(entity: Entity) -> str | None:
+    """The entity's lookup key (``None`` when its kind has none or it has no value yet).
+
+    Example:
+        >>> from subkit.customer.customer import Customer
+        >>> lookup_key(Customer(id="cus_1", name="Ada", currency="EUR")) is None
+        True
+    """
+    compute = LOOKUP_KINDS.get(entity.kind)
+    return None if compute is None else compute(entity)
+
+
+def indexed_value(entity: Entity, field: str) -> object:
+    """The value a store indexes under ``field`` for ``entity`` (``None`` if it has none).
+
+    Example:
+        >>> from subkit.customer.customer import Customer
+        >>> indexed_value(Customer(id="cus_1", name="Ada", currency="EUR"), "status") is None
+        True
+    """
+    if field == LOOKUP_FIELD:
+        return lookup_key(entity)
+    return getattr(entity, field, None)
+
+
+def index_row(entity: Entity) -> dict[str, object]:
+    """Every indexed value the entity has: its :data:`~subkit.core.model.INDEX_FIELDS` and its lookup key.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> from subkit.payment.methods import PaymentMethod
+        >>> pm = PaymentMethod(id="pm_1", customer_id="cus_1", created_at=datetime(2027, 1, 1, tzinfo=UTC),
+        ...                    details={"type": "bank_transfer", "reference": "ACME-7781"})
+        >>> index_row(pm)
+        {'customer_id': 'cus_1', 'lookup_key': 'acme-7781'}
+    """
+    row: dict[str, object] = {f: getattr(entity, f) for f in index_fields(type(entity))}
+    compute = LOOKUP_KINDS.get(entity.kind)
+    if compute is not None:
+        row[LOOKUP_FIELD] = compute(entity)
+    return row
