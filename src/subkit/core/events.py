@@ -14,12 +14,14 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
+import functools
+from collections.abc import Callable
 from enum import StrEnum
+from hashlib import blake2b
 
 from pydantic import AwareDatetime, Field
 
-from subkit.core.model import Model
+from subkit.core.value import Value
 
 __all__ = ["Event", "EventType"]
 
@@ -58,8 +60,10 @@ class EventType(StrEnum):
     PAYMENT_METHOD_EXPIRING = "payment_method.expiring"
 
 
-class Event(Model):
+class Event(Value):
     """One domain event. ``id`` is deterministic: replaying an operation yields the same id.
+
+    A slotted value (:class:`~subkit.core.value.Value`): ``data`` reads as a new ``dict``.
 
     Example:
         >>> from datetime import datetime, UTC
@@ -69,6 +73,7 @@ class Event(Model):
         True
     """
 
+    __slots__ = ()
     id: str
     type: EventType
     occurred_at: AwareDatetime
@@ -87,8 +92,11 @@ class Event(Model):
         **data: str | int | bool | None,
     ) -> Event:
         """Build an event whose id hashes its type, time, subject and data."""
-        raw = f"{type.value}|{at.isoformat()}|{subject_id}|{sorted(data.items())}"
-        eid = "evt_" + hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
-        return cls.fast(
-            id=eid, type=type, occurred_at=at, subject_id=subject_id, customer_id=customer_id, data=data
-        )
+        value = type._value_
+        pairs = tuple(sorted(data.items())) if len(data) > 1 else tuple(data.items())
+        raw = f"{value}|{at.isoformat()}|{subject_id}|{list(pairs)}"
+        eid = "evt_" + blake2b(raw.encode(), digest_size=12).hexdigest()
+        return _new_event((eid, value, at, subject_id, customer_id, tuple(data.items())))
+
+
+_new_event: Callable[[tuple[object, ...]], Event] = functools.partial(tuple.__new__, Event)

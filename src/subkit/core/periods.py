@@ -32,6 +32,7 @@ from pydantic import AwareDatetime, model_validator
 
 from subkit.core.model import Model
 from subkit.core.money import CONTEXT
+from subkit.core.value import Value
 from subkit.errors import InvalidPeriodError, NaiveDatetimeError, SubkitError, ValidationError
 
 __all__ = [
@@ -83,8 +84,8 @@ def zone(name: str) -> tzinfo:
         raise ValidationError(f"{name!r} is not an IANA time zone", field="timezone") from None
 
 
-class Period(Model):
-    """A half-open time span ``[start, end)`` with ``end > start``.
+class Period(Value):
+    """A half-open time span ``[start, end)`` with ``end > start`` (a slotted value).
 
     Example:
         >>> p = Period(start=datetime(2027, 1, 1, tzinfo=UTC), end=datetime(2027, 2, 1, tzinfo=UTC))
@@ -92,17 +93,16 @@ class Period(Model):
         (31, False)
     """
 
+    __slots__ = ()
     _error: ClassVar[type[SubkitError]] = InvalidPeriodError
     start: AwareDatetime
     end: AwareDatetime
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Period:
+    def _check(self) -> None:
         if self.end <= self.start:
             raise InvalidPeriodError(
                 f"end {self.end.isoformat()} must be after start {self.start.isoformat()}", field="end"
             )
-        return self
 
     @classmethod
     def of(cls, start: datetime, end: datetime) -> Period:
@@ -148,7 +148,7 @@ class Period(Model):
         """The shared part, or ``None`` when they do not overlap."""
         if not self.overlaps(other):
             return None
-        return Period.fast(start=max(self.start, other.start), end=min(self.end, other.end))
+        return Period.trusted(max(self.start, other.start), min(self.end, other.end))
 
     def split(self, *points: datetime) -> tuple[Period, ...]:
         """Cut at the given instants (those strictly inside); the pieces tile the period.
@@ -160,7 +160,7 @@ class Period(Model):
         """
         cuts = sorted({ensure_aware(p, "points") for p in points if self.start < p < self.end})
         edges = [self.start, *cuts, self.end]
-        return tuple(Period.fast(start=a, end=b) for a, b in itertools.pairwise(edges))
+        return tuple(Period.trusted(a, b) for a, b in itertools.pairwise(edges))
 
     def __str__(self) -> str:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
@@ -296,4 +296,4 @@ def cycle_period(anchor: datetime, interval: Interval, n: int, tz: tzinfo | str 
         ('2027-02-28', '2027-03-31')
     """
     z = zone(tz) if isinstance(tz, str) else tz
-    return Period.fast(start=cycle_start(anchor, interval, n, z), end=cycle_start(anchor, interval, n + 1, z))
+    return Period.trusted(cycle_start(anchor, interval, n, z), cycle_start(anchor, interval, n + 1, z))

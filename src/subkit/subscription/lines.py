@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from subkit.catalog.catalog import BillingTiming, Plan
+from subkit.core.model import trusted_copy
 from subkit.core.money import CONTEXT
 from subkit.invoice.discounts import AppliedDiscount, discount_lines
 from subkit.invoice.invoice import InvoiceLine, LineKind
@@ -19,6 +21,7 @@ from subkit.subscription.model import (
     _UNIT_QUANTUM,
     BillingContext,
     ChargeSegment,
+    ScheduledChange,
     Subscription,
     SubscriptionItem,
     SubscriptionStatus,
@@ -39,6 +42,9 @@ __all__ = [
     "segments_of",
     "with_changes",
 ]
+
+
+_ZERO = Decimal(0)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -67,21 +73,35 @@ def _describe(plan: Plan, quantity: Decimal) -> str:
 
 def next_due(sub: Subscription) -> datetime | None:
     """When the subscription next needs the engine: trial end, a scheduled change, or period end."""
-    if sub.status == SubscriptionStatus.CANCELED:
+    return _next_due(sub.status, sub.period_end, sub.schedule, sub.resume_at)
+
+
+def _next_due(
+    status: SubscriptionStatus,
+    period_end: datetime,
+    schedule: tuple[ScheduledChange, ...],
+    resume_at: datetime | None,
+) -> datetime | None:
+    if status == SubscriptionStatus.CANCELED:
         return None
-    candidates = [sub.period_end]
-    if sub.schedule:
-        candidates.append(sub.schedule[0].at)
-    if sub.status == SubscriptionStatus.PAUSED and sub.resume_at is not None:
-        candidates.append(sub.resume_at)
-    return min(candidates)
+    due = period_end
+    if schedule and schedule[0].at < due:
+        due = schedule[0].at
+    if status == SubscriptionStatus.PAUSED and resume_at is not None and resume_at < due:
+        due = resume_at
+    return due
 
 
-def with_changes(sub: Subscription, **changes: object) -> Subscription:
-    """A new version of ``sub`` with ``changes`` and its next due instant recomputed."""
-    new = sub.bumped(**changes)
-    new.__dict__["due_at"] = next_due(new)  # fresh private copy: safe to set before anyone sees it
-    return new
+def with_changes(sub: Subscription, **changes: Any) -> Subscription:
+    """A new version of ``sub`` with ``changes`` (valid values) and its next due instant recomputed."""
+    get = changes.get
+    changes["due_at"] = _next_due(
+        get("status", sub.status),
+        get("period_end", sub.period_end),
+        get("schedule", sub.schedule),
+        get("resume_at", sub.resume_at),
+    )
+    return trusted_copy(sub, changes, bump=True)
 
 
 def discounted(
@@ -107,12 +127,12 @@ def discounted(
         )
         for i, d in zip(idx, amounts, strict=True):
             if d:
-                out[i] = out[i].model_copy(update={"discount_minor": d})
+                out[i] = out[i].with_discount(d)
         for n, c in active:
             if c.id in spent:
                 kept = {k: v for k, v in applied[n].spent.items() if k >= cycle - 1}
                 kept[cycle] = kept.get(cycle, 0) + spent[c.id]
-                applied[n] = applied[n].model_copy(update={"spent": kept})
+                applied[n] = applied[n].with_spent(kept)
     return out, tuple(applied)
 
 
@@ -134,14 +154,8 @@ def segments_of(lines: Sequence[InvoiceLine]) -> list[ChargeSegment]:
             and ln.kind in (LineKind.RECURRING, LineKind.PRORATION)
         ):
             segs.append(
-                ChargeSegment.fast(
-                    item_id=ln.item_id,
-                    plan_id=ln.plan_id,
-                    start=ln.period_start,
-                    end=ln.period_end,
-                    net_minor=ln.net_minor,
-                    credited_minor=0,
-                    cut_at=None,
+                ChargeSegment.trusted(
+                    ln.item_id, ln.plan_id, ln.period_start, ln.period_end, ln.net_minor, 0, None
                 )
             )
     return segs
@@ -225,20 +239,20 @@ def credit_line(
     seg: ChargeSegment, ctx: BillingContext, at: datetime, tz: tzinfo, cycle: int, credit: int
 ) -> InvoiceLine:
     """A negative proration line crediting ``credit`` for the unused part of ``seg`` after ``at``."""
-    return InvoiceLine.fast(
-        description=f"Unused time on {ctx.catalog.plan(seg.plan_id).name} after {at.astimezone(tz).date()}",
-        kind=LineKind.PRORATION,
-        plan_id=seg.plan_id,
-        item_id=seg.item_id,
-        period_start=at,
-        period_end=seg.end,
-        cycle=cycle,
-        quantity=_ONE,
-        unit_amount=Decimal(0),
-        amount_minor=-credit,
-        discount_minor=0,
-        tax_minor=0,
-        tax_rate=None,
+    return InvoiceLine.trusted(
+        f"Unused time on {ctx.catalog.plan(seg.plan_id).name} after {at.astimezone(tz).date()}",
+        LineKind.PRORATION.value,
+        seg.plan_id,
+        seg.item_id,
+        at,
+        seg.end,
+        cycle,
+        _ONE,
+        _ZERO,
+        -credit,
+        0,
+        0,
+        None,
     )
 
 

@@ -503,7 +503,7 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
         )
     n = sub.cycle + 1
     # Cycle n starts where the current period ends (both come from the anchor); only its end is new.
-    period = Period.fast(start=sub.period_end, end=cycle_start(sub.anchor, sub.interval, n + 1, tz))
+    period = Period.trusted(sub.period_end, cycle_start(sub.anchor, sub.interval, n + 1, tz))
     events = []
     status = sub.status
     setup = False

@@ -59,7 +59,7 @@ class InMemoryStore:
         if id not in order:
             order[id] = len(order)
         index = self._index.setdefault(kind, {})
-        new_vals, old_vals = ent.__dict__, old.__dict__ if old is not None else {}
+        new_vals, old_vals = vars(ent), vars(old) if old is not None else {}
         for f in index_fields(type(ent)):
             new_v, old_v = new_vals[f], old_vals.get(f)
             if old is not None and old_v == new_v:
