@@ -101,20 +101,16 @@ def _entity_row(e: Entity) -> tuple[Any, ...]:
 def dump(store: InMemoryStore) -> Dump:
     """Everything a set-up engine committed to its memory store, as SQL rows.
 
-    Reads the reference store's internals (a benchmark shortcut: bulk-loading is much
+    From the reference store's snapshot (a benchmark shortcut: bulk-loading is much
     faster than replaying the set-up through ``SqlStore``).
     """
-    entities = []
-    for kind, table in store._data.items():
-        order = store._order[kind]
-        for ent in sorted(table.values(), key=lambda e: order[e.id]):
-            entities.append(_entity_row(ent))
+    snap = store.snapshot()
     now = time.time_ns() // 1000
     return Dump(
-        entities=entities,
-        claims=[(k, now) for k in sorted(store._claims)],
-        sequences=sorted(store._sequences.items()),
-        outbox=[(ev.id, ev.model_dump_json()) for ev in store._outbox],
+        entities=[_entity_row(e) for e in snap.entities],
+        claims=[(k, now) for k in snap.claims],
+        sequences=snap.sequences,
+        outbox=[(ev.id, ev.model_dump_json()) for ev in snap.pending_events],
     )
 
 
