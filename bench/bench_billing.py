@@ -248,7 +248,9 @@ def build_book(specs: list[Spec], store: InMemoryStore, batch: int = 2000) -> No
                     )
                 )
                 if inv.status == InvoiceStatus.PAID:
-                    uow.publish(Event.of(EventType.INVOICE_PAID, anchor, inv.id, customer_id=cus_id, amount=0))
+                    uow.publish(
+                        Event.of(EventType.INVOICE_PAID, anchor, inv.id, customer_id=cus_id, amount=0)
+                    )
                 uow.add(out.subscription)
                 for ev in out.events:
                     uow.publish(ev)

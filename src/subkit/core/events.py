@@ -92,11 +92,12 @@ class Event(Value):
         **data: str | int | bool | None,
     ) -> Event:
         """Build an event whose id hashes its type, time, subject and data."""
-        value = type._value_
-        pairs = tuple(sorted(data.items())) if len(data) > 1 else tuple(data.items())
-        raw = f"{value}|{at.isoformat()}|{subject_id}|{list(pairs)}"
+        pairs = tuple(data.items())
+        raw = (
+            f"{type._value_}|{at.isoformat()}|{subject_id}|{sorted(pairs) if len(pairs) > 1 else list(pairs)}"
+        )
         eid = "evt_" + blake2b(raw.encode(), digest_size=12).hexdigest()
-        return _new_event((eid, value, at, subject_id, customer_id, tuple(data.items())))
+        return _new_event((eid, type, at, subject_id, customer_id, pairs))
 
 
 _new_event: Callable[[tuple[object, ...]], Event] = functools.partial(tuple.__new__, Event)

@@ -200,10 +200,11 @@ def exact_to_minor(amount: Decimal, currency: str, rounding: Rounding = Rounding
         (5451, 1235)
     """
     scaled = amount.scaleb(_minor_units(currency), context=CONTEXT)
-    return int(scaled.quantize(_ONE, rounding=str(rounding), context=CONTEXT))
+    return int(scaled.quantize(_ONE, rounding=_ROUNDING.get(rounding, rounding), context=CONTEXT))
 
 
 _ONE = Decimal(1)
+_ROUNDING: dict[str, str] = {r: r.value for r in Rounding}
 
 
 def minor_to_decimal(minor: int, currency: str) -> Decimal:

@@ -217,12 +217,12 @@ class Interval(Model):
     @property
     def months(self) -> int:
         """Length in months (0 for day/week intervals)."""
-        return {IntervalUnit.MONTH: 1, IntervalUnit.YEAR: 12}.get(self.unit, 0) * self.count
+        return _MONTHS.get(self.unit, 0) * self.count
 
     @property
     def days(self) -> int:
         """Length in days (0 for month/year intervals)."""
-        return {IntervalUnit.DAY: 1, IntervalUnit.WEEK: 7}.get(self.unit, 0) * self.count
+        return _DAYS.get(self.unit, 0) * self.count
 
     def delta(self, n: int) -> relativedelta:
         """``n`` intervals as a relativedelta."""
@@ -234,6 +234,8 @@ class Interval(Model):
         return f"{self.count} {self.unit.value}{'s' if self.count != 1 else ''}"
 
 
+_MONTHS = {IntervalUnit.MONTH: 1, IntervalUnit.YEAR: 12}
+_DAYS = {IntervalUnit.DAY: 1, IntervalUnit.WEEK: 7}
 DAILY = Interval(unit=IntervalUnit.DAY)
 WEEKLY = Interval(unit=IntervalUnit.WEEK)
 MONTHLY = Interval(unit=IntervalUnit.MONTH)
@@ -250,7 +252,7 @@ def cycle_start(anchor: datetime, interval: Interval, n: int, tz: tzinfo | str =
     """
     ensure_aware(anchor, "anchor")
     z = zone(tz) if isinstance(tz, str) else tz
-    local = anchor.astimezone(z)
+    local = anchor if anchor.tzinfo is z else anchor.astimezone(z)
     # Wall-clock arithmetic in the local zone, then back to UTC: 09:00 stays 09:00 across DST.
     months = interval.months
     if months:
@@ -259,9 +261,13 @@ def cycle_start(anchor: datetime, interval: Interval, n: int, tz: tzinfo | str =
         year, month = local.year + y, m + 1
         if not 1 <= year <= 9999:
             raise InvalidPeriodError(f"cycle {n} falls outside the calendar", field="n")
-        day = min(local.day, monthrange(year, month)[1])
-        return local.replace(year=year, month=month, day=day).astimezone(UTC)
-    return (local + timedelta(days=interval.days * n)).astimezone(UTC)
+        day = local.day
+        if day > 28:
+            day = min(day, monthrange(year, month)[1])
+        start = local.replace(year=year, month=month, day=day)
+    else:
+        start = local + timedelta(days=interval.days * n)
+    return start if z is UTC else start.astimezone(UTC)
 
 
 def cycle_index(anchor: datetime, interval: Interval, at: datetime, tz: tzinfo | str = UTC) -> int:

@@ -1,12 +1,13 @@
 """Slotted lightweight values: what the billing loop creates in bulk, validated at the edges.
 
 A :class:`Value` is an immutable tuple with named fields (as beancount's ``Amount``): no
-``__dict__``, one small object. Its items are atomic (``str``, ``int``, ``Decimal``,
-``datetime``, ``None``) or other values, so CPython's cyclic garbage collector stops
-tracking a stored value after its first collection: a store holding millions of invoice
-lines costs the collector nothing. Enum fields are kept as their string value and read
-back as the enum member; dict fields are kept as a tuple of pairs and read back as a
-new ``dict``.
+``__dict__``, one small object, and fields read at C speed. Its items are atomic
+(``str``, ``int``, ``Decimal``, ``datetime``, ``None``), enum members, or tuples of
+atomic pairs: a dict field is kept as a tuple of its pairs and reads as a new ``dict``,
+so a value cannot be changed in place. A store turns a value into a plain tuple of
+atomic items (enum members as their values), which CPython's cyclic garbage collector
+stops tracking after its first collection: millions of stored invoice lines cost the
+collector nothing (see :mod:`subkit.adapters.storage.memory_rows`).
 
 Validation lives at the edges. The keyword constructor, ``model_validate`` and
 ``model_validate_json`` check every field with a pydantic model generated from the
@@ -66,12 +67,6 @@ def _optional(hint: Any) -> tuple[Any, bool]:
     return hint, False
 
 
-def _enum_getter(i: int, members: dict[Any, Any], optional: bool, doc: str) -> property:
-    if optional:
-        return property(lambda self: None if self[i] is None else members[self[i]], doc=doc)
-    return property(lambda self: members[self[i]], doc=doc)
-
-
 def _dict_getter(i: int, doc: str) -> property:
     return property(lambda self: dict(self[i]), doc=doc)
 
@@ -89,8 +84,10 @@ class Value(tuple[Any, ...]):
     _fields: ClassVar[tuple[str, ...]] = ()
     #: The pydantic model that validates input, JSON and storage for this value.
     _schema: ClassVar[type[Model]]
-    #: Fields kept in another form than they read: position -> (to the stored form, from it).
+    #: Fields kept in another form than they read: position -> (to the kept form, from it).
     _codecs: ClassVar[dict[int, tuple[Callable[[Any], Any], Callable[[Any], Any]]]] = {}
+    #: Enum fields: position -> the enum class (a store keeps their values).
+    _enums: ClassVar[dict[int, type[Enum]]] = {}
     #: The subkit error raised for a bad field.
     _error: ClassVar[type[SubkitError]] = ValidationError
     model_fields: ClassVar[dict[str, Any]] = {}
@@ -111,18 +108,18 @@ class Value(tuple[Any, ...]):
             "_error": cls._error,
         }
         codecs: dict[int, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {}
+        enums: dict[int, type[Enum]] = {}
         for i, name in enumerate(own):
             hint = hints[name]
             namespace["__annotations__"][name] = hint
             default = cls.__dict__.get(name, _MISSING)
             if default is not _MISSING:
                 namespace[name] = default
-            inner, optional = _optional(hint)
+            inner, _ = _optional(hint)
             doc = f"Field {i}: {name}."
             if isinstance(inner, type) and issubclass(inner, Enum):
-                members = {m.value: m for m in inner}
-                codecs[i] = (_enum_value, members.__getitem__)
-                setattr(cls, name, _enum_getter(i, members, optional, doc))
+                enums[i] = inner
+                setattr(cls, name, _tuplegetter(i, doc))
             elif typing.get_origin(inner) is dict:
                 codecs[i] = (_pairs, dict)
                 setattr(cls, name, _dict_getter(i, doc))
@@ -130,6 +127,7 @@ class Value(tuple[Any, ...]):
                 setattr(cls, name, _tuplegetter(i, doc))
         cls._fields = tuple(own)
         cls._codecs = codecs
+        cls._enums = enums
         cls._schema = typing.cast(type[Model], type(f"{cls.__name__}Schema", (Model,), namespace))
         cls._schema.__doc__ = f"Validates input, JSON and storage of :class:`{cls.__name__}`."
         cls.model_fields = cls._schema.model_fields
@@ -140,7 +138,7 @@ class Value(tuple[Any, ...]):
 
     @classmethod
     def trusted(cls, *items: Any) -> Self:
-        """Build from items already valid and in stored form (enums as values), in field order; unchecked."""
+        """Build from items already valid, in field order (dicts as tuples of pairs); unchecked."""
         return _new(cls, items)
 
     @classmethod
@@ -245,10 +243,6 @@ class Value(tuple[Any, ...]):
 
 def _rebuild(cls: type[Value], items: tuple[Any, ...]) -> Value:
     return _new(cls, items)
-
-
-def _enum_value(member: Enum) -> Any:
-    return member._value_
 
 
 def _pairs(mapping: dict[Any, Any]) -> tuple[tuple[Any, Any], ...]:

@@ -147,7 +147,7 @@ class InvoiceLine(Value):
         return _new_line(
             (
                 description,
-                LineKind(kind).value,
+                LineKind(kind),
                 plan_id,
                 item_id,
                 period_start,

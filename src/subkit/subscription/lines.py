@@ -6,14 +6,15 @@ unique charge keys that keep a period from being billed twice.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from subkit.catalog.catalog import BillingTiming, Plan
+from subkit.catalog.catalog import Plan
 from subkit.core.model import trusted_copy
-from subkit.core.money import CONTEXT
+from subkit.core.money import CONTEXT, exact_to_minor
 from subkit.invoice.discounts import AppliedDiscount, discount_lines
 from subkit.invoice.invoice import InvoiceLine, LineKind
 from subkit.subscription.model import (
@@ -38,6 +39,7 @@ __all__ = [
     "full_amount",
     "next_due",
     "plan_of",
+    "plans_of",
     "remaining_line",
     "segments_of",
     "with_changes",
@@ -146,73 +148,92 @@ def segments_of(lines: Sequence[InvoiceLine]) -> list[ChargeSegment]:
     segs = []
     for ln in lines:
         if (
-            ln.item_id
+            ln.amount_minor > 0
+            and (ln.kind == _RECURRING or ln.kind == _PRORATION)
+            and ln.item_id
             and ln.plan_id
-            and ln.period_start
-            and ln.period_end
-            and ln.amount_minor > 0
-            and ln.kind in (LineKind.RECURRING, LineKind.PRORATION)
+            and ln.period_start is not None
+            and ln.period_end is not None
         ):
             segs.append(
-                ChargeSegment.trusted(
-                    ln.item_id, ln.plan_id, ln.period_start, ln.period_end, ln.net_minor, 0, None
-                )
+                _new_segment((ln.item_id, ln.plan_id, ln.period_start, ln.period_end, ln.net_minor, 0, None))
             )
     return segs
 
 
+def plans_of(sub: Subscription, ctx: BillingContext) -> list[tuple[SubscriptionItem, Plan]]:
+    """Each item of ``sub`` with its catalog plan (at the item's pinned version), looked up once."""
+    plan = ctx.catalog.plan
+    return [(it, plan(it.plan_id, it.plan_version)) for it in sub.items]
+
+
 def advance_lines(
-    sub: Subscription, ctx: BillingContext, cycle: int, start: datetime, end: datetime, *, setup: bool
+    sub: Subscription,
+    ctx: BillingContext,
+    cycle: int,
+    start: datetime,
+    end: datetime,
+    *,
+    setup: bool,
+    plans: Sequence[tuple[SubscriptionItem, Plan]] | None = None,
 ) -> list[InvoiceLine]:
-    """The lines charged in advance for cycle ``[start, end)`` (setup fee on the first), discounted."""
+    """The lines charged in advance for cycle ``[start, end)`` (setup fee on the first), undiscounted."""
+    currency, rounding = sub.currency, ctx.rounding
     lines = []
-    for it in sub.items:
-        plan = plan_of(ctx, it)
-        if setup and sub.currency in plan.setup_fee:
+    for it, plan in plans if plans is not None else plans_of(sub, ctx):
+        if setup and currency in plan.setup_fee:
             lines.append(
                 InvoiceLine.build(
                     f"{plan.name} setup fee",
                     LineKind.SETUP_FEE,
-                    currency=sub.currency,
-                    unit_amount=plan.setup_fee[sub.currency],
+                    currency=currency,
+                    unit_amount=plan.setup_fee[currency],
                     plan_id=plan.id,
                     item_id=it.id,
                     cycle=cycle,
-                    rounding=ctx.rounding,
+                    rounding=rounding,
                 )
             )
-        if plan.timing != BillingTiming.ADVANCE:
+        if plan.metric:  # metered: billed in arrears
             continue
-        exact = full_amount(plan, sub.currency, it.quantity)
+        q = it.quantity  # checked (a Decimal >= 0) when the item was made
+        exact = plan.price(currency).exact(q)
         lines.append(
-            InvoiceLine.build(
-                _describe(plan, it.quantity),
-                LineKind.RECURRING,
-                currency=sub.currency,
-                quantity=it.quantity,
-                unit_amount=_unit(exact, it.quantity),
-                exact_amount=exact,
-                plan_id=plan.id,
-                item_id=it.id,
-                period_start=start,
-                period_end=end,
-                cycle=cycle,
-                rounding=ctx.rounding,
+            _new_line(
+                (
+                    _describe(plan, q),
+                    _RECURRING,
+                    plan.id,
+                    it.id,
+                    start,
+                    end,
+                    cycle,
+                    q,
+                    _unit(exact, q),
+                    exact_to_minor(exact, currency, rounding),
+                    0,
+                    0,
+                    None,
+                )
             )
         )
     return lines
 
 
 def arrears_lines(
-    sub: Subscription, ctx: BillingContext, start: datetime, end: datetime
+    sub: Subscription,
+    ctx: BillingContext,
+    start: datetime,
+    end: datetime,
+    *,
+    plans: Sequence[tuple[SubscriptionItem, Plan]] | None = None,
 ) -> list[InvoiceLine]:
-    """The lines charged in arrears for ``[start, end)``: metered usage from ``ctx.usage``, discounted."""
+    """The lines charged in arrears for ``[start, end)``: metered usage from ``ctx.usage``, undiscounted."""
     lines = []
-    for it in sub.items:
-        plan = plan_of(ctx, it)
-        if plan.timing != BillingTiming.ARREARS:
+    for it, plan in plans if plans is not None else plans_of(sub, ctx):
+        if not plan.metric:
             continue
-        used = ctx.usage.get(it.id, Decimal(0))
+        used = ctx.usage.get(it.id, _ZERO)
         exact = full_amount(plan, sub.currency, used)
         if exact == 0 and used == 0:
             continue
@@ -241,7 +262,7 @@ def credit_line(
     """A negative proration line crediting ``credit`` for the unused part of ``seg`` after ``at``."""
     return InvoiceLine.trusted(
         f"Unused time on {ctx.catalog.plan(seg.plan_id).name} after {at.astimezone(tz).date()}",
-        LineKind.PRORATION.value,
+        LineKind.PRORATION,
         seg.plan_id,
         seg.item_id,
         at,
@@ -287,11 +308,20 @@ def remaining_line(
 def charge_claims(sub: Subscription, lines: Sequence[InvoiceLine]) -> list[str]:
     """Unique keys: one recurring charge per item and service period; one proration per item and operation."""
     keys = []
+    start, iso = None, ""
     for ln in lines:
         if not ln.item_id or ln.period_start is None or ln.amount_minor <= 0:
             continue
-        if ln.kind == LineKind.RECURRING:
-            keys.append(charge_key(sub.id, ln.item_id, ln.period_start))
-        elif ln.kind == LineKind.PRORATION:
+        if ln.kind == _RECURRING:
+            if ln.period_start is not start:
+                start, iso = ln.period_start, ln.period_start.isoformat()
+            keys.append(f"charge:{sub.id}:{ln.item_id}:{iso}")
+        elif ln.kind == _PRORATION:
             keys.append(f"proration:{sub.id}:{ln.item_id}:v{sub.version}")
     return keys
+
+
+_RECURRING = LineKind.RECURRING
+_PRORATION = LineKind.PRORATION
+_new_line = functools.partial(tuple.__new__, InvoiceLine)
+_new_segment = functools.partial(tuple.__new__, ChargeSegment)

@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from subkit.adapters.storage import UnitOfWorkBase
-from subkit.adapters.storage.memory_rows import RowCodec
+from subkit.adapters.storage.memory_rows import RowCodec, plain, unplain
 from subkit.core.events import Event
 from subkit.core.model import Entity, index_fields
 from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError, ValidationError
@@ -44,6 +44,7 @@ __all__ = ["InMemoryStore", "MemorySnapshot"]
 
 E = TypeVar("E", bound=Entity)
 Row = tuple[Any, ...]
+_NO_ROWS: dict[str, Row] = {}
 #: value -> the one id that has it, a tuple of a few ids, or a dict of many.
 FieldIndex = dict[object, "str | tuple[str, ...] | dict[str, None]"]
 
@@ -101,29 +102,38 @@ class InMemoryStore:
             )
         return codec
 
-    def _store(self, ent: Entity) -> None:
-        kind, id = ent.kind, ent.id
+    def _store(self, kind: str, entities: list[Entity]) -> None:
+        """Write entities of one kind (under the lock, checks done): rows, indexes, due heap."""
         codec = self._codecs[kind]
-        table = self._rows.setdefault(kind, {})
-        old = table.get(id)
-        row = codec.row(ent, old[-1] if old is not None else len(table))
+        encode = codec.row
+        table = self._rows.get(kind)
+        if table is None:
+            table = self._rows[kind] = {}
         index = self._index.setdefault(kind, {})
-        for f, p in self._indexed[kind]:
-            new_v = row[p]
-            old_v = old[p] if old is not None else None
-            if old is not None and old_v == new_v:
-                continue
-            field = index.setdefault(f, {})
-            if old_v is not None:
-                _unindex(field, old_v, id)
-            if new_v is not None:
-                _index(field, new_v, id)
-        table[id] = row
+        indexed = [(index.setdefault(f, {}), p) for f, p in self._indexed[kind]]
         due_pos = codec.position.get("due_at")
-        if due_pos is not None:
-            due = row[due_pos]
-            if due is not None and (old is None or old[due_pos] != due):
-                heapq.heappush(self._due.setdefault(kind, []), (due, id))
+        heap = self._due.setdefault(kind, []) if due_pos is not None else []
+        for ent in entities:
+            id = ent.id
+            old = table.get(id)
+            if old is None:
+                row = table[id] = encode(ent, len(table))
+                for field, p in indexed:
+                    if row[p] is not None:
+                        _index(field, row[p], id)
+            else:
+                row = table[id] = encode(ent, old[-1])
+                for field, p in indexed:
+                    new_v, old_v = row[p], old[p]
+                    if old_v != new_v:
+                        if old_v is not None:
+                            _unindex(field, old_v, id)
+                        if new_v is not None:
+                            _index(field, new_v, id)
+            if due_pos is not None:
+                due = row[due_pos]
+                if due is not None and (old is None or old[due_pos] != due):
+                    heapq.heappush(heap, (due, id))
 
     def _ids(self, kind: str, field: str, value: object) -> Collection[str]:
         """Ids whose indexed ``field`` equals ``value``, or is one of it when it is a list."""
@@ -172,7 +182,7 @@ class InMemoryStore:
                     rows.append(row)
                     if len(rows) >= limit:
                         break
-        return [Event.trusted(*r) for r in rows]
+        return [cast(Event, unplain(Event, r)) for r in rows]
 
     def mark_published(self, event_ids: Sequence[str]) -> None:
         """Mark events delivered: the store forgets them."""
@@ -248,56 +258,60 @@ def _matches(actual: object, wanted: object) -> bool:
 class _MemoryUnitOfWork(UnitOfWorkBase):
     def __init__(self, store: InMemoryStore) -> None:
         self._s = store
-        # kind -> id -> (entity, committed version it replaces, or None when new)
-        self._writes: dict[str, dict[str, tuple[Entity, int | None]]] = {}
-        # kind -> id -> the committed entity as this unit of work first read it
-        self._read: dict[str, dict[str, Entity]] = {}
+        # kind -> id -> the entity as this unit of work sees it: its own write, else the
+        # committed one as it first read it
+        self._view: dict[str, dict[str, Entity]] = {}
+        # kind -> id -> the committed version its own write replaces (None: a new entity)
+        self._base: dict[str, dict[str, int | None]] = {}
         self._claims: set[str] = set()
         self._seq: dict[str, int] = {}
         self._seq_base: dict[str, int] = {}
         self._events: list[Event] = []
         self._done = False
 
-    def _committed(self, kind: str, id: str, *, fresh: bool = False) -> Entity | None:
-        read = self._read.get(kind)
-        if read is None:
-            read = self._read[kind] = {}
-        elif not fresh:
-            found = read.get(id)
-            if found is not None:
-                return found
-        row = self._s._rows.get(kind, {}).get(id)
+    def _load(self, kind: str, id: str) -> Entity | None:
+        """The committed entity, read now (and kept as this unit of work's view of it)."""
+        row = self._s._rows.get(kind, _NO_ROWS).get(id)
         if row is None:
             return None
-        ent = read[id] = self._s._codecs[kind].entity(row)
+        ent = self._s._codecs[kind].entity(row)
+        view = self._view.get(kind)
+        if view is None:
+            view = self._view[kind] = {}
+        view[id] = ent
         return ent
 
     def _current(self, kind: str, id: str) -> Entity | None:
-        w = self._writes.get(kind)
-        if w is not None:
-            hit = w.get(id)
-            if hit is not None:
-                return hit[0]
-        return self._committed(kind, id)
+        view = self._view.get(kind)
+        if view is not None:
+            found = view.get(id)
+            if found is not None:
+                return found
+        return self._load(kind, id)
+
+    def _own(self, kind: str, id: str) -> bool:
+        bases = self._base.get(kind)
+        return bases is not None and id in bases
 
     def get(self, kind: type[E], id: str) -> E:
-        self._check_open()
+        if self._done:
+            self._check_open()
         found = self._current(kind.kind, id)
         if found is None:
             raise NotFoundError(f"no {kind.kind} with id {id!r}", field="id")
-        return cast(E, found)
+        return found  # type: ignore[return-value]
 
     def lock(self, kind: type[E], id: str, *, skip_locked: bool = False) -> E | None:
         self._check_open()
-        own = self._writes.get(kind.kind, {}).get(id)
-        if own is not None:
-            return cast(E, own[0])
-        return cast(E | None, self._committed(kind.kind, id, fresh=True))
+        if self._own(kind.kind, id):
+            return self._view[kind.kind][id]  # type: ignore[return-value]
+        return self._load(kind.kind, id)  # type: ignore[return-value]
 
     def get_many(self, kind: type[E], ids: Sequence[str]) -> dict[str, E]:
         self._check_open()
-        found = {i: self._current(kind.kind, i) for i in ids}
-        return {i: cast(E, e) for i, e in found.items() if e is not None}
+        k = kind.kind
+        found = {i: self._current(k, i) for i in ids}
+        return {i: e for i, e in found.items() if e is not None}  # type: ignore[misc]
 
     def find(self, kind: type[E], **where: object) -> list[E]:
         self._check_open()
@@ -305,11 +319,12 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
         s = self._s
         codec = s._codecs.get(k)
         hits: list[tuple[int, Entity]] = []
-        own = self._writes.get(k, {})
+        own = self._base.get(k, {})
+        view = self._view.get(k, {})
+        table = s._rows.get(k, _NO_ROWS)
         if codec is not None:
             indexed = {f for f, _ in s._indexed.get(k, ())}
             use = [f for f in where if f in indexed]
-            table = s._rows.get(k, {})
             with s._lock:
                 if use:
                     sets = sorted((s._ids(k, f, where[f]) for f in use), key=len)
@@ -323,52 +338,59 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
             raw = [(codec.position[f], v) for f, v in where.items() if f in codec.plain]
             if raw:
                 rows = [(i, r) for i, r in rows if all(_matches(r[p], v) for p, v in raw)]
-            read = self._read.get(k, {})
             for i, r in rows:
-                ent = read.get(i)
-                hits.append(
-                    (r[-1], ent if ent is not None and ent.version == r[codec.version] else codec.entity(r))
-                )
-        last = len(s._rows.get(k, {})) if codec is not None else 0
-        for wid, (ent, _) in own.items():
-            committed = s._rows.get(k, {}).get(wid)
-            hits.append((committed[-1] if committed is not None else last, ent))
+                ent = view.get(i)
+                if ent is None or ent.version != r[codec.version]:
+                    ent = codec.entity(r)
+                hits.append((r[-1], ent))
+        last = len(table)
+        for wid in own:
+            committed = table.get(wid)
+            hits.append((committed[-1] if committed is not None else last, view[wid]))
         hits.sort(key=lambda h: h[0])
         return [
-            cast(E, e) for _, e in hits if all(_matches(getattr(e, f, None), v) for f, v in where.items())
+            e  # type: ignore[misc]
+            for _, e in hits
+            if all(_matches(getattr(e, f, None), v) for f, v in where.items())
         ]
 
     def add(self, entity: Entity) -> None:
         self._check_open()
+        k = entity.kind
         self._s._codec(type(entity))
-        if self._current(entity.kind, entity.id) is not None:
-            raise DuplicateError(f"{entity.kind} {entity.id!r} already exists", field="id")
-        self._writes.setdefault(entity.kind, {})[entity.id] = (entity, None)
+        if self._current(k, entity.id) is not None:
+            raise DuplicateError(f"{k} {entity.id!r} already exists", field="id")
+        self._view.setdefault(k, {})[entity.id] = entity
+        self._base.setdefault(k, {})[entity.id] = None
 
     def update(self, entity: Entity) -> None:
         self._check_open()
-        current = self._current(entity.kind, entity.id)
+        k, id = entity.kind, entity.id
+        current = self._current(k, id)
         if current is None:
-            raise NotFoundError(f"no {entity.kind} with id {entity.id!r} to update", field="id")
+            raise NotFoundError(f"no {k} with id {id!r} to update", field="id")
         self._s._codec(type(entity))
         if entity.version != current.version + 1:
             raise ConcurrencyError(
-                f"{entity.kind} {entity.id!r} is at version {current.version}, "
+                f"{k} {id!r} is at version {current.version}, "
                 f"the write expected {entity.version - 1}; reload and retry"
             )
-        writes = self._writes.setdefault(entity.kind, {})
-        prev = writes.get(entity.id)
-        writes[entity.id] = (entity, prev[1] if prev else current.version)
+        bases = self._base.get(k)
+        if bases is None:
+            bases = self._base[k] = {}
+        if id not in bases:
+            bases[id] = current.version
+        self._view[k][id] = entity
 
     def due(self, kind: type[E], until: datetime, limit: int) -> list[E]:
         self._check_open()
         k = kind.kind
-        own = self._writes.get(k, {})
+        own = self._base.get(k, {})
         with self._s._lock:
             ids = self._s._due_ids(k, until, limit + len(own))
         found = {i: self._current(k, i) for i in ids}
-        for wid, (ent, _) in own.items():
-            found[wid] = ent
+        for wid in own:
+            found[wid] = self._view[k][wid]
         due = [
             e
             for e in found.values()
@@ -404,10 +426,10 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
         self._check_open()
         s = self._s
         with s._lock:
-            for kind, ws in self._writes.items():
-                table = s._rows.get(kind, {})
+            for kind, bases in self._base.items():
+                table = s._rows.get(kind, _NO_ROWS)
                 version = s._codecs[kind].version
-                for id, (_, base) in ws.items():
+                for id, base in bases.items():
                     stored = table.get(id)
                     if base is None and stored is not None:
                         raise DuplicateError(f"{kind} {id!r} was created concurrently", field="id")
@@ -418,18 +440,18 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
             for series, base in self._seq_base.items():
                 if s._sequences.get(series, 0) != base:
                     raise ConcurrencyError(f"sequence {series!r} advanced concurrently; retry")
-            for ws in self._writes.values():
-                for ent, _ in ws.values():
-                    s._store(ent)
+            for kind, bases in self._base.items():
+                s._store(kind, [self._view[kind][id] for id in bases])
             s._claims |= self._claims
             s._sequences.update(self._seq)
             box = s._outbox
             for ev in self._events:
                 if ev.id not in box:
-                    box[ev.id] = tuple(ev)
+                    box[ev.id] = plain(ev)
                     s._outbox_order.append(ev.id)
         self._done = True
 
     def rollback(self) -> None:
-        self._writes.clear()
+        self._base.clear()
+        self._view.clear()
         self._done = True

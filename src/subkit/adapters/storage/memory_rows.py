@@ -8,8 +8,9 @@ items, so CPython stops tracking it at its first collection and later collection
 look at it. Per field:
 
 - an enum member is kept as its value, a dict as a tuple of its pairs;
-- a :class:`~subkit.core.value.Value` (or a tuple of them) as plain tuples (a tuple
-  subclass is always tracked, a plain tuple of atomic items is not);
+- a :class:`~subkit.core.value.Value` (or a tuple of them) as plain tuples, their enum
+  members as values (a tuple subclass is always tracked, a plain tuple of atomic items
+  is not);
 - a small model of atomic fields (``Interval``) as a tuple of its fields, read back as one
   shared instance per distinct row;
 - anything else as it is (the row is then tracked: correct, only less lean).
@@ -17,7 +18,9 @@ look at it. Per field:
 Reading a row back builds the entity with :func:`~subkit.core.model.trusted_construct`:
 it was valid when written (every write went through the entity's own constructor or a
 trusted copy of a valid entity), and tests/unit/test_hot_path_models.py proves that what
-goes through a row reads back equal and valid.
+goes through a row reads back equal and valid. The two conversions of a class are
+generated once as straight-line functions (as ``dataclasses`` and ``namedtuple`` generate
+theirs): a row is written or read in one call, without a loop over fields.
 
 Example:
     >>> from subkit.customer.customer import Customer
@@ -42,9 +45,8 @@ from pydantic import BaseModel
 from subkit.core.model import Entity, field_values, trusted_construct
 from subkit.core.value import Value
 
-__all__ = ["RowCodec"]
+__all__ = ["RowCodec", "plain", "unplain"]
 
-Codec = tuple[Callable[[Any], Any], Callable[[Any], Any]]
 _new = tuple.__new__
 _SHARED_LIMIT = 4096
 
@@ -65,61 +67,76 @@ def _strip(hint: Any) -> tuple[Any, bool]:
             return hint, optional
 
 
+def _enum_class(hint: Any) -> type[Enum] | None:
+    inner, _ = _strip(hint)
+    return inner if isinstance(inner, type) and issubclass(inner, Enum) else None
+
+
 def _is_plain(hint: Any) -> bool:
     """A field whose values are atomic as they are (no container, model, value or enum)."""
     inner, _ = _strip(hint)
     if typing.get_origin(inner) is not None:
         return typing.get_origin(inner) is typing.Literal
-    return not (
-        isinstance(inner, type) and issubclass(inner, (BaseModel, Value, Enum, dict, list, tuple, set))
+    containers = (BaseModel, Value, Enum, dict, list, tuple, set)
+    return not (isinstance(inner, type) and issubclass(inner, containers))
+
+
+def _value(member: Any) -> Any:
+    """An enum member's value (anything else as it is)."""
+    return getattr(member, "_value_", member)
+
+
+# --------------------------------------------------------------------------- values
+@functools.cache
+def _value_codec(cls: type[Value]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """Plain tuple of a value (enum members as values), and back."""
+    if not cls._enums:
+        return tuple, functools.partial(_new, cls)
+    out = ", ".join(
+        (f"None if v[{i}] is None else _value(v[{i}])" if i in cls._enums else f"v[{i}]")
+        for i in range(len(cls._fields))
     )
+    back = ", ".join(
+        (f"None if r[{i}] is None else _m{i}[r[{i}]]" if i in cls._enums else f"r[{i}]")
+        for i in range(len(cls._fields))
+    )
+    namespace: dict[str, Any] = {"_value": _value, "_new": _new, "_cls": cls}
+    for i, enum in cls._enums.items():
+        namespace[f"_m{i}"] = {m.value: m for m in enum}
+    exec(f"def encode(v): return ({out},)\ndef decode(r): return _new(_cls, ({back},))", namespace)
+    return namespace["encode"], namespace["decode"]
 
 
-def _codec(hint: Any) -> Codec | None:
-    """How a field of type ``hint`` is kept in a row (``None``: as it is)."""
-    inner, _ = _strip(hint)
-    origin = typing.get_origin(inner)
-    if isinstance(inner, type) and issubclass(inner, Enum):
-        members = {m.value: m for m in inner}
-        return _enum_value, members.__getitem__
-    if origin is dict:
-        return _pairs, dict
-    if isinstance(inner, type) and issubclass(inner, Value):
-        return tuple, functools.partial(_new, inner)
-    if origin is tuple:
-        args = typing.get_args(inner)
-        if len(args) == 2 and args[1] is Ellipsis:
-            item, _ = _strip(args[0])
-            if isinstance(item, type) and issubclass(item, Value):
-                rebuild = functools.partial(_new, item)
-                return _plain_tuples, lambda rows: tuple(map(rebuild, rows))
-        return None
-    if isinstance(inner, type) and issubclass(inner, BaseModel) and not issubclass(inner, Entity):
-        fields = inner.model_fields
-        if all(_is_plain(f.annotation) or _enum_of(f.annotation) for f in fields.values()):
-            return _small_model_codec(inner)
-    return None
+def plain(value: Value) -> tuple[Any, ...]:
+    """A value as a plain tuple of atomic items (enum members as their values).
+
+    Example:
+        >>> from subkit.invoice.invoice import InvoiceLine, LineKind
+        >>> line = InvoiceLine.build("Pro", LineKind.RECURRING, unit_amount="20", currency="USD")
+        >>> plain(line)[:2], unplain(InvoiceLine, plain(line)) == line
+        (('Pro', 'recurring'), True)
+    """
+    return _value_codec(type(value))[0](value)  # type: ignore[no-any-return]
 
 
-def _enum_of(hint: Any) -> bool:
-    inner, _ = _strip(hint)
-    return isinstance(inner, type) and issubclass(inner, Enum)
+def unplain(cls: type[Value], items: tuple[Any, ...]) -> Value:
+    """The value of class ``cls`` a plain tuple holds."""
+    return _value_codec(cls)[1](items)  # type: ignore[no-any-return]
 
 
-def _small_model_codec(cls: type[BaseModel]) -> Codec:
+# --------------------------------------------------------------------------- fields
+def _small_model_codec(cls: type[BaseModel]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
     names = tuple(cls.model_fields)
     enums = {
-        i: {m.value: m for m in typing.cast(type[Enum], _strip(f.annotation)[0])}
+        i: {m.value: m for m in e}
         for i, f in enumerate(cls.model_fields.values())
-        if _enum_of(f.annotation)
+        if (e := _enum_class(f.annotation)) is not None
     }
     shared: dict[tuple[Any, ...], BaseModel] = {}
 
     def encode(obj: BaseModel) -> tuple[Any, ...]:
         items = field_values(obj)
-        if enums:
-            items = tuple(_enum_value(v) if i in enums else v for i, v in enumerate(items))
-        return items
+        return tuple(map(_value, items)) if enums else items
 
     def decode(row: tuple[Any, ...]) -> BaseModel:
         found = shared.get(row)
@@ -136,22 +153,39 @@ def _small_model_codec(cls: type[BaseModel]) -> Codec:
     return encode, decode
 
 
-def _enum_value(member: Any) -> Any:
-    return member._value_ if isinstance(member, Enum) else member
-
-
-def _pairs(mapping: dict[Any, Any]) -> tuple[tuple[Any, Any], ...]:
-    return tuple(mapping.items())
-
-
-def _plain_tuples(values: tuple[Value, ...]) -> tuple[tuple[Any, ...], ...]:
-    return tuple(map(tuple, values))
+def _field(hint: Any, name: str, i: int, ns: dict[str, Any]) -> tuple[str, str]:
+    """Source of how field ``i`` (``{x}``) is kept in a row, and how it reads back from ``r[i]``."""
+    inner, _ = _strip(hint)
+    origin = typing.get_origin(inner)
+    raw = f"r[{i}]"
+    enum = _enum_class(hint)
+    if enum is not None:
+        ns[f"_m{i}"] = {m.value: m for m in enum}
+        return "_value({x})", f"_m{i}[{raw}]"
+    if origin is dict:
+        return "tuple({x}.items())", f"dict({raw})"
+    if isinstance(inner, type) and issubclass(inner, Value):
+        ns[f"_e{i}"], ns[f"_d{i}"] = _value_codec(inner)
+        return f"_e{i}({{x}})", f"_d{i}({raw})"
+    if origin is tuple:
+        args = typing.get_args(inner)
+        item, _ = _strip(args[0]) if args else (None, False)
+        if len(args) == 2 and args[1] is Ellipsis and isinstance(item, type) and issubclass(item, Value):
+            ns[f"_e{i}"], ns[f"_d{i}"] = _value_codec(item)
+            return f"tuple(map(_e{i}, {{x}}))", f"tuple(map(_d{i}, {raw}))"
+        return "", ""
+    if isinstance(inner, type) and issubclass(inner, BaseModel) and not issubclass(inner, Entity):
+        fields = inner.model_fields.values()
+        if all(_is_plain(f.annotation) or _enum_class(f.annotation) for f in fields):
+            ns[f"_e{i}"], ns[f"_d{i}"] = _small_model_codec(inner)
+            return f"_e{i}({{x}})", f"_d{i}({raw})"
+    return "", ""
 
 
 class RowCodec:
     """Rows of one entity class: ``row(entity, seq)`` and back with ``entity(row)``.
 
-    A row holds the encoded fields in ``model_fields`` order, then the entity's insertion
+    A row holds the kept fields in ``model_fields`` order, then the entity's insertion
     number ``seq`` (which keeps ``find`` in insertion order without a table of its own).
     """
 
@@ -162,30 +196,31 @@ class RowCodec:
         self.position = {n: i for i, n in enumerate(self.names)}
         self.seq = len(self.names)
         self.version = self.position["version"]
-        self._codecs = [
-            (i, codec)
-            for i, f in enumerate(cls.model_fields.values())
-            if (codec := _codec(f.annotation)) is not None
-        ]
+        ns: dict[str, Any] = {
+            "_value": _value,
+            "_fields": field_values,
+            "_construct": trusted_construct,
+            "_cls": cls,
+        }
+        out, back, kept = [], [], set()
+        for i, (name, f) in enumerate(cls.model_fields.items()):
+            keep, read = _field(f.annotation, name, i, ns)
+            if keep:
+                kept.add(name)
+                out.append(f"None if v[{i}] is None else {keep.format(x=f'v[{i}]')}")
+                back.append(f"{name!r}: None if r[{i}] is None else {read}")
+            else:
+                out.append(f"v[{i}]")
+                back.append(f"{name!r}: r[{i}]")
+        src = (
+            "def row(entity, seq):\n"
+            "    v = _fields(entity)\n"
+            f"    return ({', '.join(out)}, seq)\n"
+            "def entity(r):\n"
+            f"    return _construct(_cls, {{{', '.join(back)}}})\n"
+        )
+        exec(src, ns)
+        self.row: Callable[[Entity, int], tuple[Any, ...]] = ns["row"]
+        self.entity: Callable[[tuple[Any, ...]], Entity] = ns["entity"]
         #: Fields kept as they are: a filter on them can read the row without decoding it.
-        self.plain = frozenset(n for i, n in enumerate(self.names) if i not in dict(self._codecs))
-
-    def row(self, entity: Entity, seq: int) -> tuple[Any, ...]:
-        """The row of ``entity`` (inserted as number ``seq``)."""
-        items = list(field_values(entity))
-        for i, (encode, _) in self._codecs:
-            v = items[i]
-            if v is not None:
-                items[i] = encode(v)
-        items.append(seq)
-        return tuple(items)
-
-    def entity(self, row: tuple[Any, ...]) -> Entity:
-        """The entity a row holds."""
-        values = dict(zip(self.names, row, strict=False))  # zip stops before the trailing seq
-        names = self.names
-        for i, (_, decode) in self._codecs:
-            v = row[i]
-            if v is not None:
-                values[names[i]] = decode(v)
-        return trusted_construct(self.cls, values)
+        self.plain = frozenset(n for n in self.names if n not in kept)
