@@ -37,6 +37,7 @@ less before the book was built) and the process's peak resident memory.
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
 import json
@@ -415,7 +416,7 @@ def measure(size: int) -> dict[str, Any]:
     specs = make_specs(size)
     state = baseline_state(specs)
     gc.collect()
-    base, base_s = _timed(lambda: baseline(state, UNTIL))
+    base, base_s = _timed(functools.partial(baseline, state, UNTIL))
     base_totals = {str(t[0]): t[6] for t in base}
     del state, base
 
@@ -460,7 +461,8 @@ def measure(size: int) -> dict[str, Any]:
     note = (
         f"{report.invoices:,} renewal invoices ({monthly:,} monthly + {report.invoices - monthly:,} annual), "
         f"sum of totals ${minor_to_decimal(sum(base_totals.values()), 'USD'):,} on both sides; "
-        f"{cpu_s / report.invoices * 1e6:.1f} us CPU per invoice, cyclic GC {spent[0] / lib_s:.0%} of the run; "
+        f"{cpu_s / report.invoices * 1e6:.1f} us CPU per invoice, "
+        f"cyclic GC {spent[0] / lib_s:.0%} of the run; "
         f"{relay.count:,} events relayed; book built in {setup_s:.1f}s"
     )
     return {
