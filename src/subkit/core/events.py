@@ -21,6 +21,7 @@ from hashlib import blake2b
 
 from pydantic import AwareDatetime, Field
 
+from subkit.core.periods import isoformat
 from subkit.core.value import Value
 
 __all__ = ["Event", "EventType"]

@@ -237,11 +237,13 @@ def allocate_minor(total: int, weights: Sequence[object]) -> list[int]:
         >>> allocate_minor(5, [30, 70])
         [2, 3]
     """
+    if total < 0:
+        return [-p for p in allocate_minor(-total, weights)]
+    if weights and all(type(w) is int and w >= 0 for w in weights):
+        return _allocate_ints(total, weights)  # type: ignore[arg-type]
     ws = [decimal_of(w, "weights") for w in weights]
     if not ws or any(w < 0 for w in ws) or sum(ws) == 0:
         raise FloatNotAllowedError("weights must be non-negative with a positive sum", field="weights")
-    if total < 0:
-        return [-p for p in allocate_minor(-total, weights)]
     wsum = sum(ws)
     raw = [CONTEXT.divide(CONTEXT.multiply(Decimal(total), w), wsum) for w in ws]
     parts = [int(r) for r in raw]  # floor: total and weights are non-negative
@@ -249,6 +251,21 @@ def allocate_minor(total: int, weights: Sequence[object]) -> list[int]:
     order = sorted(range(len(ws)), key=lambda i: (-(raw[i] - parts[i]), i))
     for i in order[:left]:
         parts[i] += 1
+    return parts
+
+
+def _allocate_ints(total: int, weights: Sequence[int]) -> list[int]:
+    """:func:`allocate_minor` over integer weights in integer arithmetic (the same parts)."""
+    wsum = sum(weights)
+    if wsum == 0:
+        raise FloatNotAllowedError("weights must be non-negative with a positive sum", field="weights")
+    parts = [total * w // wsum for w in weights]
+    left = total - sum(parts)
+    if left:
+        # the fractional part of total * w / wsum orders like its remainder total * w % wsum
+        order = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % wsum), i))
+        for i in order[:left]:
+            parts[i] += 1
     return parts
 
 

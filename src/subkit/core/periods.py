@@ -48,6 +48,7 @@ __all__ = [
     "cycle_period",
     "cycle_start",
     "ensure_aware",
+    "isoformat",
     "zone",
 ]
 
@@ -166,6 +167,25 @@ class Period(Value):
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
 
 
+_LAST_ISO: tuple[datetime | None, str] = (None, "")
+
+
+def isoformat(at: datetime) -> str:
+    """``at.isoformat()``, remembered for the last instant asked (a renewal names its instant 3 times).
+
+    Example:
+        >>> isoformat(datetime(2027, 1, 31, 9, 30, tzinfo=UTC))
+        '2027-01-31T09:30:00+00:00'
+    """
+    global _LAST_ISO
+    last = _LAST_ISO
+    if last[0] is at:
+        return last[1]
+    text = at.isoformat()
+    _LAST_ISO = (at, text)
+    return text
+
+
 def seconds_between(start: datetime, end: datetime) -> Decimal:
     """Exact seconds from ``start`` to ``end`` (may be negative), as a Decimal.
 
@@ -264,7 +284,7 @@ def cycle_start(anchor: datetime, interval: Interval, n: int, tz: tzinfo | str =
         day = local.day
         if day > 28:
             day = min(day, monthrange(year, month)[1])
-        start = local.replace(year=year, month=month, day=day)
+        start = local.replace(year=year, month=month, day=day, fold=0)  # as relativedelta: fold 0
     else:
         start = local + timedelta(days=interval.days * n)
     return start if z is UTC else start.astimezone(UTC)

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -173,6 +174,12 @@ class AppliedDiscount(Value):
         return AppliedDiscount.trusted(self[0], self[1], tuple(spent.items()))
 
 
+@functools.lru_cache(maxsize=1024)
+def _minor(amount: Decimal, currency: str) -> int:
+    """A coupon's fixed amount in minor units (a few distinct amounts, converted once each)."""
+    return to_minor(amount, currency)
+
+
 def discount_amounts(
     lines: Sequence[tuple[int, str | None]],
     coupons: Sequence[Coupon],
@@ -237,7 +244,7 @@ def discount_lines(
         flags = [amt > 0 and (not c.applies_to or pid in c.applies_to) for amt, pid in lines]
         left = [amt - d if f else 0 for (amt, _), d, f in zip(lines, discounts, flags, strict=True)]
         total_left = sum(left)
-        allowance = to_minor(c.amount_off[currency], currency) - used.get(c.id, 0)
+        allowance = _minor(c.amount_off[currency], currency) - used.get(c.id, 0)
         off = min(allowance, total_left)
         if off <= 0:
             continue

@@ -238,9 +238,11 @@ class Invoice(Entity):
         locale: str | None = None,
     ) -> Invoice:
         """A draft invoice whose totals are computed from ``lines``; credit balance applied."""
-        subtotal = sum(ln.amount_minor for ln in lines)
-        discount = sum(ln.discount_minor for ln in lines)
-        tax = sum(ln.tax_minor for ln in lines)
+        subtotal = discount = tax = 0
+        for ln in lines:
+            subtotal += ln.amount_minor
+            discount += ln.discount_minor
+            tax += ln.tax_minor
         total = subtotal - discount + tax
         credit = min(credit_available_minor, total) if total > 0 else 0
         return trusted_construct(

@@ -15,6 +15,7 @@ from typing import Any
 from subkit.catalog.catalog import Plan
 from subkit.core.model import trusted_copy
 from subkit.core.money import CONTEXT, exact_to_minor
+from subkit.core.periods import isoformat
 from subkit.invoice.discounts import AppliedDiscount, discount_lines
 from subkit.invoice.invoice import InvoiceLine, LineKind
 from subkit.subscription.model import (
@@ -314,7 +315,7 @@ def charge_claims(sub: Subscription, lines: Sequence[InvoiceLine]) -> list[str]:
             continue
         if ln.kind == _RECURRING:
             if ln.period_start is not start:
-                start, iso = ln.period_start, ln.period_start.isoformat()
+                start, iso = ln.period_start, isoformat(ln.period_start)
             keys.append(f"charge:{sub.id}:{ln.item_id}:{iso}")
         elif ln.kind == _PRORATION:
             keys.append(f"proration:{sub.id}:{ln.item_id}:v{sub.version}")

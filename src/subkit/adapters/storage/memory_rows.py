@@ -207,8 +207,12 @@ class RowCodec:
             keep, read = _field(f.annotation, name, i, ns)
             if keep:
                 kept.add(name)
-                out.append(f"None if v[{i}] is None else {keep.format(x=f'v[{i}]')}")
-                back.append(f"{name!r}: None if r[{i}] is None else {read}")
+                if _strip(f.annotation)[1]:  # optional
+                    out.append(f"None if v[{i}] is None else {keep.format(x=f'v[{i}]')}")
+                    back.append(f"{name!r}: None if r[{i}] is None else {read}")
+                else:
+                    out.append(keep.format(x=f"v[{i}]"))
+                    back.append(f"{name!r}: {read}")
             else:
                 out.append(f"v[{i}]")
                 back.append(f"{name!r}: r[{i}]")
