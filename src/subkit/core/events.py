@@ -94,9 +94,13 @@ class Event(Value):
     ) -> Event:
         """Build an event whose id hashes its type, time, subject and data."""
         pairs = tuple(data.items())
-        raw = (
-            f"{type._value_}|{at.isoformat()}|{subject_id}|{sorted(pairs) if len(pairs) > 1 else list(pairs)}"
-        )
+        if not pairs:
+            shown = "[]"
+        elif len(pairs) == 1:
+            shown = f"[({pairs[0][0]!r}, {pairs[0][1]!r})]"  # repr([pair]), without the list
+        else:
+            shown = repr(sorted(pairs))
+        raw = f"{type._value_}|{isoformat(at)}|{subject_id}|{shown}"
         eid = "evt_" + blake2b(raw.encode(), digest_size=12).hexdigest()
         return _new_event((eid, type, at, subject_id, customer_id, pairs))
 
