@@ -60,6 +60,7 @@ from subkit.adapters.storage.memory import InMemoryStore
 from subkit.catalog.catalog import Catalog, Plan, Product
 from subkit.catalog.pricing import FlatFee, Graduated, PerUnit, Tier
 from subkit.core.events import Event, EventType
+from subkit.core.heap import frozen_heap
 from subkit.core.money import minor_to_decimal
 from subkit.core.periods import MONTHLY, YEARLY
 from subkit.customer.customer import Customer
@@ -80,6 +81,7 @@ __all__ = [
     "setup_engine",
     "subscribe_engine",
 ]
+
 
 #: The book is built directly in the store: 1M subscriptions take a couple of minutes and about 3 GB.
 MAX_SIZE = 2_000_000
@@ -411,8 +413,12 @@ def _gc_timer() -> tuple[list[float], Any]:
     return spent, callback
 
 
-def measure(size: int) -> dict[str, Any]:
-    """Baseline, book, timed run and checks for one size (call in a fresh process)."""
+def measure(size: int, freeze: bool = False) -> dict[str, Any]:
+    """Baseline, book, timed run and checks for one size (call in a fresh process).
+
+    With ``freeze``, the run is wrapped in :func:`subkit.core.heap.frozen_heap` (the opt-in
+    freeze per run): the collector leaves the book alone while the run lasts.
+    """
     specs = make_specs(size)
     state = baseline_state(specs)
     gc.collect()
@@ -434,12 +440,18 @@ def measure(size: int) -> dict[str, Any]:
         del slow
     engine.relay()  # what the book published before the run, as a running service would have sent it
     relay.count = 0
+    monthly = sum(1 for s in specs if s[2] == 1)
+    del specs  # the run's process holds the book, not the benchmark's inputs
     gc.collect()
 
     spent, callback = _gc_timer()
     gc.callbacks.append(callback)
     cpu0 = time.process_time()
-    report, lib_s = _timed(lambda: engine.advance(UNTIL))
+    if freeze:
+        with frozen_heap():
+            report, lib_s = _timed(lambda: engine.advance(UNTIL))
+    else:
+        report, lib_s = _timed(lambda: engine.advance(UNTIL))
     cpu_s = time.process_time() - cpu0
     gc.callbacks.remove(callback)
     gc.collect()
@@ -456,7 +468,6 @@ def measure(size: int) -> dict[str, Any]:
             f"subkit and the baseline disagree on {len(diff)} invoices, e.g. {sorted(diff)[:3]}; "
             f"errors {report.errors[:3]}"
         )
-    monthly = sum(1 for s in specs if s[2] == 1)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     note = (
         f"{report.invoices:,} renewal invoices ({monthly:,} monthly + {report.invoices - monthly:,} annual), "
@@ -481,35 +492,44 @@ def _timed(fn: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - t0
 
 
+SCENARIOS = {
+    "billing.advance (one cycle)": False,
+    "billing.advance (frozen heap per run)": True,
+}
+
+
 def run(size: int) -> list[Row]:
-    """Time one billing cycle over ``size`` subscriptions, subkit and baseline, in a fresh process."""
+    """Time one billing cycle over ``size`` subscriptions, subkit and baseline, each way in a fresh process."""
     root = Path(__file__).resolve().parent.parent
     src = Path(subkit.__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(root)])}
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.bench_billing", str(size)],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"bench_billing at {size:,} failed:\n{proc.stderr[-4000:]}")
-    got = json.loads(proc.stdout.strip().splitlines()[-1])
-    return [
-        Row(
-            "billing.advance (one cycle)",
-            size,
-            got["items"],
-            got["lib_s"],
-            got["base_s"],
-            got["note"],
-            held_bytes=got["held"],
-            peak_bytes=got["peak"],
+    rows = []
+    for scenario, freeze in SCENARIOS.items():
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.bench_billing", str(size), "freeze" if freeze else "default"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
-    ]
+        if proc.returncode != 0:
+            raise RuntimeError(f"bench_billing at {size:,} failed:\n{proc.stderr[-4000:]}")
+        got = json.loads(proc.stdout.strip().splitlines()[-1])
+        rows.append(
+            Row(
+                scenario,
+                size,
+                got["items"],
+                got["lib_s"],
+                got["base_s"],
+                got["note"],
+                held_bytes=got["held"],
+                peak_bytes=got["peak"],
+            )
+        )
+    return rows
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(int(sys.argv[1]))))
+    print(json.dumps(measure(int(sys.argv[1]), freeze=len(sys.argv) > 2 and sys.argv[2] == "freeze")))

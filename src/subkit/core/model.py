@@ -135,11 +135,9 @@ def trusted_copy(obj: M, changes: dict[str, Any], *, bump: bool = False) -> M:
     cls = type(obj)
     fields_set = obj.__pydantic_fields_set__
     if bump:
-        values["version"] = values["version"] + 1
-        if fields_set is not _all_fields(cls):
-            fields_set = fields_set | changes.keys() | {"version"}
-    elif fields_set is not _all_fields(cls):
-        fields_set = fields_set | changes.keys()
+        values["version"] += 1
+    if fields_set is not _ALL_FIELDS.get(cls):
+        fields_set = fields_set | changes.keys() | ({"version"} if bump else set())
     new = cls.__new__(cls)
     _setattr(new, "__dict__", values)
     _setattr(new, "__pydantic_fields_set__", fields_set)

@@ -31,6 +31,7 @@ from subkit.errors import CurrencyMismatchError, FloatNotAllowedError, UnknownCu
 
 __all__ = [
     "CONTEXT",
+    "ROUNDING_MODES",
     "Currency",
     "Money",
     "Rounding",
@@ -200,11 +201,12 @@ def exact_to_minor(amount: Decimal, currency: str, rounding: Rounding = Rounding
         (5451, 1235)
     """
     scaled = amount.scaleb(_minor_units(currency), context=CONTEXT)
-    return int(scaled.quantize(_ONE, rounding=_ROUNDING.get(rounding, rounding), context=CONTEXT))
+    return int(scaled.quantize(_ONE, rounding=ROUNDING_MODES[rounding], context=CONTEXT))
 
 
 _ONE = Decimal(1)
-_ROUNDING: dict[str, str] = {r: r.value for r in Rounding}
+#: The ``decimal`` rounding mode of each :class:`Rounding` (a plain ``str``: quicker to pass).
+ROUNDING_MODES: dict[str, str] = {**{r: r.value for r in Rounding}, **{r.value: r.value for r in Rounding}}
 
 
 def minor_to_decimal(minor: int, currency: str) -> Decimal:

@@ -14,7 +14,7 @@ from typing import Any
 
 from subkit.catalog.catalog import Plan
 from subkit.core.model import trusted_copy
-from subkit.core.money import CONTEXT, exact_to_minor
+from subkit.core.money import CONTEXT, ROUNDING_MODES, minor_units
 from subkit.core.periods import isoformat
 from subkit.invoice.discounts import AppliedDiscount, discount_lines
 from subkit.invoice.invoice import InvoiceLine, LineKind
@@ -180,6 +180,7 @@ def advance_lines(
 ) -> list[InvoiceLine]:
     """The lines charged in advance for cycle ``[start, end)`` (setup fee on the first), undiscounted."""
     currency, rounding = sub.currency, ctx.rounding
+    digits, mode = minor_units(currency), ROUNDING_MODES[rounding]
     lines = []
     for it, plan in plans if plans is not None else plans_of(sub, ctx):
         if setup and currency in plan.setup_fee:
@@ -199,23 +200,14 @@ def advance_lines(
             continue
         q = it.quantity  # checked (a Decimal >= 0) when the item was made
         exact = plan.price(currency).exact(q)
+        if q == 1:
+            description, unit = plan.name, exact
+        else:
+            description, unit = _describe(plan, q), _unit(exact, q)
+        minor = int(exact.scaleb(digits, CONTEXT).quantize(_ONE, mode, CONTEXT))
         lines.append(
             _new_line(
-                (
-                    _describe(plan, q),
-                    _RECURRING,
-                    plan.id,
-                    it.id,
-                    start,
-                    end,
-                    cycle,
-                    q,
-                    _unit(exact, q),
-                    exact_to_minor(exact, currency, rounding),
-                    0,
-                    0,
-                    None,
-                )
+                (description, _RECURRING, plan.id, it.id, start, end, cycle, q, unit, minor, 0, 0, None)
             )
         )
     return lines

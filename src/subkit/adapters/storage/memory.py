@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import heapq
 import threading
 from collections import deque
 from collections.abc import Collection, Sequence
@@ -35,7 +34,7 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from subkit.adapters.storage import UnitOfWorkBase
-from subkit.adapters.storage.memory_rows import RowCodec, plain, unplain
+from subkit.adapters.storage.memory_rows import DueIndex, RowCodec, Shelf, plain, unplain
 from subkit.core.events import Event
 from subkit.core.model import Entity, index_fields
 from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError, ValidationError
@@ -44,9 +43,10 @@ __all__ = ["InMemoryStore", "MemorySnapshot"]
 
 E = TypeVar("E", bound=Entity)
 Row = tuple[Any, ...]
-_NO_ROWS: dict[str, Row] = {}
+_NO_ROWS = Shelf()
+_NO_INDEX = Shelf()
 #: value -> the one id that has it, a tuple of a few ids, or a dict of many.
-FieldIndex = dict[object, "str | tuple[str, ...] | dict[str, None]"]
+FieldIndex = Shelf  # of str | tuple[str, ...] | dict[str, None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +71,14 @@ class InMemoryStore:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._rows: dict[str, dict[str, Row]] = {}
+        self._rows: dict[str, Shelf] = {}  # kind -> id -> row
         self._codecs: dict[str, RowCodec] = {}
         # kind -> ((field, row position), ...) of the fields with a value index
         self._indexed: dict[str, tuple[tuple[str, int], ...]] = {}
-        self._index: dict[str, dict[str, FieldIndex]] = {}
-        # kind -> heap of (due_at, id); entries whose due_at changed are dropped lazily
-        self._due: dict[str, list[tuple[datetime, str]]] = {}
-        self._claims: set[str] = set()
+        self._index: dict[str, dict[str, Shelf]] = {}  # kind -> field -> FieldIndex
+        # kind -> (due_at, id) in order; entries whose due_at changed are dropped lazily
+        self._due: dict[str, DueIndex] = {}
+        self._claims: dict[str, None] = {}  # a dict of atomic items is never tracked; a set always is
         self._sequences: dict[str, int] = {}
         self._outbox: dict[str, Row] = {}  # pending events by id, as plain tuples
         self._outbox_order: deque[str] = deque()
@@ -108,11 +108,14 @@ class InMemoryStore:
         encode = codec.row
         table = self._rows.get(kind)
         if table is None:
-            table = self._rows[kind] = {}
+            table = self._rows[kind] = Shelf()
+        table.settle()
         index = self._index.setdefault(kind, {})
-        indexed = [(index.setdefault(f, {}), p) for f, p in self._indexed[kind]]
+        indexed = [(index.setdefault(f, Shelf()), p) for f, p in self._indexed[kind]]
+        for field, _ in indexed:
+            field.settle()
         due_pos = codec.position.get("due_at")
-        heap = self._due.setdefault(kind, []) if due_pos is not None else []
+        due_index = self._due.setdefault(kind, DueIndex()) if due_pos is not None else DueIndex()
         for ent in entities:
             id = ent.id
             old = table.get(id)
@@ -133,11 +136,11 @@ class InMemoryStore:
             if due_pos is not None:
                 due = row[due_pos]
                 if due is not None and (old is None or old[due_pos] != due):
-                    heapq.heappush(heap, (due, id))
+                    due_index.add(due, id)
 
     def _ids(self, kind: str, field: str, value: object) -> Collection[str]:
         """Ids whose indexed ``field`` equals ``value``, or is one of it when it is a list."""
-        index = self._index.get(kind, {}).get(field, {})
+        index = self._index.get(kind, {}).get(field, _NO_INDEX)
         if isinstance(value, list):
             merged: dict[str, None] = {}
             for v in value:
@@ -146,23 +149,17 @@ class InMemoryStore:
         return _lookup(index, value)
 
     def _due_ids(self, kind: str, until: datetime, limit: int) -> list[str]:
-        heap = self._due.get(kind, [])
-        table = self._rows.get(kind, {})
         codec = self._codecs.get(kind)
-        if codec is None:
+        index = self._due.get(kind)
+        if codec is None or index is None:
             return []
-        pos = codec.position["due_at"]
-        valid: list[tuple[datetime, str]] = []
-        seen: set[str] = set()
-        while heap and len(valid) < limit and heap[0][0] <= until:
-            entry = heapq.heappop(heap)
-            row = table.get(entry[1])
-            if row is not None and row[pos] == entry[0] and entry[1] not in seen:
-                seen.add(entry[1])
-                valid.append(entry)
-        for entry in valid:
-            heapq.heappush(heap, entry)
-        return [i for _, i in valid]
+        table, pos = self._rows[kind], codec.position["due_at"]
+
+        def current(due: datetime, id: str) -> bool:
+            row = table.get(id)
+            return row is not None and row[pos] == due
+
+        return index.scan(until, limit, current)
 
     # ------------------------------------------------------------------ the port
     def begin(self) -> _MemoryUnitOfWork:
@@ -435,14 +432,15 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
                         raise DuplicateError(f"{kind} {id!r} was created concurrently", field="id")
                     if base is not None and (stored is None or stored[version] != base):
                         raise ConcurrencyError(f"{kind} {id!r} changed concurrently; reload and retry")
-            if self._claims & s._claims:
-                raise DuplicateError(f"key {sorted(self._claims & s._claims)[0]!r} was claimed concurrently")
+            taken = self._claims & s._claims.keys()
+            if taken:
+                raise DuplicateError(f"key {sorted(taken)[0]!r} was claimed concurrently")
             for series, base in self._seq_base.items():
                 if s._sequences.get(series, 0) != base:
                     raise ConcurrencyError(f"sequence {series!r} advanced concurrently; retry")
             for kind, bases in self._base.items():
                 s._store(kind, [self._view[kind][id] for id in bases])
-            s._claims |= self._claims
+            s._claims.update(dict.fromkeys(self._claims))
             s._sequences.update(self._seq)
             box = s._outbox
             for ev in self._events:
