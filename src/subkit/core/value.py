@@ -207,9 +207,7 @@ class Value(tuple[Any, ...]):
         from_input = core_schema.no_info_after_validator_function(cls._from_schema, inner)
         return core_schema.json_or_python_schema(
             json_schema=from_input,
-            python_schema=core_schema.union_schema(
-                [core_schema.is_instance_schema(cls), from_input], mode="left_to_right"
-            ),
+            python_schema=core_schema.no_info_wrap_validator_function(_as_is_or_validated(cls), from_input),
             serialization=core_schema.plain_serializer_function_ser_schema(
                 cls._to_schema, return_schema=inner
             ),
@@ -239,6 +237,15 @@ class Value(tuple[Any, ...]):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
         return self
+
+
+def _as_is_or_validated(cls: type[Value]) -> Callable[[Any, Callable[[Any], Any]], Any]:
+    """A value of ``cls`` passes as it is (it was valid when made); anything else is validated."""
+
+    def check(value: Any, validate: Callable[[Any], Any]) -> Any:
+        return value if isinstance(value, cls) else validate(value)
+
+    return check
 
 
 def _rebuild(cls: type[Value], items: tuple[Any, ...]) -> Value:

@@ -39,6 +39,7 @@ import itertools
 import types
 import typing
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from enum import Enum
@@ -138,9 +139,17 @@ def _small_model_codec(cls: type[BaseModel]) -> tuple[Callable[[Any], Any], Call
     }
     shared: dict[tuple[Any, ...], BaseModel] = {}
 
+    kept: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
     def encode(obj: BaseModel) -> tuple[Any, ...]:
         items = field_values(obj)
-        return tuple(map(_value, items)) if enums else items
+        if enums:
+            items = tuple(map(_value, items))
+        # one shared tuple per distinct value (a few intervals for a whole book)
+        found = kept.get(items)
+        if found is None and len(kept) < _SHARED_LIMIT:
+            found = kept[items] = items
+        return found if found is not None else items
 
     def decode(row: tuple[Any, ...]) -> BaseModel:
         found = shared.get(row)
@@ -240,10 +249,13 @@ class Shelf:
     CPython leaves a dict untracked while it holds only atomic values and untracked
     tuples, and tracks it again (putting it back in the youngest generation, where every
     collection walks it) as soon as a value that may be tracked goes in. A fresh row is
-    such a value until its first collection. So a write goes to ``hot``, a small dict;
-    :meth:`settle` (at each commit) moves the entries whose values the collector has since
-    untracked into ``cold``, which stays untracked however large it grows. Reads look in
-    both. Keys are unique across the two; values are never ``None``.
+    such a value until a collection or two has passed. So a write goes to ``hot``, a small
+    dict; :meth:`settle` (at each commit) moves the entries whose values the collector has
+    since untracked into ``cold``, which stays untracked however large it grows. It looks
+    at entries oldest first, and at most about twice as many as were written since the
+    last settle, so its cost follows the writes even if entries stay tracked (the host
+    disabled the collector, a value holds a model). Reads look in both dicts. Keys are
+    unique across the two; values are never ``None``.
 
     Example:
         >>> shelf = Shelf()
@@ -253,11 +265,13 @@ class Shelf:
         (None, ('row',), 1, False)
     """
 
-    __slots__ = ("cold", "hot")
+    __slots__ = ("added", "cold", "hot", "queue")
 
     def __init__(self) -> None:
         self.hot: dict[Any, Any] = {}
         self.cold: dict[Any, Any] = {}
+        self.queue: deque[Any] = deque()  # keys in hot, oldest first
+        self.added = 0
 
     def get(self, key: Any) -> Any:
         """The value of ``key``, or ``None``."""
@@ -271,9 +285,13 @@ class Shelf:
         return found
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self.hot[key] = value
-        if key in self.cold:
-            del self.cold[key]
+        hot = self.hot
+        if key not in hot:
+            self.queue.append(key)
+            self.added += 1
+            if key in self.cold:
+                del self.cold[key]
+        hot[key] = value
 
     def __delitem__(self, key: Any) -> None:
         if self.hot.pop(key, None) is None:
@@ -297,11 +315,20 @@ class Shelf:
         return itertools.chain(self.cold.values(), self.hot.values())
 
     def settle(self) -> None:
-        """Move the entries whose values are untracked now into the untracked dict."""
-        hot, cold = self.hot, self.cold
-        done = [k for k, v in hot.items() if type(v) is not dict and not gc.is_tracked(v)]
-        for k in done:
-            cold[k] = hot.pop(k)
+        """Move entries whose values are untracked now into the untracked dict, oldest first."""
+        hot, cold, queue = self.hot, self.cold, self.queue
+        budget = min(len(queue), 2 * self.added + 32)
+        self.added = 0
+        for _ in range(budget):
+            key = queue.popleft()
+            value = hot.get(key)
+            if value is None:
+                continue  # deleted since
+            if type(value) is not dict and not gc.is_tracked(value):
+                cold[key] = value
+                del hot[key]
+            else:
+                queue.append(key)  # not yet: look again later
 
 
 _CHUNK = 256
