@@ -499,7 +499,7 @@ SCENARIOS = {
 
 
 def run(size: int) -> list[Row]:
-    """Time one billing cycle over ``size`` subscriptions, subkit and baseline, each way in a fresh process."""
+    """One billing cycle over ``size`` subscriptions, subkit and baseline, each way in a fresh process."""
     root = Path(__file__).resolve().parent.parent
     src = Path(subkit.__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(root)])}
