@@ -272,6 +272,8 @@ def cycle_start(anchor: datetime, interval: Interval, n: int, tz: tzinfo | str =
     """
     ensure_aware(anchor, "anchor")
     z = zone(tz) if isinstance(tz, str) else tz
+    if n == 0 and z is UTC:
+        return anchor.astimezone(UTC)  # the anchor itself when it is UTC already (no copy to keep)
     local = anchor if anchor.tzinfo is z else anchor.astimezone(z)
     # Wall-clock arithmetic in the local zone, then back to UTC: 09:00 stays 09:00 across DST.
     months = interval.months

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from subkit.catalog.catalog import Plan
 from subkit.core.model import trusted_copy
@@ -67,11 +67,30 @@ def _unit(exact: Decimal, quantity: Decimal) -> Decimal:
         return exact
     unit = exact if quantity == 0 else CONTEXT.divide(exact, quantity)
     unit = unit.quantize(_UNIT_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT)
-    return unit.quantize(_ONE) if unit == unit.to_integral_value() else unit.normalize(CONTEXT)
+    unit = unit.quantize(_ONE) if unit == unit.to_integral_value() else unit.normalize(CONTEXT)
+    return _shared(_UNITS, str(unit), unit)
 
 
 def _describe(plan: Plan, quantity: Decimal) -> str:
-    return plan.name if quantity == 1 else f"{plan.name} × {quantity.normalize(CONTEXT)}"
+    if quantity == 1:
+        return plan.name
+    text = f"{plan.name} × {quantity.normalize(CONTEXT)}"
+    return _shared(_DESCRIPTIONS, text, text)
+
+
+_T = TypeVar("_T")
+_DESCRIPTIONS: dict[str, str] = {}
+_UNITS: dict[str, Decimal] = {}
+
+
+def _shared(kept: dict[str, _T], key: str, value: _T) -> _T:
+    """One shared object per distinct text (a book repeats its descriptions and unit prices)."""
+    found = kept.get(key)
+    if found is None:
+        if len(kept) >= 4096:
+            return value
+        found = kept[key] = value
+    return found
 
 
 def next_due(sub: Subscription) -> datetime | None:

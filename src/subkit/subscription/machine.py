@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 
@@ -85,6 +86,18 @@ __all__ = [
 ]
 
 
+_QUANTITIES: dict[str, Decimal] = {}
+
+
+def _shared(q: Decimal) -> Decimal:
+    """One shared ``Decimal`` per distinct quantity as written (``1`` and ``1.0`` stay apart)."""
+    key = str(q)
+    found = _QUANTITIES.get(key)
+    if found is None and len(_QUANTITIES) < 4096:
+        found = _QUANTITIES[key] = q
+    return found if found is not None else q
+
+
 # --------------------------------------------------------------------------- operations
 def create(
     sub_id: str,
@@ -116,7 +129,7 @@ def create(
     plans = []
     for n, (plan_id, qty) in enumerate(items):
         plan = ctx.catalog.plan(plan_id, at=at)
-        q = decimal_of(qty, "quantity")
+        q = _shared(decimal_of(qty, "quantity"))
         if q < 0:
             raise ValidationError("quantity must not be negative", field="quantity")
         plan.price(currency)
