@@ -25,6 +25,10 @@ class Row:
     lib_seconds: float
     base_seconds: float
     note: str = ""
+    #: Memory the run left held (resident memory after it less before its set-up), if measured.
+    held_bytes: int | None = None
+    #: Peak resident memory of the process that ran it, if measured.
+    peak_bytes: int | None = None
 
     @property
     def lib_rate(self) -> float:
@@ -35,6 +39,11 @@ class Row:
     def base_rate(self) -> float:
         """The bare baseline's throughput, items per second."""
         return self.items / self.base_seconds if self.base_seconds else float("inf")
+
+    @property
+    def micros_per_item(self) -> float:
+        """subkit's wall time per item, in microseconds."""
+        return self.lib_seconds / self.items * 1e6 if self.items else float("inf")
 
     @property
     def ratio(self) -> float:

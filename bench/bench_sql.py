@@ -3,7 +3,7 @@
 The subscriptions are those of :mod:`bench.bench_billing` (same specs, catalog, window
 ``T0 .. UNTIL``): 80 % monthly, each renewing once; 20 % annual, about 1 in 12 renewing.
 
-Setup (not timed): ``bench_billing.setup_engine`` subscribes everything in an
+Setup (not timed): ``bench_billing.setup_engine`` builds the book in an
 ``InMemoryStore``; its entities, claims, sequence and outbox are then bulk-loaded into
 a fresh database for every measured run (a SQLite file in a temporary directory; a new
 PostgreSQL schema, dropped afterwards). PostgreSQL runs only when
@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import Row
-from bench.bench_billing import UNTIL, baseline, make_specs, setup_engine
+from bench.bench_billing import UNTIL, baseline, baseline_state, make_specs, setup_engine
 from subkit.adapters.storage.memory import InMemoryStore
 from subkit.adapters.storage.sql import SqlStore, make_engine
 from subkit.core.clock import TestClock
@@ -53,7 +53,7 @@ from subkit.services.engine import BillingEngine
 
 __all__ = ["MAX_SIZE", "run"]
 
-#: Setup goes through the in-memory engine (about a minute per 100k) plus one bulk load per run.
+#: Setup builds the book in memory (seconds per 100k) plus one bulk load per run.
 MAX_SIZE = 200_000
 
 WORKERS = (1, 2)
@@ -101,20 +101,16 @@ def _entity_row(e: Entity) -> tuple[Any, ...]:
 def dump(store: InMemoryStore) -> Dump:
     """Everything a set-up engine committed to its memory store, as SQL rows.
 
-    Reads the reference store's internals (a benchmark shortcut: bulk-loading is much
+    From the reference store's snapshot (a benchmark shortcut: bulk-loading is much
     faster than replaying the set-up through ``SqlStore``).
     """
-    entities = []
-    for kind, table in store._data.items():
-        order = store._order[kind]
-        for ent in sorted(table.values(), key=lambda e: order[e.id]):
-            entities.append(_entity_row(ent))
+    snap = store.snapshot()
     now = time.time_ns() // 1000
     return Dump(
-        entities=entities,
-        claims=[(k, now) for k in sorted(store._claims)],
-        sequences=sorted(store._sequences.items()),
-        outbox=[(ev.id, ev.model_dump_json()) for ev in store._outbox],
+        entities=[_entity_row(e) for e in snap.entities],
+        claims=[(k, now) for k in snap.claims],
+        sequences=snap.sequences,
+        outbox=[(ev.id, ev.model_dump_json()) for ev in snap.pending_events],
     )
 
 
@@ -412,7 +408,7 @@ def run(size: int) -> list[Row]:
     d = dump(mem.store)
     initial_invoices = sum(1 for r in d.entities if r[0] == "invoice")
     # What the cycle must produce: bench_billing's plain-Python renewals (cycle 0 was invoiced at set-up).
-    expected = {str(t[0]): int(str(t[6])) for t in baseline(specs, UNTIL)}
+    expected = {str(t[0]): int(str(t[6])) for t in baseline(baseline_state(specs), UNTIL)}
     del mem
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="subkit-bench-sql-") as tmp:

@@ -26,7 +26,17 @@ if __package__ in (None, ""):  # run as a script: make the ``bench`` package imp
 
 from bench import Row
 
-HEADER = ("scenario", "size", "items", "subkit items/s", "baseline items/s", "ratio (time)")
+HEADER = (
+    "scenario",
+    "size",
+    "items",
+    "subkit items/s",
+    "us/item",
+    "baseline items/s",
+    "ratio (time)",
+    "held/size",
+    "peak RSS",
+)
 
 
 def modules(only: list[str] | None = None) -> list[ModuleType]:
@@ -64,8 +74,11 @@ def table(rows: list[Row]) -> str:
             f"{r.size:,}",
             f"{r.items:,}",
             fmt_rate(r.lib_rate),
+            f"{r.micros_per_item:.1f}",
             fmt_rate(r.base_rate),
             f"{r.ratio:.1f}x",
+            "-" if r.held_bytes is None else f"{r.held_bytes / r.size / 1024:.2f} KB",
+            "-" if r.peak_bytes is None else f"{r.peak_bytes / 2**20:,.0f} MB",
         )
         for r in rows
     ]

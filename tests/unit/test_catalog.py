@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from subkit.adapters.catalog_file import load_catalog, save_catalog
 from subkit.catalog.catalog import BillingTiming, Catalog, Plan, PlanKind, Product
 from subkit.catalog.pricing import FlatFee, Graduated, PerUnit, Tier
 from subkit.core.periods import YEARLY
@@ -150,21 +151,32 @@ def test_invalid_definitions_raise_clear_errors() -> None:
 def test_json_round_trip(tmp_path: Path) -> None:
     cat = catalog()
     path = tmp_path / "catalog.json"
-    cat.save(path)
+    save_catalog(cat, path)
     text = path.read_text()
     assert '"0.0004"' in text  # exact decimal strings, never floats
-    assert Catalog.load(path) == cat
+    assert load_catalog(path) == cat
+    cat.save(tmp_path / "again.json")  # the methods kept for callers do the same
+    assert Catalog.load(tmp_path / "again.json") == cat
     data = json.loads(text)
     assert data["plans"][0]["prices"]["USD"]["price"] == "10"
 
 
 def test_unreadable_or_invalid_json(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="cannot read"):
-        Catalog.load(tmp_path / "missing.json")
+        load_catalog(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(CatalogError, match="not valid JSON"):
-        Catalog.load(bad)
+        load_catalog(bad)
+
+
+def test_the_catalog_domain_touches_no_file() -> None:
+    import inspect
+
+    import subkit.catalog.catalog as domain
+
+    source = inspect.getsource(domain)
+    assert "read_text" not in source and "write_text" not in source and "open(" not in source
 
 
 def test_plan_versions_apply_from_their_effective_date() -> None:

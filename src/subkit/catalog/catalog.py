@@ -252,13 +252,13 @@ class Catalog(Model):
 
     @classmethod
     def load(cls, path: str | Path) -> Catalog:
-        """Read a catalog JSON file."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as e:
-            raise CatalogError(f"cannot read {path}: {e.strerror}", field="path") from None
-        return cls.from_json(text)
+        """Read a catalog JSON file: :func:`subkit.adapters.catalog_file.load_catalog` (kept for callers)."""
+        from subkit.adapters.catalog_file import load_catalog  # the file I/O lives at the edge
+
+        return load_catalog(path)
 
     def save(self, path: str | Path) -> None:
-        """Write the catalog as JSON."""
-        Path(path).write_text(self.to_json(), encoding="utf-8")
+        """Write the catalog as JSON: :func:`subkit.adapters.catalog_file.save_catalog` (kept for callers)."""
+        from subkit.adapters.catalog_file import save_catalog  # the file I/O lives at the edge
+
+        save_catalog(self, path)

@@ -169,7 +169,10 @@ class FlatFee(_Base):
 
     def amount(self, quantity: Decimal | int | str) -> Decimal:
         """``price`` (clamped to the period minimum/maximum); ``quantity`` is only checked."""
-        _quantity(quantity)
+        return self.exact(_quantity(quantity))
+
+    def exact(self, quantity: Decimal) -> Decimal:
+        """:meth:`amount` of a quantity already checked (a ``Decimal`` >= 0): the hot path."""
         return self._clamp(self.price)
 
 
@@ -186,7 +189,11 @@ class PerUnit(_Base):
 
     def amount(self, quantity: Decimal | int | str) -> Decimal:
         """The exact, unrounded charge for ``quantity``."""
-        return self._clamp(CONTEXT.multiply(_quantity(quantity), self.unit_price))
+        return self.exact(_quantity(quantity))
+
+    def exact(self, quantity: Decimal) -> Decimal:
+        """:meth:`amount` of a quantity already checked (a ``Decimal`` >= 0): the hot path."""
+        return self._clamp(CONTEXT.multiply(quantity, self.unit_price))
 
 
 class Graduated(_Base):
@@ -208,7 +215,11 @@ class Graduated(_Base):
 
     def amount(self, quantity: Decimal | int | str) -> Decimal:
         """The exact, unrounded charge for ``quantity``."""
-        q = _quantity(quantity)
+        return self.exact(_quantity(quantity))
+
+    def exact(self, quantity: Decimal) -> Decimal:
+        """:meth:`amount` of a quantity already checked (a ``Decimal`` >= 0): the hot path."""
+        q = quantity
         total = _ZERO
         lower = _ZERO
         for tier in self.tiers:
@@ -245,7 +256,11 @@ class Volume(_Base):
 
     def amount(self, quantity: Decimal | int | str) -> Decimal:
         """The exact, unrounded charge for ``quantity``."""
-        q = _quantity(quantity)
+        return self.exact(_quantity(quantity))
+
+    def exact(self, quantity: Decimal) -> Decimal:
+        """:meth:`amount` of a quantity already checked (a ``Decimal`` >= 0): the hot path."""
+        q = quantity
         total = _ZERO
         if q > 0:
             for tier in self.tiers:
@@ -273,7 +288,11 @@ class Package(_Base):
 
     def amount(self, quantity: Decimal | int | str) -> Decimal:
         """The charge for ``quantity``: a whole number of packages times ``package_price``."""
-        billable = CONTEXT.subtract(_quantity(quantity), self.free_units)
+        return self.exact(_quantity(quantity))
+
+    def exact(self, quantity: Decimal) -> Decimal:
+        """:meth:`amount` of a quantity already checked (a ``Decimal`` >= 0): the hot path."""
+        billable = CONTEXT.subtract(quantity, self.free_units)
         if billable <= 0:
             return self._clamp(_ZERO)
         packages, rest = CONTEXT.divmod(billable, self.package_size)  # exact, unlike a division
@@ -306,7 +325,11 @@ class Stairstep(_Base):
 
     def amount(self, quantity: Decimal | int | str) -> Decimal:
         """The flat price of the step ``quantity`` falls in."""
-        q = _quantity(quantity)
+        return self.exact(_quantity(quantity))
+
+    def exact(self, quantity: Decimal) -> Decimal:
+        """:meth:`amount` of a quantity already checked (a ``Decimal`` >= 0): the hot path."""
+        q = quantity
         total = _ZERO
         if q > 0:
             for step in self.steps:
@@ -358,7 +381,11 @@ class Percentage(_Base):
             >>> Percentage(rate="2.9").amount(Decimal("1000"))
             Decimal('29.000')
         """
-        return self._clamp(CONTEXT.multiply(_quantity(quantity), self.rate).scaleb(-2, CONTEXT))
+        return self.exact(_quantity(quantity))
+
+    def exact(self, quantity: Decimal) -> Decimal:
+        """:meth:`amount` of a quantity already checked (a ``Decimal`` >= 0): the hot path."""
+        return self._clamp(CONTEXT.multiply(quantity, self.rate).scaleb(-2, CONTEXT))
 
     def amount_for_transactions(self, amounts: Sequence[Decimal]) -> Decimal:
         """Sum over transactions of ``clamp(t * rate / 100 + fixed_fee, min, max)``.

@@ -14,12 +14,15 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
+import functools
+from collections.abc import Callable
 from enum import StrEnum
+from hashlib import blake2b
 
 from pydantic import AwareDatetime, Field
 
-from subkit.core.model import Model
+from subkit.core.periods import isoformat
+from subkit.core.value import Value
 
 __all__ = ["Event", "EventType"]
 
@@ -58,8 +61,10 @@ class EventType(StrEnum):
     PAYMENT_METHOD_EXPIRING = "payment_method.expiring"
 
 
-class Event(Model):
+class Event(Value):
     """One domain event. ``id`` is deterministic: replaying an operation yields the same id.
+
+    A slotted value (:class:`~subkit.core.value.Value`): ``data`` reads as a new ``dict``.
 
     Example:
         >>> from datetime import datetime, UTC
@@ -69,6 +74,7 @@ class Event(Model):
         True
     """
 
+    __slots__ = ()
     id: str
     type: EventType
     occurred_at: AwareDatetime
@@ -87,8 +93,16 @@ class Event(Model):
         **data: str | int | bool | None,
     ) -> Event:
         """Build an event whose id hashes its type, time, subject and data."""
-        raw = f"{type.value}|{at.isoformat()}|{subject_id}|{sorted(data.items())}"
-        eid = "evt_" + hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
-        return cls.fast(
-            id=eid, type=type, occurred_at=at, subject_id=subject_id, customer_id=customer_id, data=data
-        )
+        pairs = tuple(data.items())
+        if not pairs:
+            shown = "[]"
+        elif len(pairs) == 1:
+            shown = f"[({pairs[0][0]!r}, {pairs[0][1]!r})]"  # repr([pair]), without the list
+        else:
+            shown = repr(sorted(pairs))
+        raw = f"{type._value_}|{isoformat(at)}|{subject_id}|{shown}"
+        eid = "evt_" + blake2b(raw.encode(), digest_size=12).hexdigest()
+        return _new_event((eid, type, at, subject_id, customer_id, pairs))
+
+
+_new_event: Callable[[tuple[object, ...]], Event] = functools.partial(tuple.__new__, Event)

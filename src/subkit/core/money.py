@@ -31,6 +31,7 @@ from subkit.errors import CurrencyMismatchError, FloatNotAllowedError, UnknownCu
 
 __all__ = [
     "CONTEXT",
+    "ROUNDING_MODES",
     "Currency",
     "Money",
     "Rounding",
@@ -200,10 +201,12 @@ def exact_to_minor(amount: Decimal, currency: str, rounding: Rounding = Rounding
         (5451, 1235)
     """
     scaled = amount.scaleb(_minor_units(currency), context=CONTEXT)
-    return int(scaled.quantize(_ONE, rounding=str(rounding), context=CONTEXT))
+    return int(scaled.quantize(_ONE, rounding=ROUNDING_MODES[rounding], context=CONTEXT))
 
 
 _ONE = Decimal(1)
+#: The ``decimal`` rounding mode of each :class:`Rounding` (a plain ``str``: quicker to pass).
+ROUNDING_MODES: dict[str, str] = {**{r: r.value for r in Rounding}, **{r.value: r.value for r in Rounding}}
 
 
 def minor_to_decimal(minor: int, currency: str) -> Decimal:
@@ -236,11 +239,13 @@ def allocate_minor(total: int, weights: Sequence[object]) -> list[int]:
         >>> allocate_minor(5, [30, 70])
         [2, 3]
     """
+    if total < 0:
+        return [-p for p in allocate_minor(-total, weights)]
+    if weights and all(type(w) is int and w >= 0 for w in weights):
+        return _allocate_ints(total, weights)  # type: ignore[arg-type]
     ws = [decimal_of(w, "weights") for w in weights]
     if not ws or any(w < 0 for w in ws) or sum(ws) == 0:
         raise FloatNotAllowedError("weights must be non-negative with a positive sum", field="weights")
-    if total < 0:
-        return [-p for p in allocate_minor(-total, weights)]
     wsum = sum(ws)
     raw = [CONTEXT.divide(CONTEXT.multiply(Decimal(total), w), wsum) for w in ws]
     parts = [int(r) for r in raw]  # floor: total and weights are non-negative
@@ -248,6 +253,21 @@ def allocate_minor(total: int, weights: Sequence[object]) -> list[int]:
     order = sorted(range(len(ws)), key=lambda i: (-(raw[i] - parts[i]), i))
     for i in order[:left]:
         parts[i] += 1
+    return parts
+
+
+def _allocate_ints(total: int, weights: Sequence[int]) -> list[int]:
+    """:func:`allocate_minor` over integer weights in integer arithmetic (the same parts)."""
+    wsum = sum(weights)
+    if wsum == 0:
+        raise FloatNotAllowedError("weights must be non-negative with a positive sum", field="weights")
+    parts = [total * w // wsum for w in weights]
+    left = total - sum(parts)
+    if left:
+        # the fractional part of total * w / wsum orders like its remainder total * w % wsum
+        order = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % wsum), i))
+        for i in order[:left]:
+            parts[i] += 1
     return parts
 
 

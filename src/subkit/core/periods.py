@@ -32,6 +32,7 @@ from pydantic import AwareDatetime, model_validator
 
 from subkit.core.model import Model
 from subkit.core.money import CONTEXT
+from subkit.core.value import Value
 from subkit.errors import InvalidPeriodError, NaiveDatetimeError, SubkitError, ValidationError
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "cycle_period",
     "cycle_start",
     "ensure_aware",
+    "isoformat",
     "zone",
 ]
 
@@ -83,8 +85,8 @@ def zone(name: str) -> tzinfo:
         raise ValidationError(f"{name!r} is not an IANA time zone", field="timezone") from None
 
 
-class Period(Model):
-    """A half-open time span ``[start, end)`` with ``end > start``.
+class Period(Value):
+    """A half-open time span ``[start, end)`` with ``end > start`` (a slotted value).
 
     Example:
         >>> p = Period(start=datetime(2027, 1, 1, tzinfo=UTC), end=datetime(2027, 2, 1, tzinfo=UTC))
@@ -92,17 +94,16 @@ class Period(Model):
         (31, False)
     """
 
+    __slots__ = ()
     _error: ClassVar[type[SubkitError]] = InvalidPeriodError
     start: AwareDatetime
     end: AwareDatetime
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Period:
+    def _check(self) -> None:
         if self.end <= self.start:
             raise InvalidPeriodError(
                 f"end {self.end.isoformat()} must be after start {self.start.isoformat()}", field="end"
             )
-        return self
 
     @classmethod
     def of(cls, start: datetime, end: datetime) -> Period:
@@ -148,7 +149,7 @@ class Period(Model):
         """The shared part, or ``None`` when they do not overlap."""
         if not self.overlaps(other):
             return None
-        return Period.fast(start=max(self.start, other.start), end=min(self.end, other.end))
+        return Period.trusted(max(self.start, other.start), min(self.end, other.end))
 
     def split(self, *points: datetime) -> tuple[Period, ...]:
         """Cut at the given instants (those strictly inside); the pieces tile the period.
@@ -160,10 +161,29 @@ class Period(Model):
         """
         cuts = sorted({ensure_aware(p, "points") for p in points if self.start < p < self.end})
         edges = [self.start, *cuts, self.end]
-        return tuple(Period.fast(start=a, end=b) for a, b in itertools.pairwise(edges))
+        return tuple(Period.trusted(a, b) for a, b in itertools.pairwise(edges))
 
     def __str__(self) -> str:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
+
+
+_LAST_ISO: tuple[datetime | None, str] = (None, "")
+
+
+def isoformat(at: datetime) -> str:
+    """``at.isoformat()``, remembered for the last instant asked (a renewal names its instant 3 times).
+
+    Example:
+        >>> isoformat(datetime(2027, 1, 31, 9, 30, tzinfo=UTC))
+        '2027-01-31T09:30:00+00:00'
+    """
+    global _LAST_ISO
+    last = _LAST_ISO
+    if last[0] is at:
+        return last[1]
+    text = at.isoformat()
+    _LAST_ISO = (at, text)
+    return text
 
 
 def seconds_between(start: datetime, end: datetime) -> Decimal:
@@ -217,12 +237,12 @@ class Interval(Model):
     @property
     def months(self) -> int:
         """Length in months (0 for day/week intervals)."""
-        return {IntervalUnit.MONTH: 1, IntervalUnit.YEAR: 12}.get(self.unit, 0) * self.count
+        return _MONTHS.get(self.unit, 0) * self.count
 
     @property
     def days(self) -> int:
         """Length in days (0 for month/year intervals)."""
-        return {IntervalUnit.DAY: 1, IntervalUnit.WEEK: 7}.get(self.unit, 0) * self.count
+        return _DAYS.get(self.unit, 0) * self.count
 
     def delta(self, n: int) -> relativedelta:
         """``n`` intervals as a relativedelta."""
@@ -234,6 +254,8 @@ class Interval(Model):
         return f"{self.count} {self.unit.value}{'s' if self.count != 1 else ''}"
 
 
+_MONTHS = {IntervalUnit.MONTH: 1, IntervalUnit.YEAR: 12}
+_DAYS = {IntervalUnit.DAY: 1, IntervalUnit.WEEK: 7}
 DAILY = Interval(unit=IntervalUnit.DAY)
 WEEKLY = Interval(unit=IntervalUnit.WEEK)
 MONTHLY = Interval(unit=IntervalUnit.MONTH)
@@ -250,7 +272,9 @@ def cycle_start(anchor: datetime, interval: Interval, n: int, tz: tzinfo | str =
     """
     ensure_aware(anchor, "anchor")
     z = zone(tz) if isinstance(tz, str) else tz
-    local = anchor.astimezone(z)
+    if n == 0 and z is UTC:
+        return anchor.astimezone(UTC)  # the anchor itself when it is UTC already (no copy to keep)
+    local = anchor if anchor.tzinfo is z else anchor.astimezone(z)
     # Wall-clock arithmetic in the local zone, then back to UTC: 09:00 stays 09:00 across DST.
     months = interval.months
     if months:
@@ -259,9 +283,13 @@ def cycle_start(anchor: datetime, interval: Interval, n: int, tz: tzinfo | str =
         year, month = local.year + y, m + 1
         if not 1 <= year <= 9999:
             raise InvalidPeriodError(f"cycle {n} falls outside the calendar", field="n")
-        day = min(local.day, monthrange(year, month)[1])
-        return local.replace(year=year, month=month, day=day).astimezone(UTC)
-    return (local + timedelta(days=interval.days * n)).astimezone(UTC)
+        day = local.day
+        if day > 28:
+            day = min(day, monthrange(year, month)[1])
+        start = local.replace(year=year, month=month, day=day, fold=0)  # as relativedelta: fold 0
+    else:
+        start = local + timedelta(days=interval.days * n)
+    return start if z is UTC else start.astimezone(UTC)
 
 
 def cycle_index(anchor: datetime, interval: Interval, at: datetime, tz: tzinfo | str = UTC) -> int:
@@ -296,4 +324,4 @@ def cycle_period(anchor: datetime, interval: Interval, n: int, tz: tzinfo | str 
         ('2027-02-28', '2027-03-31')
     """
     z = zone(tz) if isinstance(tz, str) else tz
-    return Period.fast(start=cycle_start(anchor, interval, n, z), end=cycle_start(anchor, interval, n + 1, z))
+    return Period.trusted(cycle_start(anchor, interval, n, z), cycle_start(anchor, interval, n + 1, z))

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -29,8 +30,9 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from subkit.core.model import Amount, CurrencyCode, Entity, Model
+from subkit.core.model import Amount, CurrencyCode, Entity
 from subkit.core.money import CONTEXT, allocate_minor, to_minor
+from subkit.core.value import Value
 from subkit.errors import CouponError, SubkitError
 
 __all__ = [
@@ -152,18 +154,30 @@ class PromotionCode(Entity):
             raise CouponError(f"promotion code {self.id!r} is used up", field="promotion_code")
 
 
-class AppliedDiscount(Model):
-    """A coupon attached to a subscription, covering cycles from ``start_cycle``.
+class AppliedDiscount(Value):
+    """A coupon attached to a subscription, covering cycles from ``start_cycle`` (a slotted value).
 
     Example:
-        >>> AppliedDiscount(coupon_id="SAVE20", start_cycle=0).start_cycle
-        0
+        >>> d = AppliedDiscount(coupon_id="SAVE20", start_cycle=0)
+        >>> d.start_cycle, d.with_spent({0: 500}).spent
+        (0, {0: 500})
     """
 
+    __slots__ = ()
     coupon_id: str
     start_cycle: int
     #: For a fixed-amount coupon: what it took off so far, by billing cycle (recent cycles only).
     spent: dict[int, int] = Field(default_factory=dict)
+
+    def with_spent(self, spent: dict[int, int]) -> AppliedDiscount:
+        """This discount with its fixed amounts taken off so far, by cycle, replaced."""
+        return AppliedDiscount.trusted(self[0], self[1], tuple(spent.items()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _minor(amount: Decimal, currency: str) -> int:
+    """A coupon's fixed amount in minor units (a few distinct amounts, converted once each)."""
+    return to_minor(amount, currency)
 
 
 def discount_amounts(
@@ -230,7 +244,7 @@ def discount_lines(
         flags = [amt > 0 and (not c.applies_to or pid in c.applies_to) for amt, pid in lines]
         left = [amt - d if f else 0 for (amt, _), d, f in zip(lines, discounts, flags, strict=True)]
         total_left = sum(left)
-        allowance = to_minor(c.amount_off[currency], currency) - used.get(c.id, 0)
+        allowance = _minor(c.amount_off[currency], currency) - used.get(c.id, 0)
         off = min(allowance, total_left)
         if off <= 0:
             continue

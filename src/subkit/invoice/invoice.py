@@ -21,7 +21,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -29,8 +30,9 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
 
-from subkit.core.model import Amount, CurrencyCode, Entity, Model
+from subkit.core.model import Amount, CurrencyCode, Entity, trusted_construct, trusted_copy
 from subkit.core.money import CONTEXT, Money, Rounding, decimal_of, exact_to_minor, from_minor
+from subkit.core.value import Value
 from subkit.errors import InvoiceImmutableError, StateError, ValidationError
 
 __all__ = [
@@ -84,11 +86,12 @@ class BillingReason(StrEnum):
     MANUAL = "manual"
 
 
-class InvoiceLine(Model):
+class InvoiceLine(Value):
     """One line: what, for which period, how many, at what unit price, for how much.
 
     ``amount_minor`` is rounded once from ``quantity * unit_amount`` (or from an exact
-    prorated amount); ``discount_minor`` is the part of it discounted.
+    prorated amount); ``discount_minor`` is the part of it discounted. A slotted value
+    (:class:`~subkit.core.value.Value`): the keyword constructor validates, ``build`` rounds.
 
     Example:
         >>> InvoiceLine.build("Seats", LineKind.RECURRING, quantity=3, unit_amount="12.50",
@@ -96,6 +99,7 @@ class InvoiceLine(Model):
         3750
     """
 
+    __slots__ = ()
     description: str
     kind: LineKind
     plan_id: str | None = None
@@ -140,21 +144,36 @@ class InvoiceLine(Model):
         """A line rounded once to ``currency``: from ``exact_amount`` if given, else quantity x unit."""
         q, u = decimal_of(quantity, "quantity"), decimal_of(unit_amount, "unit_amount")
         exact = exact_amount if exact_amount is not None else CONTEXT.multiply(q, u)
-        return cls.fast(
-            description=description,
-            kind=kind,
-            plan_id=plan_id,
-            item_id=item_id,
-            period_start=period_start,
-            period_end=period_end,
-            cycle=cycle,
-            quantity=q,
-            unit_amount=u,
-            amount_minor=exact_to_minor(exact, currency, rounding),
-            discount_minor=0,
-            tax_minor=0,
-            tax_rate=None,
+        return _new_line(
+            (
+                description,
+                LineKind(kind),
+                plan_id,
+                item_id,
+                period_start,
+                period_end,
+                cycle,
+                q,
+                u,
+                exact_to_minor(exact, currency, rounding),
+                0,
+                0,
+                None,
+            )
         )
+
+    def with_discount(self, discount_minor: int) -> InvoiceLine:
+        """This line with ``discount_minor`` of it discounted.
+
+        Example:
+            >>> InvoiceLine.build("Pro", LineKind.RECURRING, unit_amount="20",
+            ...                   currency="USD").with_discount(400).net_minor
+            1600
+        """
+        return _new_line((*self[:10], discount_minor, *self[11:]))
+
+
+_new_line: Callable[[tuple[object, ...]], InvoiceLine] = functools.partial(tuple.__new__, InvoiceLine)
 
 
 class Invoice(Entity):
@@ -219,40 +238,45 @@ class Invoice(Entity):
         locale: str | None = None,
     ) -> Invoice:
         """A draft invoice whose totals are computed from ``lines``; credit balance applied."""
-        subtotal = sum(ln.amount_minor for ln in lines)
-        discount = sum(ln.discount_minor for ln in lines)
-        tax = sum(ln.tax_minor for ln in lines)
+        subtotal = discount = tax = 0
+        for ln in lines:
+            subtotal += ln.amount_minor
+            discount += ln.discount_minor
+            tax += ln.tax_minor
         total = subtotal - discount + tax
         credit = min(credit_available_minor, total) if total > 0 else 0
-        return cls.fast(
-            id=id,
-            version=1,
-            customer_id=customer_id,
-            subscription_id=subscription_id,
-            currency=currency,
-            status=InvoiceStatus.DRAFT,
-            number=None,
-            billing_reason=reason,
-            lines=tuple(lines),
-            subtotal_minor=subtotal,
-            discount_minor=discount,
-            tax_minor=tax,
-            total_minor=total,
-            credit_applied_minor=credit,
-            amount_due_minor=max(total - credit, 0),
-            amount_paid_minor=0,
-            amount_credited_minor=0,
-            created_at=at,
-            finalized_at=None,
-            paid_at=None,
-            voided_at=None,
-            period_start=period_start,
-            period_end=period_end,
-            payment_due_at=None,
-            due_at=None,
-            fx_rate=None,
-            locale=locale,
-            metadata={},
+        return trusted_construct(
+            cls,
+            {
+                "id": id,
+                "version": 1,
+                "customer_id": customer_id,
+                "subscription_id": subscription_id,
+                "currency": currency,
+                "status": InvoiceStatus.DRAFT,
+                "number": None,
+                "billing_reason": reason,
+                "lines": tuple(lines),
+                "subtotal_minor": subtotal,
+                "discount_minor": discount,
+                "tax_minor": tax,
+                "total_minor": total,
+                "credit_applied_minor": credit,
+                "amount_due_minor": max(total - credit, 0),
+                "amount_paid_minor": 0,
+                "amount_credited_minor": 0,
+                "created_at": at,
+                "finalized_at": None,
+                "paid_at": None,
+                "voided_at": None,
+                "period_start": period_start,
+                "period_end": period_end,
+                "payment_due_at": None,
+                "due_at": None,
+                "fx_rate": None,
+                "locale": locale,
+                "metadata": {},
+            },
         )
 
     # -- derived money views -----------------------------------------------------------
@@ -273,15 +297,35 @@ class Invoice(Entity):
 
     # -- transitions ---------------------------------------------------------------------
     def finalize(self, number: str, at: datetime) -> Invoice:
-        """Number and freeze a draft; an invoice with nothing to pay is paid at once."""
+        """Number and freeze a stored draft (the next version); nothing to pay means paid at once."""
+        return self._finalized(number, at, self.version + 1)
+
+    def issue(self, number: str, at: datetime) -> Invoice:
+        """Number and freeze a draft that was never stored: version 1, ready for ``uow.add``.
+
+        Example:
+            >>> from datetime import datetime, UTC
+            >>> at = datetime(2027, 1, 1, tzinfo=UTC)
+            >>> line = InvoiceLine.build("Pro", LineKind.RECURRING, unit_amount="20", currency="USD")
+            >>> inv = Invoice.draft("in_1", "cus_1", "USD", [line], at=at).issue("INV-000001", at)
+            >>> inv.version, inv.number, inv.status.value
+            (1, 'INV-000001', 'open')
+        """
+        return self._finalized(number, at, 1)
+
+    def _finalized(self, number: str, at: datetime, version: int) -> Invoice:
         if self.status != InvoiceStatus.DRAFT:
             raise InvoiceImmutableError(f"invoice {self.id} is {self.status.value}, not a draft")
         settled = self.amount_due_minor == 0
-        return self.bumped(
-            number=number,
-            finalized_at=at,
-            status=InvoiceStatus.PAID if settled else InvoiceStatus.OPEN,
-            paid_at=at if settled else None,
+        return trusted_copy(
+            self,
+            {
+                "version": version,
+                "number": number,
+                "finalized_at": at,
+                "status": InvoiceStatus.PAID if settled else InvoiceStatus.OPEN,
+                "paid_at": at if settled else None,
+            },
         )
 
     def record_payment(self, amount_minor: int, at: datetime) -> Invoice:

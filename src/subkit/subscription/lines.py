@@ -6,12 +6,16 @@ unique charge keys that keep a period from being billed twice.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, TypeVar
 
-from subkit.catalog.catalog import BillingTiming, Plan
-from subkit.core.money import CONTEXT
+from subkit.catalog.catalog import Plan
+from subkit.core.model import trusted_copy
+from subkit.core.money import CONTEXT, ROUNDING_MODES, minor_units
+from subkit.core.periods import isoformat
 from subkit.invoice.discounts import AppliedDiscount, discount_lines
 from subkit.invoice.invoice import InvoiceLine, LineKind
 from subkit.subscription.model import (
@@ -19,6 +23,7 @@ from subkit.subscription.model import (
     _UNIT_QUANTUM,
     BillingContext,
     ChargeSegment,
+    ScheduledChange,
     Subscription,
     SubscriptionItem,
     SubscriptionStatus,
@@ -35,10 +40,14 @@ __all__ = [
     "full_amount",
     "next_due",
     "plan_of",
+    "plans_of",
     "remaining_line",
     "segments_of",
     "with_changes",
 ]
+
+
+_ZERO = Decimal(0)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -58,30 +67,63 @@ def _unit(exact: Decimal, quantity: Decimal) -> Decimal:
         return exact
     unit = exact if quantity == 0 else CONTEXT.divide(exact, quantity)
     unit = unit.quantize(_UNIT_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT)
-    return unit.quantize(_ONE) if unit == unit.to_integral_value() else unit.normalize(CONTEXT)
+    unit = unit.quantize(_ONE) if unit == unit.to_integral_value() else unit.normalize(CONTEXT)
+    return _shared(_UNITS, str(unit), unit)
 
 
 def _describe(plan: Plan, quantity: Decimal) -> str:
-    return plan.name if quantity == 1 else f"{plan.name} × {quantity.normalize(CONTEXT)}"
+    if quantity == 1:
+        return plan.name
+    text = f"{plan.name} × {quantity.normalize(CONTEXT)}"
+    return _shared(_DESCRIPTIONS, text, text)
+
+
+_T = TypeVar("_T")
+_DESCRIPTIONS: dict[str, str] = {}
+_UNITS: dict[str, Decimal] = {}
+
+
+def _shared(kept: dict[str, _T], key: str, value: _T) -> _T:
+    """One shared object per distinct text (a book repeats its descriptions and unit prices)."""
+    found = kept.get(key)
+    if found is None:
+        if len(kept) >= 4096:
+            return value
+        found = kept[key] = value
+    return found
 
 
 def next_due(sub: Subscription) -> datetime | None:
     """When the subscription next needs the engine: trial end, a scheduled change, or period end."""
-    if sub.status == SubscriptionStatus.CANCELED:
+    return _next_due(sub.status, sub.period_end, sub.schedule, sub.resume_at)
+
+
+def _next_due(
+    status: SubscriptionStatus,
+    period_end: datetime,
+    schedule: tuple[ScheduledChange, ...],
+    resume_at: datetime | None,
+) -> datetime | None:
+    if status == SubscriptionStatus.CANCELED:
         return None
-    candidates = [sub.period_end]
-    if sub.schedule:
-        candidates.append(sub.schedule[0].at)
-    if sub.status == SubscriptionStatus.PAUSED and sub.resume_at is not None:
-        candidates.append(sub.resume_at)
-    return min(candidates)
+    due = period_end
+    if schedule and schedule[0].at < due:
+        due = schedule[0].at
+    if status == SubscriptionStatus.PAUSED and resume_at is not None and resume_at < due:
+        due = resume_at
+    return due
 
 
-def with_changes(sub: Subscription, **changes: object) -> Subscription:
-    """A new version of ``sub`` with ``changes`` and its next due instant recomputed."""
-    new = sub.bumped(**changes)
-    new.__dict__["due_at"] = next_due(new)  # fresh private copy: safe to set before anyone sees it
-    return new
+def with_changes(sub: Subscription, **changes: Any) -> Subscription:
+    """A new version of ``sub`` with ``changes`` (valid values) and its next due instant recomputed."""
+    get = changes.get
+    changes["due_at"] = _next_due(
+        get("status", sub.status),
+        get("period_end", sub.period_end),
+        get("schedule", sub.schedule),
+        get("resume_at", sub.resume_at),
+    )
+    return trusted_copy(sub, changes, bump=True)
 
 
 def discounted(
@@ -107,12 +149,12 @@ def discounted(
         )
         for i, d in zip(idx, amounts, strict=True):
             if d:
-                out[i] = out[i].model_copy(update={"discount_minor": d})
+                out[i] = out[i].with_discount(d)
         for n, c in active:
             if c.id in spent:
                 kept = {k: v for k, v in applied[n].spent.items() if k >= cycle - 1}
                 kept[cycle] = kept.get(cycle, 0) + spent[c.id]
-                applied[n] = applied[n].model_copy(update={"spent": kept})
+                applied[n] = applied[n].with_spent(kept)
     return out, tuple(applied)
 
 
@@ -126,79 +168,84 @@ def segments_of(lines: Sequence[InvoiceLine]) -> list[ChargeSegment]:
     segs = []
     for ln in lines:
         if (
-            ln.item_id
+            ln.amount_minor > 0
+            and (ln.kind == _RECURRING or ln.kind == _PRORATION)
+            and ln.item_id
             and ln.plan_id
-            and ln.period_start
-            and ln.period_end
-            and ln.amount_minor > 0
-            and ln.kind in (LineKind.RECURRING, LineKind.PRORATION)
+            and ln.period_start is not None
+            and ln.period_end is not None
         ):
             segs.append(
-                ChargeSegment.fast(
-                    item_id=ln.item_id,
-                    plan_id=ln.plan_id,
-                    start=ln.period_start,
-                    end=ln.period_end,
-                    net_minor=ln.net_minor,
-                    credited_minor=0,
-                    cut_at=None,
-                )
+                _new_segment((ln.item_id, ln.plan_id, ln.period_start, ln.period_end, ln.net_minor, 0, None))
             )
     return segs
 
 
+def plans_of(sub: Subscription, ctx: BillingContext) -> list[tuple[SubscriptionItem, Plan]]:
+    """Each item of ``sub`` with its catalog plan (at the item's pinned version), looked up once."""
+    plan = ctx.catalog.plan
+    return [(it, plan(it.plan_id, it.plan_version)) for it in sub.items]
+
+
 def advance_lines(
-    sub: Subscription, ctx: BillingContext, cycle: int, start: datetime, end: datetime, *, setup: bool
+    sub: Subscription,
+    ctx: BillingContext,
+    cycle: int,
+    start: datetime,
+    end: datetime,
+    *,
+    setup: bool,
+    plans: Sequence[tuple[SubscriptionItem, Plan]] | None = None,
 ) -> list[InvoiceLine]:
-    """The lines charged in advance for cycle ``[start, end)`` (setup fee on the first), discounted."""
+    """The lines charged in advance for cycle ``[start, end)`` (setup fee on the first), undiscounted."""
+    currency, rounding = sub.currency, ctx.rounding
+    digits, mode = minor_units(currency), ROUNDING_MODES[rounding]
     lines = []
-    for it in sub.items:
-        plan = plan_of(ctx, it)
-        if setup and sub.currency in plan.setup_fee:
+    for it, plan in plans if plans is not None else plans_of(sub, ctx):
+        if setup and currency in plan.setup_fee:
             lines.append(
                 InvoiceLine.build(
                     f"{plan.name} setup fee",
                     LineKind.SETUP_FEE,
-                    currency=sub.currency,
-                    unit_amount=plan.setup_fee[sub.currency],
+                    currency=currency,
+                    unit_amount=plan.setup_fee[currency],
                     plan_id=plan.id,
                     item_id=it.id,
                     cycle=cycle,
-                    rounding=ctx.rounding,
+                    rounding=rounding,
                 )
             )
-        if plan.timing != BillingTiming.ADVANCE:
+        if plan.metric:  # metered: billed in arrears
             continue
-        exact = full_amount(plan, sub.currency, it.quantity)
+        q = it.quantity  # checked (a Decimal >= 0) when the item was made
+        exact = plan.price(currency).exact(q)
+        if q == 1:
+            description, unit = plan.name, exact
+        else:
+            description, unit = _describe(plan, q), _unit(exact, q)
+        minor = int(exact.scaleb(digits, CONTEXT).quantize(_ONE, mode, CONTEXT))
         lines.append(
-            InvoiceLine.build(
-                _describe(plan, it.quantity),
-                LineKind.RECURRING,
-                currency=sub.currency,
-                quantity=it.quantity,
-                unit_amount=_unit(exact, it.quantity),
-                exact_amount=exact,
-                plan_id=plan.id,
-                item_id=it.id,
-                period_start=start,
-                period_end=end,
-                cycle=cycle,
-                rounding=ctx.rounding,
+            _new_line(
+                (description, _RECURRING, plan.id, it.id, start, end, cycle, q, unit, minor, 0, 0, None)
             )
         )
     return lines
 
 
 def arrears_lines(
-    sub: Subscription, ctx: BillingContext, start: datetime, end: datetime
+    sub: Subscription,
+    ctx: BillingContext,
+    start: datetime,
+    end: datetime,
+    *,
+    plans: Sequence[tuple[SubscriptionItem, Plan]] | None = None,
 ) -> list[InvoiceLine]:
-    """The lines charged in arrears for ``[start, end)``: metered usage from ``ctx.usage``, discounted."""
+    """The lines charged in arrears for ``[start, end)``: metered usage from ``ctx.usage``, undiscounted."""
     lines = []
-    for it in sub.items:
-        plan = plan_of(ctx, it)
-        if plan.timing != BillingTiming.ARREARS:
+    for it, plan in plans if plans is not None else plans_of(sub, ctx):
+        if not plan.metric:
             continue
-        used = ctx.usage.get(it.id, Decimal(0))
+        used = ctx.usage.get(it.id, _ZERO)
         exact = full_amount(plan, sub.currency, used)
         if exact == 0 and used == 0:
             continue
@@ -225,20 +272,20 @@ def credit_line(
     seg: ChargeSegment, ctx: BillingContext, at: datetime, tz: tzinfo, cycle: int, credit: int
 ) -> InvoiceLine:
     """A negative proration line crediting ``credit`` for the unused part of ``seg`` after ``at``."""
-    return InvoiceLine.fast(
-        description=f"Unused time on {ctx.catalog.plan(seg.plan_id).name} after {at.astimezone(tz).date()}",
-        kind=LineKind.PRORATION,
-        plan_id=seg.plan_id,
-        item_id=seg.item_id,
-        period_start=at,
-        period_end=seg.end,
-        cycle=cycle,
-        quantity=_ONE,
-        unit_amount=Decimal(0),
-        amount_minor=-credit,
-        discount_minor=0,
-        tax_minor=0,
-        tax_rate=None,
+    return InvoiceLine.trusted(
+        f"Unused time on {ctx.catalog.plan(seg.plan_id).name} after {at.astimezone(tz).date()}",
+        LineKind.PRORATION,
+        seg.plan_id,
+        seg.item_id,
+        at,
+        seg.end,
+        cycle,
+        _ONE,
+        _ZERO,
+        -credit,
+        0,
+        0,
+        None,
     )
 
 
@@ -273,11 +320,20 @@ def remaining_line(
 def charge_claims(sub: Subscription, lines: Sequence[InvoiceLine]) -> list[str]:
     """Unique keys: one recurring charge per item and service period; one proration per item and operation."""
     keys = []
+    start, iso = None, ""
     for ln in lines:
         if not ln.item_id or ln.period_start is None or ln.amount_minor <= 0:
             continue
-        if ln.kind == LineKind.RECURRING:
-            keys.append(charge_key(sub.id, ln.item_id, ln.period_start))
-        elif ln.kind == LineKind.PRORATION:
+        if ln.kind == _RECURRING:
+            if ln.period_start is not start:
+                start, iso = ln.period_start, isoformat(ln.period_start)
+            keys.append(f"charge:{sub.id}:{ln.item_id}:{iso}")
+        elif ln.kind == _PRORATION:
             keys.append(f"proration:{sub.id}:{ln.item_id}:v{sub.version}")
     return keys
+
+
+_RECURRING = LineKind.RECURRING
+_PRORATION = LineKind.PRORATION
+_new_line = functools.partial(tuple.__new__, InvoiceLine)
+_new_segment = functools.partial(tuple.__new__, ChargeSegment)

@@ -35,13 +35,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 
 from subkit.catalog.catalog import BillingTiming
 from subkit.core.events import Event, EventType
 from subkit.core.money import decimal_of
-from subkit.core.periods import UTC, Period, cycle_period, cycle_start, ensure_aware, zone
+from subkit.core.periods import UTC, cycle_period, cycle_start, ensure_aware, zone
 from subkit.errors import CatalogError, IllegalTransitionError, ValidationError
 from subkit.invoice.discounts import AppliedDiscount, Coupon
 from subkit.invoice.invoice import BillingReason, InvoiceLine
@@ -54,6 +55,7 @@ from subkit.subscription.lines import (
     full_amount,
     next_due,
     plan_of,
+    plans_of,
     remaining_line,
     segments_of,
     with_changes,
@@ -82,6 +84,18 @@ __all__ = [
     "run_due_action",
     "schedule_change",
 ]
+
+
+_QUANTITIES: dict[str, Decimal] = {}
+
+
+def _shared(q: Decimal) -> Decimal:
+    """One shared ``Decimal`` per distinct quantity as written (``1`` and ``1.0`` stay apart)."""
+    key = str(q)
+    found = _QUANTITIES.get(key)
+    if found is None and len(_QUANTITIES) < 4096:
+        found = _QUANTITIES[key] = q
+    return found if found is not None else q
 
 
 # --------------------------------------------------------------------------- operations
@@ -115,7 +129,7 @@ def create(
     plans = []
     for n, (plan_id, qty) in enumerate(items):
         plan = ctx.catalog.plan(plan_id, at=at)
-        q = decimal_of(qty, "quantity")
+        q = _shared(decimal_of(qty, "quantity"))
         if q < 0:
             raise ValidationError("quantity must not be negative", field="quantity")
         plan.price(currency)
@@ -479,8 +493,12 @@ def run_due_action(sub: Subscription, ctx: BillingContext) -> Outcome:
 
 def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome:
     tz = zone(sub.timezone)
+    status = sub.status
+    plans = plans_of(sub, ctx)
     arrears = (
-        [] if sub.status == SubscriptionStatus.TRIALING else arrears_lines(sub, ctx, sub.period_start, at)
+        []
+        if status == SubscriptionStatus.TRIALING
+        else arrears_lines(sub, ctx, sub.period_start, at, plans=plans)
     )
     if sub.cancel_at_period_end:
         arrears, discounts = discounted(arrears, sub, ctx)
@@ -503,11 +521,10 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
         )
     n = sub.cycle + 1
     # Cycle n starts where the current period ends (both come from the anchor); only its end is new.
-    period = Period.fast(start=sub.period_end, end=cycle_start(sub.anchor, sub.interval, n + 1, tz))
+    start, end = sub.period_end, cycle_start(sub.anchor, sub.interval, n + 1, tz)
     events = []
-    status = sub.status
     setup = False
-    if sub.status == SubscriptionStatus.TRIALING:
+    if status == SubscriptionStatus.TRIALING:
         events.append(Event.of(EventType.SUBSCRIPTION_TRIAL_ENDED, at, sub.id, customer_id=sub.customer_id))
         setup = True
         if sub.trial_requires_payment_method and not ctx.has_payment_method:
@@ -523,8 +540,8 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
                     status=SubscriptionStatus.PAUSED,
                     paused_at=at,
                     cycle=n,
-                    period_start=period.start,
-                    period_end=period.end,
+                    period_start=start,
+                    period_end=end,
                     segments=(),
                 )
                 events.append(
@@ -533,21 +550,29 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
                 return Outcome(subscription=paused, events=events)
         status = SubscriptionStatus.ACTIVE
         events.append(Event.of(EventType.SUBSCRIPTION_ACTIVATED, at, sub.id, customer_id=sub.customer_id))
-    moved = {"cycle": n, "period_start": period.start, "period_end": period.end}
-    if sub.status == SubscriptionStatus.PAUSED:
-        new_sub = with_changes(sub, segments=(), **moved)
+    if status == SubscriptionStatus.PAUSED:
+        new_sub = with_changes(sub, segments=(), cycle=n, period_start=start, period_end=end)
         return Outcome(subscription=new_sub, events=events)
-    advance = advance_lines(sub, ctx, n, period.start, period.end, setup=setup)
-    lines, discounts = discounted([*arrears, *advance], sub, ctx)
+    advance = advance_lines(sub, ctx, n, start, end, setup=setup, plans=plans)
+    lines = [*arrears, *advance] if arrears else advance
+    discounts = sub.discounts
+    if discounts:
+        lines, discounts = discounted(lines, sub, ctx)
     new_sub = with_changes(
-        sub, status=status, segments=tuple(segments_of(lines)), discounts=discounts, **moved
+        sub,
+        status=status,
+        segments=tuple(segments_of(lines)),
+        discounts=discounts,
+        cycle=n,
+        period_start=start,
+        period_end=end,
     )
     events.append(Event.of(EventType.SUBSCRIPTION_RENEWED, at, sub.id, customer_id=sub.customer_id, cycle=n))
     return Outcome(
         subscription=new_sub,
         invoice_lines=lines,
         reason=BillingReason.SUBSCRIPTION_CYCLE,
-        period=(period.start, period.end),
+        period=(start, end),
         events=events,
         claims=[f"cycle:{sub.id}:{n}", *charge_claims(sub, advance)],
     )

@@ -31,9 +31,10 @@ from pydantic import AwareDatetime, Field
 
 from subkit.catalog.catalog import Catalog
 from subkit.core.events import Event
-from subkit.core.model import Amount, CurrencyCode, Entity, Model
+from subkit.core.model import Amount, CurrencyCode, Entity
 from subkit.core.money import Rounding
 from subkit.core.periods import Interval
+from subkit.core.value import Value
 from subkit.errors import ValidationError
 from subkit.invoice.discounts import AppliedDiscount, Coupon
 from subkit.invoice.invoice import BillingReason, InvoiceLine
@@ -91,23 +92,33 @@ class TrialEndBehavior(StrEnum):
     CREATE_INVOICE = "create_invoice"
 
 
-class SubscriptionItem(Model):
-    """A plan (pinned to a version) and a quantity on a subscription.
+class SubscriptionItem(Value):
+    """A plan (pinned to a version) and a quantity on a subscription (a slotted value).
 
     Example:
         >>> SubscriptionItem(id="si_1", plan_id="pro", plan_version=1, quantity=5).quantity
         Decimal('5')
     """
 
+    __slots__ = ()
     id: str
     plan_id: str
     plan_version: int
     quantity: Amount = _ONE
 
 
-class ChargeSegment(Model):
-    """What was charged in advance for ``[start, end)`` of an item in the current period."""
+class ChargeSegment(Value):
+    """What was charged in advance for ``[start, end)`` of an item in the current period (a slotted value).
 
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> seg = ChargeSegment(item_id="si_1", plan_id="pro", start=datetime(2027, 1, 1, tzinfo=UTC),
+        ...                     end=datetime(2027, 2, 1, tzinfo=UTC), net_minor=1000)
+        >>> seg.effective_end == seg.end, seg.credited_minor
+        (True, 0)
+    """
+
+    __slots__ = ()
     item_id: str
     plan_id: str
     start: AwareDatetime
@@ -129,9 +140,10 @@ class ChangeAction(StrEnum):
     CANCEL = "cancel"
 
 
-class ScheduledChange(Model):
-    """A change to apply at ``at`` (plan and/or quantity of an item, or a cancellation)."""
+class ScheduledChange(Value):
+    """A change to apply at ``at`` (plan and/or quantity of an item, or a cancellation): a slotted value."""
 
+    __slots__ = ()
     at: AwareDatetime
     action: ChangeAction = ChangeAction.CHANGE
     item_id: str | None = None

@@ -2,7 +2,15 @@
 
 Transactional like a database: a unit of work buffers its writes and applies them
 atomically at commit, after checking versions, unique keys and sequences against
-what other units of work committed meanwhile (safe across threads).
+what other units of work committed meanwhile (safe across threads). A unit of work
+reads what was committed when it first reads an entity (as the SQL store's identity
+map does); ``lock`` re-reads.
+
+Lean at scale: an entity is kept as one plain tuple of atomic items
+(:mod:`subkit.adapters.storage.memory_rows`), which CPython's cyclic garbage collector
+stops tracking after its first collection, so a full collection does not walk the book;
+the outbox keeps only events not yet published (``mark_published`` drops them; an id is
+deduplicated against the events still pending, at least once as the port promises).
 
 Example:
     >>> from subkit.customer.customer import Customer
@@ -18,76 +26,142 @@ Example:
 
 from __future__ import annotations
 
-import heapq
 import threading
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from subkit.adapters.storage import UnitOfWorkBase
+from subkit.adapters.storage.memory_rows import DueIndex, RowCodec, Shelf, plain, unplain
 from subkit.core.events import Event
-from subkit.core.model import INDEX_FIELDS, Entity, index_fields
-from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError
+from subkit.core.model import Entity, index_fields
+from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError, ValidationError
 
-__all__ = ["InMemoryStore"]
+__all__ = ["InMemoryStore", "MemorySnapshot"]
 
 E = TypeVar("E", bound=Entity)
+Row = tuple[Any, ...]
+_NO_ROWS = Shelf()
+_NO_INDEX = Shelf()
+#: value -> the one id that has it, a tuple of a few ids, or a dict of many.
+FieldIndex = Shelf  # of str | tuple[str, ...] | dict[str, None]
+
+
+@dataclass(frozen=True, slots=True)
+class MemorySnapshot:
+    """Everything an :class:`InMemoryStore` committed (for bulk copies and benchmarks).
+
+    Example:
+        >>> InMemoryStore().snapshot().entities
+        []
+    """
+
+    #: Every entity, kind by kind, each kind in insertion order.
+    entities: list[Entity]
+    claims: list[str]
+    sequences: list[tuple[str, int]]
+    #: Committed events not yet published, oldest first.
+    pending_events: list[Event]
 
 
 class InMemoryStore:
-    """Entities in dicts, with the same transactional guarantees as the SQL store."""
+    """Entities as rows in dicts, with the same transactional guarantees as the SQL store."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._data: dict[str, dict[str, Entity]] = {}
-        self._claims: set[str] = set()
+        self._rows: dict[str, Shelf] = {}  # kind -> id -> row
+        self._codecs: dict[str, RowCodec] = {}
+        # kind -> ((field, row position), ...) of the fields with a value index
+        self._indexed: dict[str, tuple[tuple[str, int], ...]] = {}
+        self._index: dict[str, dict[str, Shelf]] = {}  # kind -> field -> FieldIndex
+        # kind -> (due_at, id) in order; entries whose due_at changed are dropped lazily
+        self._due: dict[str, DueIndex] = {}
+        self._claims: dict[str, None] = {}  # a dict of atomic items is never tracked; a set always is
         self._sequences: dict[str, int] = {}
-        self._outbox: list[Event] = []
-        self._outbox_ids: set[str] = set()
-        self._published: set[str] = set()
-        # kind -> field -> value -> ids (ordered set); kind -> id -> insertion number
-        self._index: dict[str, dict[str, dict[object, dict[str, None]]]] = {}
-        self._order: dict[str, dict[str, int]] = {}
-        # kind -> heap of (due_at, id); entries whose due_at changed are dropped lazily
-        self._due: dict[str, list[tuple[datetime, str]]] = {}
+        self._outbox: dict[str, Row] = {}  # pending events by id, as plain tuples
+        self._outbox_order: deque[str] = deque()
 
-    def _store(self, ent: Entity) -> None:
-        kind, id = ent.kind, ent.id
-        table = self._data.setdefault(kind, {})
-        old = table.get(id)
-        order = self._order.setdefault(kind, {})
-        if id not in order:
-            order[id] = len(order)
+    # ------------------------------------------------------------------ rows
+    def _codec(self, cls: type[Entity]) -> RowCodec:
+        codec = self._codecs.get(cls.kind)
+        if codec is None:
+            with self._lock:
+                codec = self._codecs.get(cls.kind)
+                if codec is None:
+                    codec = RowCodec(cls)
+                    # due_at has the due heap; a value index of instants would hold one entry each
+                    self._indexed[cls.kind] = tuple(
+                        (f, codec.position[f]) for f in index_fields(cls) if f != "due_at"
+                    )
+                    self._codecs[cls.kind] = codec
+        if codec.cls is not cls:
+            raise ValidationError(
+                f"kind {cls.kind!r} is stored as {codec.cls.__name__}, not {cls.__name__}", field="kind"
+            )
+        return codec
+
+    def _store(self, kind: str, entities: list[Entity]) -> None:
+        """Write entities of one kind (under the lock, checks done): rows, indexes, due heap."""
+        codec = self._codecs[kind]
+        encode = codec.row
+        table = self._rows.get(kind)
+        if table is None:
+            table = self._rows[kind] = Shelf()
+        table.settle()
         index = self._index.setdefault(kind, {})
-        new_vals, old_vals = ent.__dict__, old.__dict__ if old is not None else {}
-        for f in index_fields(type(ent)):
-            new_v, old_v = new_vals[f], old_vals.get(f)
-            if old is not None and old_v == new_v:
-                continue
-            if old_v is not None:
-                index.get(f, {}).get(old_v, {}).pop(id, None)
-            if new_v is not None:
-                index.setdefault(f, {}).setdefault(new_v, {})[id] = None
-        table[id] = ent
-        due = new_vals.get("due_at")
-        if due is not None and old_vals.get("due_at") != due:
-            heapq.heappush(self._due.setdefault(kind, []), (due, id))
+        indexed = [(index.setdefault(f, Shelf()), p) for f, p in self._indexed[kind]]
+        for field, _ in indexed:
+            field.settle()
+        due_pos = codec.position.get("due_at")
+        due_index = self._due.setdefault(kind, DueIndex()) if due_pos is not None else DueIndex()
+        for ent in entities:
+            id = ent.id
+            old = table.get(id)
+            if old is None:
+                row = table[id] = encode(ent, len(table))
+                for field, p in indexed:
+                    if row[p] is not None:
+                        _index(field, row[p], id)
+            else:
+                row = table[id] = encode(ent, old[-1])
+                for field, p in indexed:
+                    new_v, old_v = row[p], old[p]
+                    if old_v != new_v:
+                        if old_v is not None:
+                            _unindex(field, old_v, id)
+                        if new_v is not None:
+                            _index(field, new_v, id)
+            if due_pos is not None:
+                due = row[due_pos]
+                if due is not None and (old is None or old[due_pos] != due):
+                    due_index.add(due, id)
+
+    def _ids(self, kind: str, field: str, value: object) -> Collection[str]:
+        """Ids whose indexed ``field`` equals ``value``, or is one of it when it is a list."""
+        index = self._index.get(kind, {}).get(field, _NO_INDEX)
+        if isinstance(value, list):
+            merged: dict[str, None] = {}
+            for v in value:
+                merged.update(dict.fromkeys(_lookup(index, v)))
+            return merged
+        return _lookup(index, value)
 
     def _due_ids(self, kind: str, until: datetime, limit: int) -> list[str]:
-        heap = self._due.get(kind, [])
-        table = self._data.get(kind, {})
-        valid: list[tuple[datetime, str]] = []
-        seen: set[str] = set()
-        while heap and len(valid) < limit and heap[0][0] <= until:
-            entry = heapq.heappop(heap)
-            cur = table.get(entry[1])
-            if cur is not None and getattr(cur, "due_at", None) == entry[0] and entry[1] not in seen:
-                seen.add(entry[1])
-                valid.append(entry)
-        for entry in valid:
-            heapq.heappush(heap, entry)
-        return [i for _, i in valid]
+        codec = self._codecs.get(kind)
+        index = self._due.get(kind)
+        if codec is None or index is None:
+            return []
+        table, pos = self._rows[kind], codec.position["due_at"]
 
+        def current(due: datetime, id: str) -> bool:
+            row = table.get(id)
+            return row is not None and row[pos] == due
+
+        return index.scan(until, limit, current)
+
+    # ------------------------------------------------------------------ the port
     def begin(self) -> _MemoryUnitOfWork:
         """Start a unit of work."""
         return _MemoryUnitOfWork(self)
@@ -95,22 +169,83 @@ class InMemoryStore:
     def pending_events(self, limit: int = 100) -> Sequence[Event]:
         """Committed, unpublished events, oldest first."""
         with self._lock:
-            return [e for e in self._outbox if e.id not in self._published][:limit]
+            box, order = self._outbox, self._outbox_order
+            while order and order[0] not in box:
+                order.popleft()
+            rows = []
+            for i in order:
+                row = box.get(i)
+                if row is not None:
+                    rows.append(row)
+                    if len(rows) >= limit:
+                        break
+        return [cast(Event, unplain(Event, r)) for r in rows]
 
     def mark_published(self, event_ids: Sequence[str]) -> None:
-        """Mark events delivered."""
+        """Mark events delivered: the store forgets them."""
         with self._lock:
-            self._published.update(event_ids)
+            for i in event_ids:
+                self._outbox.pop(i, None)
+
+    def snapshot(self) -> MemorySnapshot:
+        """A copy of everything committed (entities decoded, kind by kind, in insertion order)."""
+        with self._lock:
+            tables = [(self._codecs[k], list(t.values())) for k, t in self._rows.items()]
+            claims = sorted(self._claims)
+            sequences = sorted(self._sequences.items())
+        return MemorySnapshot(
+            entities=[codec.entity(r) for codec, rows in tables for r in sorted(rows, key=_seq)],
+            claims=claims,
+            sequences=sequences,
+            pending_events=list(self.pending_events(len(self._outbox) + 1)),
+        )
 
 
-def _matching(index: dict[object, dict[str, None]], value: object) -> dict[str, None]:
-    """Ids whose indexed value equals ``value``, or is one of it when it is a list."""
-    if isinstance(value, list):
-        merged: dict[str, None] = {}
-        for v in value:
-            merged.update(index.get(v, {}))
-        return merged
-    return index.get(value, {})
+def _seq(row: Row) -> int:
+    return cast(int, row[-1])
+
+
+_SMALL = 8  # up to this many ids per value: a tuple (customer_id: a few invoices each), then a dict
+
+
+def _index(field: FieldIndex, value: object, id: str) -> None:
+    cur = field.get(value)
+    if cur is None:
+        field[value] = id
+    elif isinstance(cur, str):
+        if cur != id:
+            field[value] = (cur, id)
+    elif isinstance(cur, tuple):
+        if id not in cur:
+            field[value] = (*cur, id) if len(cur) < _SMALL else dict.fromkeys((*cur, id))
+    else:
+        cur[id] = None
+
+
+def _unindex(field: FieldIndex, value: object, id: str) -> None:
+    cur = field.get(value)
+    if cur is None:
+        return
+    if isinstance(cur, str):
+        if cur == id:
+            del field[value]
+    elif isinstance(cur, tuple):
+        rest = tuple(i for i in cur if i != id)
+        if not rest:
+            del field[value]
+        else:
+            field[value] = rest[0] if len(rest) == 1 else rest
+    else:
+        cur.pop(id, None)
+        if not cur:
+            del field[value]
+
+
+def _lookup(field: FieldIndex, value: object) -> Collection[str]:
+    cur = field.get(value)
+    if cur is None:
+        return ()
+    return (cur,) if isinstance(cur, str) else cur
 
 
 def _matches(actual: object, wanted: object) -> bool:
@@ -120,87 +255,139 @@ def _matches(actual: object, wanted: object) -> bool:
 class _MemoryUnitOfWork(UnitOfWorkBase):
     def __init__(self, store: InMemoryStore) -> None:
         self._s = store
-        # kind -> id -> (entity, committed version it replaces, or None when new)
-        self._writes: dict[str, dict[str, tuple[Entity, int | None]]] = {}
+        # kind -> id -> the entity as this unit of work sees it: its own write, else the
+        # committed one as it first read it
+        self._view: dict[str, dict[str, Entity]] = {}
+        # kind -> id -> the committed version its own write replaces (None: a new entity)
+        self._base: dict[str, dict[str, int | None]] = {}
         self._claims: set[str] = set()
         self._seq: dict[str, int] = {}
         self._seq_base: dict[str, int] = {}
         self._events: list[Event] = []
         self._done = False
 
+    def _load(self, kind: str, id: str) -> Entity | None:
+        """The committed entity, read now (and kept as this unit of work's view of it)."""
+        row = self._s._rows.get(kind, _NO_ROWS).get(id)
+        if row is None:
+            return None
+        ent = self._s._codecs[kind].entity(row)
+        view = self._view.get(kind)
+        if view is None:
+            view = self._view[kind] = {}
+        view[id] = ent
+        return ent
+
     def _current(self, kind: str, id: str) -> Entity | None:
-        w = self._writes.get(kind, {}).get(id)
-        if w is not None:
-            return w[0]
-        return self._s._data.get(kind, {}).get(id)
+        view = self._view.get(kind)
+        if view is not None:
+            found = view.get(id)
+            if found is not None:
+                return found
+        return self._load(kind, id)
+
+    def _own(self, kind: str, id: str) -> bool:
+        bases = self._base.get(kind)
+        return bases is not None and id in bases
 
     def get(self, kind: type[E], id: str) -> E:
-        self._check_open()
+        if self._done:
+            self._check_open()
         found = self._current(kind.kind, id)
         if found is None:
             raise NotFoundError(f"no {kind.kind} with id {id!r}", field="id")
-        return cast(E, found)
+        return found  # type: ignore[return-value]
 
     def lock(self, kind: type[E], id: str, *, skip_locked: bool = False) -> E | None:
         self._check_open()
-        return cast(E | None, self._current(kind.kind, id))
+        if self._own(kind.kind, id):
+            return self._view[kind.kind][id]  # type: ignore[return-value]
+        return self._load(kind.kind, id)  # type: ignore[return-value]
 
     def get_many(self, kind: type[E], ids: Sequence[str]) -> dict[str, E]:
         self._check_open()
-        found = {i: self._current(kind.kind, i) for i in ids}
-        return {i: cast(E, e) for i, e in found.items() if e is not None}
+        k = kind.kind
+        found = {i: self._current(k, i) for i in ids}
+        return {i: e for i, e in found.items() if e is not None}  # type: ignore[misc]
 
     def find(self, kind: type[E], **where: object) -> list[E]:
         self._check_open()
         k = kind.kind
         s = self._s
-        indexed = [f for f in where if f in INDEX_FIELDS]
-        with s._lock:
-            table = s._data.get(k, {})
-            order = s._order.get(k, {})
-            if indexed:
-                idx = s._index.get(k, {})
-                sets = sorted((_matching(idx.get(f, {}), where[f]) for f in indexed), key=len)
-                ids = [i for i in sets[0] if all(i in other for other in sets[1:])]
-                found = {i: table[i] for i in ids}
-            else:
-                found = dict(table)
-        for wid, (ent, _) in self._writes.get(k, {}).items():
-            found[wid] = ent
-        items = [e for e in found.values() if all(_matches(getattr(e, f, None), v) for f, v in where.items())]
-        last = len(order)
-        items.sort(key=lambda e: order.get(e.id, last))
-        return cast(list[E], items)
+        codec = s._codecs.get(k)
+        hits: list[tuple[int, Entity]] = []
+        own = self._base.get(k, {})
+        view = self._view.get(k, {})
+        table = s._rows.get(k, _NO_ROWS)
+        if codec is not None:
+            indexed = {f for f, _ in s._indexed.get(k, ())}
+            use = [f for f in where if f in indexed]
+            with s._lock:
+                if use:
+                    sets = sorted((s._ids(k, f, where[f]) for f in use), key=len)
+                    rows = [
+                        (i, table[i])
+                        for i in sets[0]
+                        if i not in own and i in table and all(i in other for other in sets[1:])
+                    ]
+                else:
+                    rows = [(i, r) for i, r in table.items() if i not in own]
+            raw = [(codec.position[f], v) for f, v in where.items() if f in codec.plain]
+            if raw:
+                rows = [(i, r) for i, r in rows if all(_matches(r[p], v) for p, v in raw)]
+            for i, r in rows:
+                ent = view.get(i)
+                if ent is None or ent.version != r[codec.version]:
+                    ent = codec.entity(r)
+                hits.append((r[-1], ent))
+        last = len(table)
+        for wid in own:
+            committed = table.get(wid)
+            hits.append((committed[-1] if committed is not None else last, view[wid]))
+        hits.sort(key=lambda h: h[0])
+        return [
+            e  # type: ignore[misc]
+            for _, e in hits
+            if all(_matches(getattr(e, f, None), v) for f, v in where.items())
+        ]
 
     def add(self, entity: Entity) -> None:
         self._check_open()
-        if self._current(entity.kind, entity.id) is not None:
-            raise DuplicateError(f"{entity.kind} {entity.id!r} already exists", field="id")
-        self._writes.setdefault(entity.kind, {})[entity.id] = (entity, None)
+        k = entity.kind
+        self._s._codec(type(entity))
+        if self._current(k, entity.id) is not None:
+            raise DuplicateError(f"{k} {entity.id!r} already exists", field="id")
+        self._view.setdefault(k, {})[entity.id] = entity
+        self._base.setdefault(k, {})[entity.id] = None
 
     def update(self, entity: Entity) -> None:
         self._check_open()
-        current = self._current(entity.kind, entity.id)
+        k, id = entity.kind, entity.id
+        current = self._current(k, id)
         if current is None:
-            raise NotFoundError(f"no {entity.kind} with id {entity.id!r} to update", field="id")
+            raise NotFoundError(f"no {k} with id {id!r} to update", field="id")
+        self._s._codec(type(entity))
         if entity.version != current.version + 1:
             raise ConcurrencyError(
-                f"{entity.kind} {entity.id!r} is at version {current.version}, "
+                f"{k} {id!r} is at version {current.version}, "
                 f"the write expected {entity.version - 1}; reload and retry"
             )
-        writes = self._writes.setdefault(entity.kind, {})
-        prev = writes.get(entity.id)
-        writes[entity.id] = (entity, prev[1] if prev else current.version)
+        bases = self._base.get(k)
+        if bases is None:
+            bases = self._base[k] = {}
+        if id not in bases:
+            bases[id] = current.version
+        self._view[k][id] = entity
 
     def due(self, kind: type[E], until: datetime, limit: int) -> list[E]:
         self._check_open()
         k = kind.kind
-        own = self._writes.get(k, {})
+        own = self._base.get(k, {})
         with self._s._lock:
             ids = self._s._due_ids(k, until, limit + len(own))
         found = {i: self._current(k, i) for i in ids}
-        for wid, (ent, _) in own.items():
-            found[wid] = ent
+        for wid in own:
+            found[wid] = self._view[k][wid]
         due = [
             e
             for e in found.values()
@@ -211,7 +398,7 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
 
     def claim(self, key: str) -> None:
         self._check_open()
-        if self.claimed(key):
+        if key in self._claims or key in self._s._claims:
             raise DuplicateError(f"key {key!r} is already claimed", field="key")
         self._claims.add(key)
 
@@ -236,28 +423,33 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
         self._check_open()
         s = self._s
         with s._lock:
-            for kind, id, base in ((k, i, w[1]) for k, ws in self._writes.items() for i, w in ws.items()):
-                stored = s._data.get(kind, {}).get(id)
-                if base is None and stored is not None:
-                    raise DuplicateError(f"{kind} {id!r} was created concurrently", field="id")
-                if base is not None and (stored is None or stored.version != base):
-                    raise ConcurrencyError(f"{kind} {id!r} changed concurrently; reload and retry")
-            if self._claims & s._claims:
-                raise DuplicateError(f"key {sorted(self._claims & s._claims)[0]!r} was claimed concurrently")
+            for kind, bases in self._base.items():
+                table = s._rows.get(kind, _NO_ROWS)
+                version = s._codecs[kind].version
+                for id, base in bases.items():
+                    stored = table.get(id)
+                    if base is None and stored is not None:
+                        raise DuplicateError(f"{kind} {id!r} was created concurrently", field="id")
+                    if base is not None and (stored is None or stored[version] != base):
+                        raise ConcurrencyError(f"{kind} {id!r} changed concurrently; reload and retry")
+            taken = self._claims & s._claims.keys()
+            if taken:
+                raise DuplicateError(f"key {sorted(taken)[0]!r} was claimed concurrently")
             for series, base in self._seq_base.items():
                 if s._sequences.get(series, 0) != base:
                     raise ConcurrencyError(f"sequence {series!r} advanced concurrently; retry")
-            for ws in self._writes.values():
-                for ent, _ in ws.values():
-                    s._store(ent)
-            s._claims |= self._claims
+            for kind, bases in self._base.items():
+                s._store(kind, [self._view[kind][id] for id in bases])
+            s._claims.update(dict.fromkeys(self._claims))
             s._sequences.update(self._seq)
+            box = s._outbox
             for ev in self._events:
-                if ev.id not in s._outbox_ids:
-                    s._outbox_ids.add(ev.id)
-                    s._outbox.append(ev)
+                if ev.id not in box:
+                    box[ev.id] = plain(ev)
+                    s._outbox_order.append(ev.id)
         self._done = True
 
     def rollback(self) -> None:
-        self._writes.clear()
+        self._base.clear()
+        self._view.clear()
         self._done = True

@@ -1,0 +1,450 @@
+"""How the in-memory store keeps an entity: one plain tuple of atomic items (a row).
+
+A stored pydantic entity costs an object, a ``__dict__`` and, for CPython's cyclic garbage
+collector, a tracked object per container in it; a full collection then walks every
+entity of the book, again and again as the book grows. A row costs one tuple. Its items
+are atomic (``str``, ``int``, ``Decimal``, ``datetime``, ``None``) or plain tuples of atomic
+items, so CPython stops tracking it at its first collection and later collections never
+look at it. Per field:
+
+- an enum member is kept as its value, a dict as a tuple of its pairs;
+- a :class:`~subkit.core.value.Value` (or a tuple of them) as plain tuples, their enum
+  members as values (a tuple subclass is always tracked, a plain tuple of atomic items
+  is not);
+- a small model of atomic fields (``Interval``) as a tuple of its fields, read back as one
+  shared instance per distinct row;
+- anything else as it is (the row is then tracked: correct, only less lean).
+
+Reading a row back builds the entity with :func:`~subkit.core.model.trusted_construct`:
+it was valid when written (every write went through the entity's own constructor or a
+trusted copy of a valid entity), and tests/unit/test_hot_path_models.py proves that what
+goes through a row reads back equal and valid. The two conversions of a class are
+generated once as straight-line functions (as ``dataclasses`` and ``namedtuple`` generate
+theirs): a row is written or read in one call, without a loop over fields.
+
+Example:
+    >>> from subkit.customer.customer import Customer
+    >>> codec = RowCodec(Customer)
+    >>> ada = Customer(id="cus_1", name="Ada", currency="EUR", metadata={"crm": "7"})
+    >>> row = codec.row(ada, 0)
+    >>> row[codec.position["metadata"]], codec.entity(row) == ada
+    ((('crm', '7'),), True)
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import itertools
+import types
+import typing
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+
+from subkit.core.model import Entity, field_values, trusted_construct
+from subkit.core.value import Value
+
+__all__ = ["DueIndex", "RowCodec", "Shelf", "plain", "unplain"]
+
+_new = tuple.__new__
+_SHARED_LIMIT = 4096
+
+
+def _strip(hint: Any) -> tuple[Any, bool]:
+    """The type inside ``Annotated`` and ``X | None``, and whether ``None`` is allowed."""
+    optional = False
+    while True:
+        origin = typing.get_origin(hint)
+        if origin is typing.Annotated:
+            hint = typing.get_args(hint)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(hint) if a is not type(None)]
+            if len(args) != 1:
+                return hint, optional
+            optional, hint = True, args[0]
+        else:
+            return hint, optional
+
+
+def _enum_class(hint: Any) -> type[Enum] | None:
+    inner, _ = _strip(hint)
+    return inner if isinstance(inner, type) and issubclass(inner, Enum) else None
+
+
+def _is_plain(hint: Any) -> bool:
+    """A field whose values are atomic as they are (no container, model, value or enum)."""
+    inner, _ = _strip(hint)
+    if typing.get_origin(inner) is not None:
+        return typing.get_origin(inner) is typing.Literal
+    containers = (BaseModel, Value, Enum, dict, list, tuple, set)
+    return not (isinstance(inner, type) and issubclass(inner, containers))
+
+
+def _value(member: Any) -> Any:
+    """An enum member's value (anything else as it is)."""
+    return getattr(member, "_value_", member)
+
+
+_INTS: dict[int, int] = {}
+_INT_LIMIT = 1 << 16
+
+
+def _int(value: int) -> int:
+    """One shared object per distinct amount (a book repeats its prices): 28 bytes saved each time."""
+    if -5 <= value <= 256:
+        return value  # CPython shares these already
+    found = _INTS.get(value)
+    if found is not None:
+        return found
+    if len(_INTS) < _INT_LIMIT:
+        _INTS[value] = value
+    return value
+
+
+def _is_int(hint: Any) -> bool:
+    return _strip(hint)[0] is int
+
+
+# --------------------------------------------------------------------------- values
+@functools.cache
+def _value_codec(cls: type[Value]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """Plain tuple of a value (enum members as values), and back."""
+    ints = {i for i, f in enumerate(cls.model_fields.values()) if _is_int(f.annotation)}
+    if not cls._enums and not ints:
+        return tuple, functools.partial(_new, cls)
+    out = ", ".join(
+        (
+            f"None if v[{i}] is None else _value(v[{i}])"
+            if i in cls._enums
+            else f"None if v[{i}] is None else _int(v[{i}])"
+            if i in ints
+            else f"v[{i}]"
+        )
+        for i in range(len(cls._fields))
+    )
+    back = ", ".join(
+        (f"None if r[{i}] is None else _m{i}[r[{i}]]" if i in cls._enums else f"r[{i}]")
+        for i in range(len(cls._fields))
+    )
+    namespace: dict[str, Any] = {"_value": _value, "_int": _int, "_new": _new, "_cls": cls}
+    for i, enum in cls._enums.items():
+        namespace[f"_m{i}"] = {m.value: m for m in enum}
+    exec(f"def encode(v): return ({out},)\ndef decode(r): return _new(_cls, ({back},))", namespace)
+    return namespace["encode"], namespace["decode"]
+
+
+def plain(value: Value) -> tuple[Any, ...]:
+    """A value as a plain tuple of atomic items (enum members as their values).
+
+    Example:
+        >>> from subkit.invoice.invoice import InvoiceLine, LineKind
+        >>> line = InvoiceLine.build("Pro", LineKind.RECURRING, unit_amount="20", currency="USD")
+        >>> plain(line)[:2], unplain(InvoiceLine, plain(line)) == line
+        (('Pro', 'recurring'), True)
+    """
+    return _value_codec(type(value))[0](value)  # type: ignore[no-any-return]
+
+
+def unplain(cls: type[Value], items: tuple[Any, ...]) -> Value:
+    """The value of class ``cls`` a plain tuple holds."""
+    return _value_codec(cls)[1](items)  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------- fields
+def _small_model_codec(cls: type[BaseModel]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    names = tuple(cls.model_fields)
+    enums = {
+        i: {m.value: m for m in e}
+        for i, f in enumerate(cls.model_fields.values())
+        if (e := _enum_class(f.annotation)) is not None
+    }
+    shared: dict[tuple[Any, ...], BaseModel] = {}
+
+    kept: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def encode(obj: BaseModel) -> tuple[Any, ...]:
+        items = field_values(obj)
+        if enums:
+            items = tuple(map(_value, items))
+        # one shared tuple per distinct value (a few intervals for a whole book)
+        found = kept.get(items)
+        if found is None and len(kept) < _SHARED_LIMIT:
+            found = kept[items] = items
+        return found if found is not None else items
+
+    def decode(row: tuple[Any, ...]) -> BaseModel:
+        found = shared.get(row)
+        if found is None:
+            values = dict(zip(names, row, strict=True))
+            for i, members in enums.items():
+                if row[i] is not None:
+                    values[names[i]] = members[row[i]]
+            found = trusted_construct(cls, values)
+            if len(shared) < _SHARED_LIMIT:
+                shared[row] = found
+        return found
+
+    return encode, decode
+
+
+def _field(hint: Any, name: str, i: int, ns: dict[str, Any]) -> tuple[str, str]:
+    """Source of how field ``i`` (``{x}``) is kept in a row, and how it reads back from ``r[i]``."""
+    inner, _ = _strip(hint)
+    origin = typing.get_origin(inner)
+    raw = f"r[{i}]"
+    enum = _enum_class(hint)
+    if enum is not None:
+        ns[f"_m{i}"] = {m.value: m for m in enum}
+        return "_value({x})", f"_m{i}[{raw}]"
+    if origin is dict:
+        return "tuple({x}.items())", f"dict({raw})"
+    if isinstance(inner, type) and issubclass(inner, Value):
+        ns[f"_e{i}"], ns[f"_d{i}"] = _value_codec(inner)
+        return f"_e{i}({{x}})", f"_d{i}({raw})"
+    if origin is tuple:
+        args = typing.get_args(inner)
+        item, _ = _strip(args[0]) if args else (None, False)
+        if len(args) == 2 and args[1] is Ellipsis and isinstance(item, type) and issubclass(item, Value):
+            ns[f"_e{i}"], ns[f"_d{i}"] = _value_codec(item)
+            return f"tuple(map(_e{i}, {{x}}))", f"tuple(map(_d{i}, {raw}))"
+        return "", ""
+    if isinstance(inner, type) and issubclass(inner, BaseModel) and not issubclass(inner, Entity):
+        fields = inner.model_fields.values()
+        if all(_is_plain(f.annotation) or _enum_class(f.annotation) for f in fields):
+            ns[f"_e{i}"], ns[f"_d{i}"] = _small_model_codec(inner)
+            return f"_e{i}({{x}})", f"_d{i}({raw})"
+    return "", ""
+
+
+class RowCodec:
+    """Rows of one entity class: ``row(entity, seq)`` and back with ``entity(row)``.
+
+    A row holds the kept fields in ``model_fields`` order, then the entity's insertion
+    number ``seq`` (which keeps ``find`` in insertion order without a table of its own).
+    """
+
+    def __init__(self, cls: type[Entity]) -> None:
+        self.cls = cls
+        self.names = tuple(cls.model_fields)
+        #: Position of each field in a row.
+        self.position = {n: i for i, n in enumerate(self.names)}
+        self.seq = len(self.names)
+        self.version = self.position["version"]
+        ns: dict[str, Any] = {
+            "_value": _value,
+            "_int": _int,
+            "_fields": field_values,
+            "_construct": trusted_construct,
+            "_cls": cls,
+        }
+        out, back, kept = [], [], set()
+        for i, (name, f) in enumerate(cls.model_fields.items()):
+            keep, read = _field(f.annotation, name, i, ns)
+            if keep:
+                kept.add(name)
+                if _strip(f.annotation)[1]:  # optional
+                    out.append(f"None if v[{i}] is None else {keep.format(x=f'v[{i}]')}")
+                    back.append(f"{name!r}: None if r[{i}] is None else {read}")
+                else:
+                    out.append(keep.format(x=f"v[{i}]"))
+                    back.append(f"{name!r}: {read}")
+            elif _is_int(f.annotation):
+                optional = _strip(f.annotation)[1]
+                out.append(f"None if v[{i}] is None else _int(v[{i}])" if optional else f"_int(v[{i}])")
+                back.append(f"{name!r}: r[{i}]")
+            else:
+                out.append(f"v[{i}]")
+                back.append(f"{name!r}: r[{i}]")
+        src = (
+            "def row(entity, seq):\n"
+            "    v = _fields(entity)\n"
+            f"    return ({', '.join(out)}, seq)\n"
+            "def entity(r):\n"
+            f"    return _construct(_cls, {{{', '.join(back)}}})\n"
+        )
+        exec(src, ns)
+        self.row: Callable[[Entity, int], tuple[Any, ...]] = ns["row"]
+        self.entity: Callable[[tuple[Any, ...]], Entity] = ns["entity"]
+        #: Fields kept as they are: a filter on them can read the row without decoding it.
+        self.plain = frozenset(n for n in self.names if n not in kept)
+
+
+class Shelf:
+    """A dict whose settled entries the cyclic garbage collector never walks.
+
+    CPython leaves a dict untracked while it holds only atomic values and untracked
+    tuples, and tracks it again (putting it back in the youngest generation, where every
+    collection walks it) as soon as a value that may be tracked goes in. A fresh row is
+    such a value until a collection or two has passed. So a write goes to ``hot``, a small
+    dict; :meth:`settle` (at each commit) moves the entries whose values the collector has
+    since untracked into ``cold``, which stays untracked however large it grows. It looks
+    at entries oldest first, and at most as many as were written since the last settle
+    plus 32, so its cost follows the writes even if entries stay tracked (the host
+    disabled the collector, a value holds a model). Reads look in both dicts. Keys are
+    unique across the two; values are never ``None``.
+
+    Example:
+        >>> shelf = Shelf()
+        >>> shelf["a"] = ("row",)
+        >>> _ = gc.collect()
+        >>> shelf.settle(), shelf["a"], len(shelf), gc.is_tracked(shelf.cold)
+        (None, ('row',), 1, False)
+    """
+
+    __slots__ = ("added", "cold", "hot", "queue")
+
+    def __init__(self) -> None:
+        self.hot: dict[Any, Any] = {}
+        self.cold: dict[Any, Any] = {}
+        self.queue: deque[Any] = deque()  # keys in hot, oldest first
+        self.added = 0
+
+    def get(self, key: Any) -> Any:
+        """The value of ``key``, or ``None``."""
+        found = self.hot.get(key)
+        return found if found is not None else self.cold.get(key)
+
+    def __getitem__(self, key: Any) -> Any:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        hot = self.hot
+        if key not in hot:
+            self.queue.append(key)
+            self.added += 1
+            if key in self.cold:
+                del self.cold[key]
+        hot[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        if self.hot.pop(key, None) is None:
+            del self.cold[key]
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self.hot or key in self.cold
+
+    def __len__(self) -> int:
+        return len(self.hot) + len(self.cold)
+
+    def __iter__(self) -> Iterator[Any]:
+        return itertools.chain(self.cold, self.hot)
+
+    def items(self) -> Iterator[tuple[Any, Any]]:
+        """Every entry (settled ones first)."""
+        return itertools.chain(self.cold.items(), self.hot.items())
+
+    def values(self) -> Iterator[Any]:
+        """Every value (settled ones first)."""
+        return itertools.chain(self.cold.values(), self.hot.values())
+
+    def settle(self) -> None:
+        """Move entries whose values are untracked now into the untracked dict, oldest first."""
+        hot, cold, queue = self.hot, self.cold, self.queue
+        budget = min(len(queue), self.added + 32)
+        self.added = 0
+        for _ in range(budget):
+            key = queue.popleft()
+            value = hot.get(key)
+            if value is None:
+                continue  # deleted since
+            if type(value) is not dict and not gc.is_tracked(value):
+                cold[key] = value
+                del hot[key]
+            else:
+                queue.append(key)  # not yet: look again later
+
+
+_CHUNK = 256
+
+
+class DueIndex:
+    """``(due, id)`` entries in order, for "what is due first": a heap's job, in sorted chunks.
+
+    A heap is one list of every entry, which the collector walks on each full collection.
+    Here entries sit in sorted tuples of at most 256 (untracked once collected), found by
+    bisecting the chunks' first entries: the collector walks one small list per 256
+    entries. Entries are never updated in place: a new due adds an entry, and the old one,
+    now stale, is dropped when a scan reaches it (``current`` says which are current).
+
+    Example:
+        >>> from datetime import UTC
+        >>> idx = DueIndex()
+        >>> t = datetime(2027, 1, 1, tzinfo=UTC)
+        >>> for n, id in enumerate(["c", "a", "b"]):
+        ...     idx.add(t.replace(day=n + 1), id)
+        >>> idx.scan(t.replace(day=2), 10, lambda due, id: id != "c")
+        ['a']
+        >>> len(idx)  # "c" was stale: dropped
+        2
+    """
+
+    __slots__ = ("chunks", "firsts")
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[tuple[datetime, str], ...]] = []
+        self.firsts: list[tuple[datetime, str]] = []
+
+    def __len__(self) -> int:
+        return sum(map(len, self.chunks))
+
+    def add(self, due: datetime, id: str) -> None:
+        """Add the entry ``(due, id)``."""
+        entry = (due, id)
+        chunks, firsts = self.chunks, self.firsts
+        if not chunks:
+            chunks.append((entry,))
+            firsts.append(entry)
+            return
+        i = max(bisect_right(firsts, entry) - 1, 0)
+        chunk = chunks[i]
+        j = bisect_right(chunk, entry)
+        chunk = (*chunk[:j], entry, *chunk[j:])
+        if len(chunk) > _CHUNK:
+            half = len(chunk) // 2
+            chunks[i : i + 1] = [chunk[:half], chunk[half:]]
+            firsts[i : i + 1] = [chunk[0], chunk[half]]
+        else:
+            chunks[i] = chunk
+            firsts[i] = chunk[0]
+
+    def scan(self, until: datetime, limit: int, current: Callable[[datetime, str], bool]) -> list[str]:
+        """Ids of the first ``limit`` current entries due at or before ``until``, in order.
+
+        Stale entries met on the way (``current`` false) are dropped; current ones stay.
+        """
+        chunks, firsts = self.chunks, self.firsts
+        found: list[str] = []
+        seen: set[str] = set()
+        i = 0
+        while i < len(chunks) and len(found) < limit:
+            chunk = chunks[i]
+            kept: list[tuple[datetime, str]] = []
+            stop = len(chunk)
+            for n, entry in enumerate(chunk):
+                if entry[0] > until or len(found) >= limit:
+                    stop = n
+                    break
+                if entry[1] not in seen and current(*entry):
+                    seen.add(entry[1])
+                    found.append(entry[1])
+                    kept.append(entry)
+            if len(kept) < stop:  # some were stale
+                rest = (*kept, *chunk[stop:])
+                if rest:
+                    chunks[i], firsts[i] = rest, rest[0]
+                else:
+                    del chunks[i], firsts[i]
+                    continue
+            if stop < len(chunk):
+                break
+            i += 1
+        return found
