@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from subkit.adapters.catalog_file import save_catalog
 from subkit.adapters.storage.sql import SqlStore
 from subkit.catalog.catalog import Catalog
 from subkit.core.money import format_money, from_minor
@@ -246,7 +247,7 @@ def test_bill_on_a_missing_database_exits_5_and_creates_nothing(tmp_path: Path, 
 # --------------------------------------------------------------------------- catalog
 def test_catalog_load_then_show_round_trips(tmp_path: Path, capsys: Capsys) -> None:
     file, db = tmp_path / "catalog.json", tmp_path / "books.sqlite"
-    demo_catalog().save(file)
+    save_catalog(demo_catalog(), file)
     code, out, _ = run(capsys, "catalog", "load", str(file), "--db", str(db))  # creates the database
     assert code == EXIT_OK
     assert out == f"Loaded {file}: 2 products, 4 plan versions, currencies USD, EUR, GBP, JPY\n"
@@ -264,7 +265,7 @@ def test_catalog_load_uses_the_default_db_in_the_working_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert run(capsys, "customers", "list")[0] == EXIT_STORE  # no subkit.sqlite yet
-    demo_catalog().save("c.json")
+    save_catalog(demo_catalog(), "c.json")
     assert run(capsys, "catalog", "load", "c.json")[0] == EXIT_OK
     assert (tmp_path / "subkit.sqlite").is_file()
     assert run(capsys, "customers", "list") == (EXIT_OK, "No customers.\n", "")

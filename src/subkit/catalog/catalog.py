@@ -24,7 +24,6 @@ import json
 import weakref
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import ClassVar
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -249,16 +248,3 @@ class Catalog(Model):
         except ValueError as e:
             raise CatalogError(f"not valid JSON: {e}", field="catalog") from None
         return cls.model_validate_json(text)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Catalog:
-        """Read a catalog JSON file: :func:`subkit.adapters.catalog_file.load_catalog` (kept for callers)."""
-        from subkit.adapters.catalog_file import load_catalog  # the file I/O lives at the edge
-
-        return load_catalog(path)
-
-    def save(self, path: str | Path) -> None:
-        """Write the catalog as JSON: :func:`subkit.adapters.catalog_file.save_catalog` (kept for callers)."""
-        from subkit.adapters.catalog_file import save_catalog  # the file I/O lives at the edge
-
-        save_catalog(self, path)

@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from subkit.core.events import Event
 from subkit.customer.customer import Customer
 from subkit.errors import ConflictError, SubkitError
 from subkit.invoice.invoice import Invoice, InvoiceItem
@@ -178,10 +179,10 @@ class BillingRun:
         """Publish the batch's queue in order, numbering and storing each draft at its place."""
         uow, issue, finalized, queue = work.uow, self.invoicing.issue, work.finalized, work.queue or []
         for entry in queue:
-            if isinstance(entry, tuple):
-                issue(uow, entry[0], entry[1], finalized)
-            else:
+            if isinstance(entry, Event):  # an Event is a slotted tuple too: test it first
                 uow.publish(entry)
+            else:
+                issue(uow, entry[0], entry[1], finalized)
         # Let the drafts and the prefetch go now, not after the commit: fewer objects outlive
         # a garbage-collector pass (what the cost per invoice of a large run is sensitive to).
         queue.clear()

@@ -45,19 +45,6 @@ from subkit.subscription.model import Outcome, Subscription
 __all__ = ["Invoicing"]
 
 
-def _as_first_version(inv: Invoice) -> Invoice:
-    """The one write through a frozen model's ``__dict__`` left in the services.
-
-    ``Invoice.finalize`` bumps the version of the draft it is given, but a draft the engine
-    issues never reached the store: the finalized invoice is stored for the first time and
-    must be version 1. Building a second copy per invoice would cost the billing hot path; a
-    domain method issuing a never-stored draft at version 1 (or drafts built at version 0)
-    removes this helper.
-    """
-    inv.__dict__["version"] = 1
-    return inv
-
-
 class Invoicing:
     """Writes outcomes, issues invoices, one-off items, manual invoices, voids and write-offs.
 
@@ -179,7 +166,7 @@ class Invoicing:
         concurrent workers then wait for each other only that long.
         """
         number = f"{self.ctx.config.invoice_prefix}-{uow.next_number(self.ctx.config.invoice_prefix):06d}"
-        inv = _as_first_version(draft.finalize(number, at))
+        inv = draft.issue(number, at)
         uow.add(inv)
         event = Event.of(
             EventType.INVOICE_FINALIZED,

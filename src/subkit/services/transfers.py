@@ -37,7 +37,7 @@ from subkit.customer.customer import Customer
 from subkit.errors import CurrencyMismatchError, NotFoundError, ValidationError
 from subkit.invoice.invoice import Invoice, InvoiceStatus
 from subkit.payment.attempts import AttemptReason, AttemptStatus, PaymentAttempt
-from subkit.payment.methods import BankTransferDetails, PaymentMethod, PaymentMethodType
+from subkit.payment.methods import PaymentMethod, PaymentMethodType
 from subkit.payment.pci import reject_card_data
 from subkit.ports import Store, UnitOfWork
 from subkit.services.payment_records import apply_payment, credit_balance, invoice_attempts, retrying
@@ -48,27 +48,17 @@ __all__ = ["Transfers"]
 def _find_invoice_by_reference(uow: UnitOfWork, reference: str) -> Invoice | None:
     """The invoice whose number is ``reference`` (case and surrounding spaces ignored), if any.
 
-    The one place to wire an invoice-number index (``uow.invoices.by_number``): today open
-    invoices are searched first (indexed by status), then every invoice (a full scan).
+    Served by the store's lookup-key index (``uow.invoices.by_number``): no scan.
     """
-    ref = reference.strip().casefold()
-    for where in ({"status": InvoiceStatus.OPEN}, {}):
-        for inv in uow.find(Invoice, **where):
-            if inv.number is not None and inv.number.casefold() == ref:
-                return inv
-    return None
+    return uow.invoices.by_number(reference)
 
 
 def _find_transfer_method(uow: UnitOfWork, reference: str) -> PaymentMethod | None:
     """The bank transfer payment method whose reference is ``reference`` (case ignored), if any.
 
-    The one place to wire a transfer-reference index: today a scan of the payment methods.
+    Served by the store's lookup-key index (``uow.payment_methods.by_reference``): no scan.
     """
-    ref = reference.strip().casefold()
-    for pm in uow.find(PaymentMethod):
-        if isinstance(pm.details, BankTransferDetails) and pm.details.reference.casefold() == ref:
-            return pm
-    return None
+    return uow.payment_methods.by_reference(reference)
 
 
 class Transfers:

@@ -30,11 +30,14 @@ import threading
 from collections import deque
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from subkit.adapters.storage import UnitOfWorkBase
+from subkit.adapters.storage.lookups import LOOKUP_FIELD, LOOKUP_KINDS, indexed_value
 from subkit.adapters.storage.memory_rows import DueIndex, RowCodec, Shelf, plain, unplain
+from subkit.adapters.storage.rules import check_key, check_where, entity_json, event_json
 from subkit.core.events import Event
 from subkit.core.model import Entity, index_fields
 from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError, ValidationError
@@ -44,6 +47,7 @@ __all__ = ["InMemoryStore", "MemorySnapshot"]
 E = TypeVar("E", bound=Entity)
 Row = tuple[Any, ...]
 _NO_ROWS = Shelf()
+_ATOMIC = (int, Decimal, datetime, date)  # bool is an int; anything else is checked in full
 _NO_INDEX = Shelf()
 #: value -> the one id that has it, a tuple of a few ids, or a dict of many.
 FieldIndex = Shelf  # of str | tuple[str, ...] | dict[str, None]
@@ -82,6 +86,8 @@ class InMemoryStore:
         self._sequences: dict[str, int] = {}
         self._outbox: dict[str, Row] = {}  # pending events by id, as plain tuples
         self._outbox_order: deque[str] = deque()
+        # kind -> id -> its lookup key (invoice numbers, transfer references), for re-indexing
+        self._lookup_keys: dict[str, dict[str, str | None]] = {}
 
     # ------------------------------------------------------------------ rows
     def _codec(self, cls: type[Entity]) -> RowCodec:
@@ -102,10 +108,36 @@ class InMemoryStore:
             )
         return codec
 
-    def _store(self, kind: str, entities: list[Entity]) -> None:
-        """Write entities of one kind (under the lock, checks done): rows, indexes, due heap."""
+    def _rows_of(self, kind: str, entities: list[Entity]) -> list[tuple[Entity, Row]]:
+        """Entities of one kind encoded as the rows they will be (under the lock), each checked storable.
+
+        Nothing is written yet: a value no database can hold (a lone surrogate, NUL in an id or
+        an indexed text) is refused here, before the commit changes anything.
+        """
         codec = self._codecs[kind]
         encode = codec.row
+        table = self._rows.get(kind, _NO_ROWS)
+        seq = len(table)
+        indexed = self._indexed[kind]
+        out = []
+        for ent in entities:
+            old = table.get(ent.id)
+            if old is None:
+                row = encode(ent, seq)
+                seq += 1
+            else:
+                row = encode(ent, old[-1])
+            if not _storable(row):
+                entity_json(ent)  # raises, naming the field; a row of other objects is checked in full
+            for field, p in indexed:
+                if isinstance(row[p], str) and "\x00" in row[p]:
+                    check_key(row[p], field)  # PostgreSQL text cannot hold NUL: refused on every store
+            out.append((ent, row))
+        return out
+
+    def _store(self, kind: str, entities: list[tuple[Entity, Row]]) -> None:
+        """Write encoded entities of one kind (under the lock, checks done): rows, indexes, due heap."""
+        codec = self._codecs[kind]
         table = self._rows.get(kind)
         if table is None:
             table = self._rows[kind] = Shelf()
@@ -116,16 +148,29 @@ class InMemoryStore:
             field.settle()
         due_pos = codec.position.get("due_at")
         due_index = self._due.setdefault(kind, DueIndex()) if due_pos is not None else DueIndex()
-        for ent in entities:
+        compute = LOOKUP_KINDS.get(kind)
+        if compute is not None:
+            keys = self._lookup_keys.setdefault(kind, {})
+            key_index = index.setdefault(LOOKUP_FIELD, Shelf())
+            key_index.settle()
+        for ent, row in entities:
             id = ent.id
             old = table.get(id)
+            if compute is not None:
+                new_key, old_key = compute(ent), keys.get(id)
+                if old is None or new_key != old_key:
+                    if old_key is not None:
+                        _unindex(key_index, old_key, id)
+                    if new_key is not None:
+                        _index(key_index, new_key, id)
+                    keys[id] = new_key
             if old is None:
-                row = table[id] = encode(ent, len(table))
+                table[id] = row
                 for field, p in indexed:
                     if row[p] is not None:
                         _index(field, row[p], id)
             else:
-                row = table[id] = encode(ent, old[-1])
+                table[id] = row
                 for field, p in indexed:
                     new_v, old_v = row[p], old[p]
                     if old_v != new_v:
@@ -248,6 +293,31 @@ def _lookup(field: FieldIndex, value: object) -> Collection[str]:
     return (cur,) if isinstance(cur, str) else cur
 
 
+def _has_none(value: object) -> bool:
+    return isinstance(value, list) and None in value
+
+
+def _storable(row: Row) -> bool:
+    """Whether every item of a row is one a database can hold: atomic, its text valid Unicode.
+
+    Text must encode to UTF-8 (no lone surrogate); an item that is not atomic (a row that kept
+    an object as it is) answers ``False``, and the caller then checks the entity in full.
+    """
+    for item in row:
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+        elif isinstance(item, tuple):
+            if not _storable(item):
+                return False
+        elif item is not None and not isinstance(item, _ATOMIC):
+            return False
+    return True
+
+
 def _matches(actual: object, wanted: object) -> bool:
     return actual in wanted if isinstance(wanted, list) else actual == wanted
 
@@ -312,6 +382,7 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
 
     def find(self, kind: type[E], **where: object) -> list[E]:
         self._check_open()
+        check_where(kind, where)
         k = kind.kind
         s = self._s
         codec = s._codecs.get(k)
@@ -321,7 +392,10 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
         table = s._rows.get(k, _NO_ROWS)
         if codec is not None:
             indexed = {f for f, _ in s._indexed.get(k, ())}
-            use = [f for f in where if f in indexed]
+            if k in LOOKUP_KINDS:
+                indexed.add(LOOKUP_FIELD)
+            # ``None`` is not indexed (most entities have no value): such a filter scans instead
+            use = [f for f in where if f in indexed and where[f] is not None and not _has_none(where[f])]
             with s._lock:
                 if use:
                     sets = sorted((s._ids(k, f, where[f]) for f in use), key=len)
@@ -348,11 +422,12 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
         return [
             e  # type: ignore[misc]
             for _, e in hits
-            if all(_matches(getattr(e, f, None), v) for f, v in where.items())
+            if all(_matches(indexed_value(e, f), v) for f, v in where.items())
         ]
 
     def add(self, entity: Entity) -> None:
         self._check_open()
+        check_key(entity.id, "id")
         k = entity.kind
         self._s._codec(type(entity))
         if self._current(k, entity.id) is not None:
@@ -381,6 +456,7 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
 
     def due(self, kind: type[E], until: datetime, limit: int) -> list[E]:
         self._check_open()
+        check_where(kind, {"due_at": until})
         k = kind.kind
         own = self._base.get(k, {})
         with self._s._lock:
@@ -398,6 +474,7 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
 
     def claim(self, key: str) -> None:
         self._check_open()
+        check_key(key, "key")
         if key in self._claims or key in self._s._claims:
             raise DuplicateError(f"key {key!r} is already claimed", field="key")
         self._claims.add(key)
@@ -407,6 +484,7 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
 
     def next_number(self, series: str) -> int:
         self._check_open()
+        check_key(series, "series")
         if series not in self._seq:
             with self._s._lock:
                 base = self._s._sequences.get(series, 0)
@@ -417,6 +495,10 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
 
     def publish(self, event: Event) -> None:
         self._check_open()
+        check_key(event.id, "event.id")
+        row = plain(event)
+        if not _storable(row):
+            event_json(event)  # raises, naming what cannot be stored
         self._events.append(event)
 
     def commit(self) -> None:
@@ -438,8 +520,12 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
             for series, base in self._seq_base.items():
                 if s._sequences.get(series, 0) != base:
                     raise ConcurrencyError(f"sequence {series!r} advanced concurrently; retry")
-            for kind, bases in self._base.items():
-                s._store(kind, [self._view[kind][id] for id in bases])
+            rows = [
+                (kind, s._rows_of(kind, [self._view[kind][id] for id in bases]))
+                for kind, bases in self._base.items()
+            ]
+            for kind, encoded in rows:
+                s._store(kind, encoded)
             s._claims.update(dict.fromkeys(self._claims))
             s._sequences.update(self._seq)
             box = s._outbox

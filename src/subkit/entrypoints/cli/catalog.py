@@ -11,7 +11,8 @@ import argparse
 from collections import Counter
 from typing import Any
 
-from subkit.catalog.catalog import Catalog, Plan
+from subkit.adapters.catalog_file import load_catalog
+from subkit.catalog.catalog import Plan
 from subkit.catalog.pricing import PricingModel
 from subkit.entrypoints.cli.command import Arg, Command
 from subkit.entrypoints.cli.context import EXIT_OK, CatalogFileError, Context
@@ -31,7 +32,7 @@ def _catalog_load(args: argparse.Namespace, ctx: Context) -> int:
     drops one is refused). Creates the database if it does not exist.
     """
     try:
-        catalog = Catalog.load(args.file)
+        catalog = load_catalog(args.file)
     except SubkitError as e:
         where = f"{e.field}: " if e.field else ""
         raise CatalogFileError(f"{args.file}: {where}{e.message}") from None

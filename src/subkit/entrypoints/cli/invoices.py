@@ -45,12 +45,8 @@ def _invoices_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _invoice_by_number(uow: UnitOfWork, number: str) -> Invoice | None:
-    """The invoice numbered ``number`` (``INV-000001``), or ``None``.
-
-    The one place the command line looks an invoice up by number: a scan of the invoices
-    today; the store's indexed ``uow.invoices.by_number(number)`` replaces it when it lands.
-    """
-    return next((i for i in uow.find(Invoice) if i.number == number), None)
+    """The invoice numbered ``number`` (``INV-000001``), or ``None``: an indexed lookup, never a scan."""
+    return uow.invoices.by_number(number)
 
 
 def _invoices_show(args: argparse.Namespace, ctx: Context) -> int:
