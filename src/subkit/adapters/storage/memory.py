@@ -47,7 +47,8 @@ __all__ = ["InMemoryStore", "MemorySnapshot"]
 E = TypeVar("E", bound=Entity)
 Row = tuple[Any, ...]
 _NO_ROWS = Shelf()
-_ATOMIC = (int, Decimal, datetime, date)  # bool is an int; anything else is checked in full
+#: The exact types a row may hold besides text and tuples; anything else is checked in full.
+_ATOMIC_TYPES = frozenset({int, bool, Decimal, datetime, date})
 _NO_INDEX = Shelf()
 #: value -> the one id that has it, a tuple of a few ids, or a dict of many.
 FieldIndex = Shelf  # of str | tuple[str, ...] | dict[str, None]
@@ -302,19 +303,23 @@ def _storable(row: Row) -> bool:
 
     Text must encode to UTF-8 (no lone surrogate); an item that is not atomic (a row that kept
     an object as it is) answers ``False``, and the caller then checks the entity in full.
+    One pass over the row and its nested tuples, without recursion (it runs on every write).
     """
-    for item in row:
-        if isinstance(item, str):
-            if not item.isascii():
-                try:
-                    item.encode("utf-8")
-                except UnicodeEncodeError:
-                    return False
-        elif isinstance(item, tuple):
-            if not _storable(item):
+    atomic, text, nested = _ATOMIC_TYPES, str, tuple
+    stack = [row]
+    while stack:
+        for item in stack.pop():
+            kind = type(item)
+            if kind is text:
+                if not item.isascii():
+                    try:
+                        item.encode("utf-8")
+                    except UnicodeEncodeError:
+                        return False
+            elif kind is nested:
+                stack.append(item)
+            elif kind not in atomic and item is not None:
                 return False
-        elif item is not None and not isinstance(item, _ATOMIC):
-            return False
     return True
 
 
