@@ -13,7 +13,10 @@ look at it. Per field:
   is not);
 - a small model of atomic fields (``Interval``) as a tuple of its fields, read back as one
   shared instance per distinct row;
-- anything else as it is (the row is then tracked: correct, only less lean).
+- anything else as it is (the row is then tracked: correct, only less lean);
+- the fields that repeat from row to row (:data:`SHARED`: currency, time zone, flags,
+  mostly-empty optional fields) go in one tuple that every row with the same values
+  shares.
 
 Reading a row back builds the entity with :func:`~subkit.core.model.trusted_construct`:
 it was valid when written (every write went through the entity's own constructor or a
@@ -27,8 +30,11 @@ Example:
     >>> codec = RowCodec(Customer)
     >>> ada = Customer(id="cus_1", name="Ada", currency="EUR", metadata={"crm": "7"})
     >>> row = codec.row(ada, 0)
-    >>> row[codec.position["metadata"]], codec.entity(row) == ada
-    ((('crm', '7'),), True)
+    >>> row[codec.position["name"]], codec.entity(row) == ada
+    ('Ada', True)
+    >>> bo = codec.row(Customer(id="cus_2", name="Bo", currency="EUR", metadata={"crm": "7"}), 1)
+    >>> row[-2] is bo[-2]  # the fields that repeat: one tuple for both rows
+    True
 """
 
 from __future__ import annotations
@@ -222,57 +228,144 @@ def _field(hint: Any, name: str, i: int, ns: dict[str, Any]) -> tuple[str, str]:
     return "", ""
 
 
+#: Fields of the billing book's entities whose values repeat from one row to the next: a row
+#: keeps them in one tuple shared by every row with the same values (a few dozen for a
+#: whole book), not in slots of its own. Index fields, ids, versions and amounts stay in the row.
+SHARED: dict[str, tuple[str, ...]] = {
+    "customer": (
+        "email",
+        "address",
+        "country",
+        "locale",
+        "currency",
+        "timezone",
+        "tax_ids",
+        "metadata",
+        "credit_minor",
+        "collection_method",
+        "default_payment_method_id",
+    ),
+    "subscription": (
+        "currency",
+        "timezone",
+        "interval",
+        "trial_start",
+        "trial_end",
+        "trial_requires_payment_method",
+        "trial_end_behavior",
+        "cancel_at_period_end",
+        "canceled_at",
+        "ended_at",
+        "paused_at",
+        "resume_at",
+        "schedule",
+        "payment_method_id",
+        "proration_behavior",
+        "metadata",
+    ),
+    "invoice": (
+        "currency",
+        "billing_reason",
+        "discount_minor",
+        "tax_minor",
+        "credit_applied_minor",
+        "amount_paid_minor",
+        "amount_credited_minor",
+        "voided_at",
+        "payment_due_at",
+        "fx_rate",
+        "locale",
+        "metadata",
+    ),
+}
+_GROUPS_LIMIT = 1 << 14
+
+
 class RowCodec:
     """Rows of one entity class: ``row(entity, seq)`` and back with ``entity(row)``.
 
-    A row holds the kept fields in ``model_fields`` order, then the entity's insertion
-    number ``seq`` (which keeps ``find`` in insertion order without a table of its own).
+    A row holds the kept fields in ``model_fields`` order, then one tuple of the fields
+    :data:`SHARED` names (shared by every row with the same values), then the entity's
+    insertion number ``seq`` (which keeps ``find`` in insertion order without a table of
+    its own). ``position`` gives the place of each field kept in the row itself.
     """
 
     def __init__(self, cls: type[Entity]) -> None:
         self.cls = cls
         self.names = tuple(cls.model_fields)
-        #: Position of each field in a row.
-        self.position = {n: i for i, n in enumerate(self.names)}
-        self.seq = len(self.names)
+        shared = [n for n in SHARED.get(cls.kind, ()) if n in cls.model_fields]
+        own = [n for n in self.names if n not in shared]
+        #: Position of each field kept in the row itself.
+        self.position = {n: i for i, n in enumerate(own)}
         self.version = self.position["version"]
+        groups: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         ns: dict[str, Any] = {
             "_value": _value,
             "_int": _int,
             "_fields": field_values,
             "_construct": trusted_construct,
             "_cls": cls,
+            "_groups": groups,
+            "_limit": _GROUPS_LIMIT,
         }
-        out, back, kept = [], [], set()
+        out: list[str] = []
+        group: list[str] = []
+        back: list[str] = []
+        kept: set[str] = set()
         for i, (name, f) in enumerate(cls.model_fields.items()):
+            if name in shared:
+                at = f"g[{len(group)}]"
+                target = group
+            else:
+                at = f"r[{len(out)}]"
+                target = out
             keep, read = _field(f.annotation, name, i, ns)
+            read = read.replace(f"r[{i}]", at)
             if keep:
                 kept.add(name)
                 if _strip(f.annotation)[1]:  # optional
-                    out.append(f"None if v[{i}] is None else {keep.format(x=f'v[{i}]')}")
-                    back.append(f"{name!r}: None if r[{i}] is None else {read}")
+                    target.append(f"None if v[{i}] is None else {keep.format(x=f'v[{i}]')}")
+                    back.append(f"{name!r}: None if {at} is None else {read}")
                 else:
-                    out.append(keep.format(x=f"v[{i}]"))
+                    target.append(keep.format(x=f"v[{i}]"))
                     back.append(f"{name!r}: {read}")
             elif _is_int(f.annotation):
                 optional = _strip(f.annotation)[1]
-                out.append(f"None if v[{i}] is None else _int(v[{i}])" if optional else f"_int(v[{i}])")
-                back.append(f"{name!r}: r[{i}]")
+                target.append(f"None if v[{i}] is None else _int(v[{i}])" if optional else f"_int(v[{i}])")
+                back.append(f"{name!r}: {at}")
             else:
-                out.append(f"v[{i}]")
-                back.append(f"{name!r}: r[{i}]")
-        src = (
-            "def row(entity, seq):\n"
-            "    v = _fields(entity)\n"
-            f"    return ({', '.join(out)}, seq)\n"
-            "def entity(r):\n"
-            f"    return _construct(_cls, {{{', '.join(back)}}})\n"
-        )
+                target.append(f"v[{i}]")
+                back.append(f"{name!r}: {at}")
+        self.seq = len(out) + 1 if group else len(out)
+        if group:
+            src = (
+                "def row(entity, seq):\n"
+                "    v = _fields(entity)\n"
+                f"    g = ({', '.join(group)},)\n"
+                "    try:\n"
+                "        found = _groups.get(g)\n"
+                "        if found is None and len(_groups) < _limit:\n"
+                "            found = _groups[g] = g\n"
+                "    except TypeError:\n"  # an unhashable value: a group of its own
+                "        found = None\n"
+                f"    return ({', '.join(out)}, found if found is not None else g, seq)\n"
+                "def entity(r):\n"
+                f"    g = r[{len(out)}]\n"
+                f"    return _construct(_cls, {{{', '.join(back)}}})\n"
+            )
+        else:
+            src = (
+                "def row(entity, seq):\n"
+                "    v = _fields(entity)\n"
+                f"    return ({', '.join(out)}, seq)\n"
+                "def entity(r):\n"
+                f"    return _construct(_cls, {{{', '.join(back)}}})\n"
+            )
         exec(src, ns)
         self.row: Callable[[Entity, int], tuple[Any, ...]] = ns["row"]
         self.entity: Callable[[tuple[Any, ...]], Entity] = ns["entity"]
-        #: Fields kept as they are: a filter on them can read the row without decoding it.
-        self.plain = frozenset(n for n in self.names if n not in kept)
+        #: Fields kept as they are in the row itself: a filter can read them without decoding.
+        self.plain = frozenset(n for n in own if n not in kept)
 
 
 class Shelf:
