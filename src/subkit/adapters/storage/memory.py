@@ -116,16 +116,17 @@ class InMemoryStore:
             field.settle()
         due_pos = codec.position.get("due_at")
         due_index = self._due.setdefault(kind, DueIndex()) if due_pos is not None else DueIndex()
+        hot, cold, queue = table.hot, table.cold, table.queue
         for ent in entities:
             id = ent.id
-            old = table.get(id)
+            old = hot.get(id) or cold.get(id)  # rows are never empty
             if old is None:
-                row = table[id] = encode(ent, len(table))
+                row = encode(ent, len(hot) + len(cold))
                 for field, p in indexed:
                     if row[p] is not None:
                         _index(field, row[p], id)
             else:
-                row = table[id] = encode(ent, old[-1])
+                row = encode(ent, old[-1])
                 for field, p in indexed:
                     new_v, old_v = row[p], old[p]
                     if old_v != new_v:
@@ -133,6 +134,12 @@ class InMemoryStore:
                             _unindex(field, old_v, id)
                         if new_v is not None:
                             _index(field, new_v, id)
+            if id not in hot:  # Shelf.__setitem__, inlined
+                queue.append(id)
+                table.added += 1
+                if old is not None and id in cold:
+                    del cold[id]
+            hot[id] = row
             if due_pos is not None:
                 due = row[due_pos]
                 if due is not None and (old is None or old[due_pos] != due):
@@ -154,9 +161,10 @@ class InMemoryStore:
         if codec is None or index is None:
             return []
         table, pos = self._rows[kind], codec.position["due_at"]
+        hot, cold = table.hot, table.cold
 
         def current(due: datetime, id: str) -> bool:
-            row = table.get(id)
+            row = hot.get(id) or cold.get(id)
             return row is not None and row[pos] == due
 
         return index.scan(until, limit, current)
@@ -268,7 +276,8 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
 
     def _load(self, kind: str, id: str) -> Entity | None:
         """The committed entity, read now (and kept as this unit of work's view of it)."""
-        row = self._s._rows.get(kind, _NO_ROWS).get(id)
+        table = self._s._rows.get(kind, _NO_ROWS)
+        row = table.hot.get(id) or table.cold.get(id)
         if row is None:
             return None
         ent = self._s._codecs[kind].entity(row)
@@ -293,7 +302,10 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
     def get(self, kind: type[E], id: str) -> E:
         if self._done:
             self._check_open()
-        found = self._current(kind.kind, id)
+        view = self._view.get(kind.kind)
+        found = view.get(id) if view is not None else None
+        if found is None:
+            found = self._load(kind.kind, id)
         if found is None:
             raise NotFoundError(f"no {kind.kind} with id {id!r}", field="id")
         return found  # type: ignore[return-value]

@@ -101,16 +101,9 @@ _INTS: dict[int, int] = {}
 _INT_LIMIT = 1 << 16
 
 
-def _int(value: int) -> int:
-    """One shared object per distinct amount (a book repeats its prices): 28 bytes saved each time."""
-    if -5 <= value <= 256:
-        return value  # CPython shares these already
-    found = _INTS.get(value)
-    if found is not None:
-        return found
-    if len(_INTS) < _INT_LIMIT:
-        _INTS[value] = value
-    return value
+#: Generated code: an enum member's value, and one shared object per distinct int (both in C).
+_VALUE = 'getattr({x}, "_value_", {x})'
+_INT = "(_ints.setdefault({x}, {x}) if len(_ints) < _int_limit else _ints.get({x}, {x}))"
 
 
 def _is_int(hint: Any) -> bool:
@@ -126,9 +119,9 @@ def _value_codec(cls: type[Value]) -> tuple[Callable[[Any], Any], Callable[[Any]
         return tuple, functools.partial(_new, cls)
     out = ", ".join(
         (
-            f"None if v[{i}] is None else _value(v[{i}])"
+            f"None if v[{i}] is None else {_VALUE.format(x=f'v[{i}]')}"
             if i in cls._enums
-            else f"None if v[{i}] is None else _int(v[{i}])"
+            else f"None if v[{i}] is None else {_INT.format(x=f'v[{i}]')}"
             if i in ints
             else f"v[{i}]"
         )
@@ -138,7 +131,13 @@ def _value_codec(cls: type[Value]) -> tuple[Callable[[Any], Any], Callable[[Any]
         (f"None if r[{i}] is None else _m{i}[r[{i}]]" if i in cls._enums else f"r[{i}]")
         for i in range(len(cls._fields))
     )
-    namespace: dict[str, Any] = {"_value": _value, "_int": _int, "_new": _new, "_cls": cls}
+    namespace: dict[str, Any] = {
+        "_value": _value,
+        "_ints": _INTS,
+        "_int_limit": _INT_LIMIT,
+        "_new": _new,
+        "_cls": cls,
+    }
     for i, enum in cls._enums.items():
         namespace[f"_m{i}"] = {m.value: m for m in enum}
     exec(f"def encode(v): return ({out},)\ndef decode(r): return _new(_cls, ({back},))", namespace)
@@ -207,7 +206,7 @@ def _field(hint: Any, name: str, i: int, ns: dict[str, Any]) -> tuple[str, str]:
     enum = _enum_class(hint)
     if enum is not None:
         ns[f"_m{i}"] = {m.value: m for m in enum}
-        return "_value({x})", f"_m{i}[{raw}]"
+        return _VALUE, f"_m{i}[{raw}]"
     if origin is dict:
         return "tuple({x}.items())", f"dict({raw})"
     if isinstance(inner, type) and issubclass(inner, Value):
@@ -301,7 +300,8 @@ class RowCodec:
         groups: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         ns: dict[str, Any] = {
             "_value": _value,
-            "_int": _int,
+            "_ints": _INTS,
+            "_int_limit": _INT_LIMIT,
             "_fields": field_values,
             "_construct": trusted_construct,
             "_cls": cls,
@@ -331,7 +331,8 @@ class RowCodec:
                     back.append(f"{name!r}: {read}")
             elif _is_int(f.annotation):
                 optional = _strip(f.annotation)[1]
-                target.append(f"None if v[{i}] is None else _int(v[{i}])" if optional else f"_int(v[{i}])")
+                kept_int = _INT.format(x=f"v[{i}]")
+                target.append(f"None if v[{i}] is None else {kept_int}" if optional else kept_int)
                 back.append(f"{name!r}: {at}")
             else:
                 target.append(f"v[{i}]")
