@@ -8,7 +8,8 @@ map does); ``lock`` re-reads.
 
 Lean at scale: an entity is kept as one plain tuple of atomic items
 (:mod:`subkit.adapters.storage.memory_rows`), which CPython's cyclic garbage collector
-stops tracking after its first collection, so a full collection does not walk the book;
+stops tracking after its first collection, in containers it never walks
+(:mod:`subkit.adapters.storage.memory_shelves`), so a full collection does not walk the book;
 the outbox keeps only events not yet published (``mark_published`` drops them; an id is
 deduplicated against the events still pending, at least once as the port promises).
 
@@ -34,7 +35,8 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from subkit.adapters.storage import UnitOfWorkBase
-from subkit.adapters.storage.memory_rows import DueIndex, RowCodec, Shelf, plain, unplain
+from subkit.adapters.storage.memory_rows import RowCodec, plain, unplain
+from subkit.adapters.storage.memory_shelves import DueIndex, Shelf
 from subkit.core.events import Event
 from subkit.core.model import Entity, index_fields
 from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError, ValidationError
