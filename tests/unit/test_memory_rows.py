@@ -6,7 +6,7 @@ import gc
 import random
 from datetime import UTC, datetime, timedelta
 
-from subkit.adapters.storage.memory_rows import DueIndex, Shelf
+from subkit.adapters.storage.memory_shelves import DueIndex, Shelf
 from subkit.core.heap import frozen_heap
 
 T0 = datetime(2027, 1, 1, tzinfo=UTC)

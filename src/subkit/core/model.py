@@ -80,6 +80,7 @@ def raise_subkit_error(exc: pydantic.ValidationError, default: type[SubkitError]
 _ALL_FIELDS: dict[type, set[str]] = {}
 _GETTERS: dict[type, Callable[[dict[str, Any]], tuple[Any, ...]]] = {}
 _setattr = object.__setattr__
+_object_new = object.__new__
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -112,9 +113,9 @@ def trusted_construct(cls: type[M], values: dict[str, Any]) -> M:
         >>> trusted_construct(Interval, {"unit": IntervalUnit.WEEK, "count": 2}).count
         2
     """
-    m = cls.__new__(cls)
+    m = _object_new(cls)  # what cls.__new__ is (pydantic models define none), without the lookup
     _setattr(m, "__dict__", values)
-    _setattr(m, "__pydantic_fields_set__", _all_fields(cls))
+    _setattr(m, "__pydantic_fields_set__", _ALL_FIELDS.get(cls) or _all_fields(cls))
     _setattr(m, "__pydantic_extra__", None)
     _setattr(m, "__pydantic_private__", None)
     return m
@@ -138,7 +139,7 @@ def trusted_copy(obj: M, changes: dict[str, Any], *, bump: bool = False) -> M:
         values["version"] += 1
     if fields_set is not _ALL_FIELDS.get(cls):
         fields_set = fields_set | changes.keys() | ({"version"} if bump else set())
-    new = cls.__new__(cls)
+    new = _object_new(cls)
     _setattr(new, "__dict__", values)
     _setattr(new, "__pydantic_fields_set__", fields_set)
     _setattr(new, "__pydantic_extra__", None)

@@ -8,7 +8,8 @@ map does); ``lock`` re-reads.
 
 Lean at scale: an entity is kept as one plain tuple of atomic items
 (:mod:`subkit.adapters.storage.memory_rows`), which CPython's cyclic garbage collector
-stops tracking after its first collection, so a full collection does not walk the book;
+stops tracking after its first collection, in containers it never walks
+(:mod:`subkit.adapters.storage.memory_shelves`), so a full collection does not walk the book;
 the outbox keeps only events not yet published (``mark_published`` drops them; an id is
 deduplicated against the events still pending, at least once as the port promises).
 
@@ -36,7 +37,8 @@ from typing import Any, TypeVar, cast
 
 from subkit.adapters.storage import UnitOfWorkBase
 from subkit.adapters.storage.lookups import LOOKUP_FIELD, LOOKUP_KINDS, indexed_value
-from subkit.adapters.storage.memory_rows import DueIndex, RowCodec, Shelf, plain, unplain
+from subkit.adapters.storage.memory_rows import RowCodec, plain, unplain
+from subkit.adapters.storage.memory_shelves import DueIndex, Shelf
 from subkit.adapters.storage.rules import check_key, check_where, entity_json, event_json
 from subkit.core.events import Event
 from subkit.core.model import Entity, index_fields
@@ -154,9 +156,10 @@ class InMemoryStore:
             keys = self._lookup_keys.setdefault(kind, {})
             key_index = index.setdefault(LOOKUP_FIELD, Shelf())
             key_index.settle()
+        hot, cold, queue = table.hot, table.cold, table.queue
         for ent, row in entities:
             id = ent.id
-            old = table.get(id)
+            old = hot.get(id) or cold.get(id)  # rows are never empty
             if compute is not None:
                 new_key, old_key = compute(ent), keys.get(id)
                 if old is None or new_key != old_key:
@@ -166,12 +169,10 @@ class InMemoryStore:
                         _index(key_index, new_key, id)
                     keys[id] = new_key
             if old is None:
-                table[id] = row
                 for field, p in indexed:
                     if row[p] is not None:
                         _index(field, row[p], id)
             else:
-                table[id] = row
                 for field, p in indexed:
                     new_v, old_v = row[p], old[p]
                     if old_v != new_v:
@@ -179,6 +180,12 @@ class InMemoryStore:
                             _unindex(field, old_v, id)
                         if new_v is not None:
                             _index(field, new_v, id)
+            if id not in hot:  # Shelf.__setitem__, inlined
+                queue.append(id)
+                table.added += 1
+                if old is not None and id in cold:
+                    del cold[id]
+            hot[id] = row
             if due_pos is not None:
                 due = row[due_pos]
                 if due is not None and (old is None or old[due_pos] != due):
@@ -200,9 +207,10 @@ class InMemoryStore:
         if codec is None or index is None:
             return []
         table, pos = self._rows[kind], codec.position["due_at"]
+        hot, cold = table.hot, table.cold
 
         def current(due: datetime, id: str) -> bool:
-            row = table.get(id)
+            row = hot.get(id) or cold.get(id)
             return row is not None and row[pos] == due
 
         return index.scan(until, limit, current)
@@ -343,7 +351,8 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
 
     def _load(self, kind: str, id: str) -> Entity | None:
         """The committed entity, read now (and kept as this unit of work's view of it)."""
-        row = self._s._rows.get(kind, _NO_ROWS).get(id)
+        table = self._s._rows.get(kind, _NO_ROWS)
+        row = table.hot.get(id) or table.cold.get(id)
         if row is None:
             return None
         ent = self._s._codecs[kind].entity(row)
@@ -368,7 +377,10 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
     def get(self, kind: type[E], id: str) -> E:
         if self._done:
             self._check_open()
-        found = self._current(kind.kind, id)
+        view = self._view.get(kind.kind)
+        found = view.get(id) if view is not None else None
+        if found is None:
+            found = self._load(kind.kind, id)
         if found is None:
             raise NotFoundError(f"no {kind.kind} with id {id!r}", field="id")
         return found  # type: ignore[return-value]

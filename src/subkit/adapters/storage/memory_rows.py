@@ -13,7 +13,10 @@ look at it. Per field:
   is not);
 - a small model of atomic fields (``Interval``) as a tuple of its fields, read back as one
   shared instance per distinct row;
-- anything else as it is (the row is then tracked: correct, only less lean).
+- anything else as it is (the row is then tracked: correct, only less lean);
+- the fields that repeat from row to row (:data:`SHARED`: currency, time zone, flags,
+  mostly-empty optional fields) go in one tuple that every row with the same values
+  shares.
 
 Reading a row back builds the entity with :func:`~subkit.core.model.trusted_construct`:
 it was valid when written (every write went through the entity's own constructor or a
@@ -27,21 +30,19 @@ Example:
     >>> codec = RowCodec(Customer)
     >>> ada = Customer(id="cus_1", name="Ada", currency="EUR", metadata={"crm": "7"})
     >>> row = codec.row(ada, 0)
-    >>> row[codec.position["metadata"]], codec.entity(row) == ada
-    ((('crm', '7'),), True)
+    >>> row[codec.position["name"]], codec.entity(row) == ada
+    ('Ada', True)
+    >>> bo = codec.row(Customer(id="cus_2", name="Bo", currency="EUR", metadata={"crm": "7"}), 1)
+    >>> row[-2] is bo[-2]  # the fields that repeat: one tuple for both rows
+    True
 """
 
 from __future__ import annotations
 
 import functools
-import gc
-import itertools
 import types
 import typing
-from bisect import bisect_right
-from collections import deque
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
@@ -50,7 +51,7 @@ from pydantic import BaseModel
 from subkit.core.model import Entity, field_values, trusted_construct
 from subkit.core.value import Value
 
-__all__ = ["DueIndex", "RowCodec", "Shelf", "plain", "unplain"]
+__all__ = ["SHARED", "RowCodec", "plain", "unplain"]
 
 _new = tuple.__new__
 _SHARED_LIMIT = 4096
@@ -95,16 +96,9 @@ _INTS: dict[int, int] = {}
 _INT_LIMIT = 1 << 16
 
 
-def _int(value: int) -> int:
-    """One shared object per distinct amount (a book repeats its prices): 28 bytes saved each time."""
-    if -5 <= value <= 256:
-        return value  # CPython shares these already
-    found = _INTS.get(value)
-    if found is not None:
-        return found
-    if len(_INTS) < _INT_LIMIT:
-        _INTS[value] = value
-    return value
+#: Generated code: an enum member's value, and one shared object per distinct int (both in C).
+_VALUE = 'getattr({x}, "_value_", {x})'
+_INT = "(_ints.setdefault({x}, {x}) if len(_ints) < _int_limit else _ints.get({x}, {x}))"
 
 
 def _is_int(hint: Any) -> bool:
@@ -120,9 +114,9 @@ def _value_codec(cls: type[Value]) -> tuple[Callable[[Any], Any], Callable[[Any]
         return tuple, functools.partial(_new, cls)
     out = ", ".join(
         (
-            f"None if v[{i}] is None else _value(v[{i}])"
+            f"None if v[{i}] is None else {_VALUE.format(x=f'v[{i}]')}"
             if i in cls._enums
-            else f"None if v[{i}] is None else _int(v[{i}])"
+            else f"None if v[{i}] is None else {_INT.format(x=f'v[{i}]')}"
             if i in ints
             else f"v[{i}]"
         )
@@ -132,7 +126,13 @@ def _value_codec(cls: type[Value]) -> tuple[Callable[[Any], Any], Callable[[Any]
         (f"None if r[{i}] is None else _m{i}[r[{i}]]" if i in cls._enums else f"r[{i}]")
         for i in range(len(cls._fields))
     )
-    namespace: dict[str, Any] = {"_value": _value, "_int": _int, "_new": _new, "_cls": cls}
+    namespace: dict[str, Any] = {
+        "_value": _value,
+        "_ints": _INTS,
+        "_int_limit": _INT_LIMIT,
+        "_new": _new,
+        "_cls": cls,
+    }
     for i, enum in cls._enums.items():
         namespace[f"_m{i}"] = {m.value: m for m in enum}
     exec(f"def encode(v): return ({out},)\ndef decode(r): return _new(_cls, ({back},))", namespace)
@@ -201,7 +201,7 @@ def _field(hint: Any, name: str, i: int, ns: dict[str, Any]) -> tuple[str, str]:
     enum = _enum_class(hint)
     if enum is not None:
         ns[f"_m{i}"] = {m.value: m for m in enum}
-        return "_value({x})", f"_m{i}[{raw}]"
+        return _VALUE, f"_m{i}[{raw}]"
     if origin is dict:
         return "tuple({x}.items())", f"dict({raw})"
     if isinstance(inner, type) and issubclass(inner, Value):
@@ -222,229 +222,143 @@ def _field(hint: Any, name: str, i: int, ns: dict[str, Any]) -> tuple[str, str]:
     return "", ""
 
 
+#: Fields of the billing book's entities whose values repeat from one row to the next: a row
+#: keeps them in one tuple shared by every row with the same values (a few dozen for a
+#: whole book), not in slots of its own. Index fields, ids, versions and amounts stay in the row.
+SHARED: dict[str, tuple[str, ...]] = {
+    "customer": (
+        "email",
+        "address",
+        "country",
+        "locale",
+        "currency",
+        "timezone",
+        "tax_ids",
+        "metadata",
+        "credit_minor",
+        "collection_method",
+        "default_payment_method_id",
+    ),
+    "subscription": (
+        "currency",
+        "timezone",
+        "interval",
+        "trial_start",
+        "trial_end",
+        "trial_requires_payment_method",
+        "trial_end_behavior",
+        "cancel_at_period_end",
+        "canceled_at",
+        "ended_at",
+        "paused_at",
+        "resume_at",
+        "schedule",
+        "payment_method_id",
+        "proration_behavior",
+        "metadata",
+    ),
+    "invoice": (
+        "currency",
+        "billing_reason",
+        "discount_minor",
+        "tax_minor",
+        "credit_applied_minor",
+        "amount_paid_minor",
+        "amount_credited_minor",
+        "voided_at",
+        "payment_due_at",
+        "fx_rate",
+        "locale",
+        "metadata",
+    ),
+}
+_GROUPS_LIMIT = 1 << 14
+
+
 class RowCodec:
     """Rows of one entity class: ``row(entity, seq)`` and back with ``entity(row)``.
 
-    A row holds the kept fields in ``model_fields`` order, then the entity's insertion
-    number ``seq`` (which keeps ``find`` in insertion order without a table of its own).
+    A row holds the kept fields in ``model_fields`` order, then one tuple of the fields
+    :data:`SHARED` names (shared by every row with the same values), then the entity's
+    insertion number ``seq`` (which keeps ``find`` in insertion order without a table of
+    its own). ``position`` gives the place of each field kept in the row itself.
     """
 
     def __init__(self, cls: type[Entity]) -> None:
         self.cls = cls
         self.names = tuple(cls.model_fields)
-        #: Position of each field in a row.
-        self.position = {n: i for i, n in enumerate(self.names)}
-        self.seq = len(self.names)
+        shared = [n for n in SHARED.get(cls.kind, ()) if n in cls.model_fields]
+        own = [n for n in self.names if n not in shared]
+        #: Position of each field kept in the row itself.
+        self.position = {n: i for i, n in enumerate(own)}
         self.version = self.position["version"]
+        groups: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         ns: dict[str, Any] = {
             "_value": _value,
-            "_int": _int,
+            "_ints": _INTS,
+            "_int_limit": _INT_LIMIT,
             "_fields": field_values,
             "_construct": trusted_construct,
             "_cls": cls,
+            "_groups": groups,
+            "_limit": _GROUPS_LIMIT,
         }
-        out, back, kept = [], [], set()
+        out: list[str] = []
+        group: list[str] = []
+        back: list[str] = []
+        kept: set[str] = set()
         for i, (name, f) in enumerate(cls.model_fields.items()):
+            if name in shared:
+                at = f"g[{len(group)}]"
+                target = group
+            else:
+                at = f"r[{len(out)}]"
+                target = out
             keep, read = _field(f.annotation, name, i, ns)
+            read = read.replace(f"r[{i}]", at)
             if keep:
                 kept.add(name)
                 if _strip(f.annotation)[1]:  # optional
-                    out.append(f"None if v[{i}] is None else {keep.format(x=f'v[{i}]')}")
-                    back.append(f"{name!r}: None if r[{i}] is None else {read}")
+                    target.append(f"None if v[{i}] is None else {keep.format(x=f'v[{i}]')}")
+                    back.append(f"{name!r}: None if {at} is None else {read}")
                 else:
-                    out.append(keep.format(x=f"v[{i}]"))
+                    target.append(keep.format(x=f"v[{i}]"))
                     back.append(f"{name!r}: {read}")
             elif _is_int(f.annotation):
                 optional = _strip(f.annotation)[1]
-                out.append(f"None if v[{i}] is None else _int(v[{i}])" if optional else f"_int(v[{i}])")
-                back.append(f"{name!r}: r[{i}]")
+                kept_int = _INT.format(x=f"v[{i}]")
+                target.append(f"None if v[{i}] is None else {kept_int}" if optional else kept_int)
+                back.append(f"{name!r}: {at}")
             else:
-                out.append(f"v[{i}]")
-                back.append(f"{name!r}: r[{i}]")
-        src = (
-            "def row(entity, seq):\n"
-            "    v = _fields(entity)\n"
-            f"    return ({', '.join(out)}, seq)\n"
-            "def entity(r):\n"
-            f"    return _construct(_cls, {{{', '.join(back)}}})\n"
-        )
+                target.append(f"v[{i}]")
+                back.append(f"{name!r}: {at}")
+        self.seq = len(out) + 1 if group else len(out)
+        if group:
+            src = (
+                "def row(entity, seq):\n"
+                "    v = _fields(entity)\n"
+                f"    g = ({', '.join(group)},)\n"
+                "    try:\n"
+                "        found = _groups.get(g)\n"
+                "        if found is None and len(_groups) < _limit:\n"
+                "            found = _groups[g] = g\n"
+                "    except TypeError:\n"  # an unhashable value: a group of its own
+                "        found = None\n"
+                f"    return ({', '.join(out)}, found if found is not None else g, seq)\n"
+                "def entity(r):\n"
+                f"    g = r[{len(out)}]\n"
+                f"    return _construct(_cls, {{{', '.join(back)}}})\n"
+            )
+        else:
+            src = (
+                "def row(entity, seq):\n"
+                "    v = _fields(entity)\n"
+                f"    return ({', '.join(out)}, seq)\n"
+                "def entity(r):\n"
+                f"    return _construct(_cls, {{{', '.join(back)}}})\n"
+            )
         exec(src, ns)
         self.row: Callable[[Entity, int], tuple[Any, ...]] = ns["row"]
         self.entity: Callable[[tuple[Any, ...]], Entity] = ns["entity"]
-        #: Fields kept as they are: a filter on them can read the row without decoding it.
-        self.plain = frozenset(n for n in self.names if n not in kept)
-
-
-class Shelf:
-    """A dict whose settled entries the cyclic garbage collector never walks.
-
-    CPython leaves a dict untracked while it holds only atomic values and untracked
-    tuples, and tracks it again (putting it back in the youngest generation, where every
-    collection walks it) as soon as a value that may be tracked goes in. A fresh row is
-    such a value until a collection or two has passed. So a write goes to ``hot``, a small
-    dict; :meth:`settle` (at each commit) moves the entries whose values the collector has
-    since untracked into ``cold``, which stays untracked however large it grows. It looks
-    at entries oldest first, and at most as many as were written since the last settle
-    plus 32, so its cost follows the writes even if entries stay tracked (the host
-    disabled the collector, a value holds a model). Reads look in both dicts. Keys are
-    unique across the two; values are never ``None``.
-
-    Example:
-        >>> shelf = Shelf()
-        >>> shelf["a"] = ("row",)
-        >>> _ = gc.collect()
-        >>> shelf.settle(), shelf["a"], len(shelf), gc.is_tracked(shelf.cold)
-        (None, ('row',), 1, False)
-    """
-
-    __slots__ = ("added", "cold", "hot", "queue")
-
-    def __init__(self) -> None:
-        self.hot: dict[Any, Any] = {}
-        self.cold: dict[Any, Any] = {}
-        self.queue: deque[Any] = deque()  # keys in hot, oldest first
-        self.added = 0
-
-    def get(self, key: Any) -> Any:
-        """The value of ``key``, or ``None``."""
-        found = self.hot.get(key)
-        return found if found is not None else self.cold.get(key)
-
-    def __getitem__(self, key: Any) -> Any:
-        found = self.get(key)
-        if found is None:
-            raise KeyError(key)
-        return found
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        hot = self.hot
-        if key not in hot:
-            self.queue.append(key)
-            self.added += 1
-            if key in self.cold:
-                del self.cold[key]
-        hot[key] = value
-
-    def __delitem__(self, key: Any) -> None:
-        if self.hot.pop(key, None) is None:
-            del self.cold[key]
-
-    def __contains__(self, key: Any) -> bool:
-        return key in self.hot or key in self.cold
-
-    def __len__(self) -> int:
-        return len(self.hot) + len(self.cold)
-
-    def __iter__(self) -> Iterator[Any]:
-        return itertools.chain(self.cold, self.hot)
-
-    def items(self) -> Iterator[tuple[Any, Any]]:
-        """Every entry (settled ones first)."""
-        return itertools.chain(self.cold.items(), self.hot.items())
-
-    def values(self) -> Iterator[Any]:
-        """Every value (settled ones first)."""
-        return itertools.chain(self.cold.values(), self.hot.values())
-
-    def settle(self) -> None:
-        """Move entries whose values are untracked now into the untracked dict, oldest first."""
-        hot, cold, queue = self.hot, self.cold, self.queue
-        budget = min(len(queue), self.added + 32)
-        self.added = 0
-        for _ in range(budget):
-            key = queue.popleft()
-            value = hot.get(key)
-            if value is None:
-                continue  # deleted since
-            if type(value) is not dict and not gc.is_tracked(value):
-                cold[key] = value
-                del hot[key]
-            else:
-                queue.append(key)  # not yet: look again later
-
-
-_CHUNK = 256
-
-
-class DueIndex:
-    """``(due, id)`` entries in order, for "what is due first": a heap's job, in sorted chunks.
-
-    A heap is one list of every entry, which the collector walks on each full collection.
-    Here entries sit in sorted tuples of at most 256 (untracked once collected), found by
-    bisecting the chunks' first entries: the collector walks one small list per 256
-    entries. Entries are never updated in place: a new due adds an entry, and the old one,
-    now stale, is dropped when a scan reaches it (``current`` says which are current).
-
-    Example:
-        >>> from datetime import UTC
-        >>> idx = DueIndex()
-        >>> t = datetime(2027, 1, 1, tzinfo=UTC)
-        >>> for n, id in enumerate(["c", "a", "b"]):
-        ...     idx.add(t.replace(day=n + 1), id)
-        >>> idx.scan(t.replace(day=2), 10, lambda due, id: id != "c")
-        ['a']
-        >>> len(idx)  # "c" was stale: dropped
-        2
-    """
-
-    __slots__ = ("chunks", "firsts")
-
-    def __init__(self) -> None:
-        self.chunks: list[tuple[tuple[datetime, str], ...]] = []
-        self.firsts: list[tuple[datetime, str]] = []
-
-    def __len__(self) -> int:
-        return sum(map(len, self.chunks))
-
-    def add(self, due: datetime, id: str) -> None:
-        """Add the entry ``(due, id)``."""
-        entry = (due, id)
-        chunks, firsts = self.chunks, self.firsts
-        if not chunks:
-            chunks.append((entry,))
-            firsts.append(entry)
-            return
-        i = max(bisect_right(firsts, entry) - 1, 0)
-        chunk = chunks[i]
-        j = bisect_right(chunk, entry)
-        chunk = (*chunk[:j], entry, *chunk[j:])
-        if len(chunk) > _CHUNK:
-            half = len(chunk) // 2
-            chunks[i : i + 1] = [chunk[:half], chunk[half:]]
-            firsts[i : i + 1] = [chunk[0], chunk[half]]
-        else:
-            chunks[i] = chunk
-            firsts[i] = chunk[0]
-
-    def scan(self, until: datetime, limit: int, current: Callable[[datetime, str], bool]) -> list[str]:
-        """Ids of the first ``limit`` current entries due at or before ``until``, in order.
-
-        Stale entries met on the way (``current`` false) are dropped; current ones stay.
-        """
-        chunks, firsts = self.chunks, self.firsts
-        found: list[str] = []
-        seen: set[str] = set()
-        i = 0
-        while i < len(chunks) and len(found) < limit:
-            chunk = chunks[i]
-            kept: list[tuple[datetime, str]] = []
-            stop = len(chunk)
-            for n, entry in enumerate(chunk):
-                if entry[0] > until or len(found) >= limit:
-                    stop = n
-                    break
-                if entry[1] not in seen and current(*entry):
-                    seen.add(entry[1])
-                    found.append(entry[1])
-                    kept.append(entry)
-            if len(kept) < stop:  # some were stale
-                rest = (*kept, *chunk[stop:])
-                if rest:
-                    chunks[i], firsts[i] = rest, rest[0]
-                else:
-                    del chunks[i], firsts[i]
-                    continue
-            if stop < len(chunk):
-                break
-            i += 1
-        return found
+        #: Fields kept as they are in the row itself: a filter can read them without decoding.
+        self.plain = frozenset(n for n in own if n not in kept)
