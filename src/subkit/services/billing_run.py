@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from subkit.core.events import Event
+from subkit.core.heap import frozen_heap
 from subkit.customer.customer import Customer
 from subkit.errors import ConflictError, SubkitError
 from subkit.invoice.invoice import Invoice, InvoiceItem
@@ -134,7 +135,13 @@ class BillingRun:
         self.report = AdvanceReport(until=until)
 
     def execute(self) -> AdvanceReport:
-        """Bill everything due up to ``until``; what was done."""
+        """Bill everything due up to ``until``; what was done (with ``config.freeze_heap``, heap frozen)."""
+        if self.ctx.config.freeze_heap:
+            with frozen_heap():
+                return self._execute()
+        return self._execute()
+
+    def _execute(self) -> AdvanceReport:
         report = self.report
         while True:
             done = AdvanceReport(until=self.until)

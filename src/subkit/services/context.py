@@ -77,6 +77,10 @@ class BillingConfig:
     invoice_prefix: str = "INV"
     credit_note_prefix: str = "CN"
     batch_size: int = 1000
+    #: Run each ``advance()`` inside :func:`subkit.core.heap.frozen_heap`: the cyclic garbage
+    #: collector leaves what the process held before the run alone (a large in-memory book).
+    #: Off by default: it changes a process-wide setting for the length of the run.
+    freeze_heap: bool = False
 
 
 def uuid_ids(prefix: str) -> str:

@@ -141,3 +141,22 @@ def test_dispatched_events_name_the_invoice() -> None:
         e.data["number"] == i.number and e.customer_id == i.customer_id
         for e, i in zip(seen, invoices, strict=True)
     )
+
+
+def test_freeze_heap_freezes_only_while_the_run_lasts_and_bills_the_same() -> None:
+    import gc
+
+    seen: list[int] = []
+    books = []
+    for freeze in (False, True):
+        engine = _engine(batch_size=5)
+        engine.config = BillingConfig(batch_size=5, freeze_heap=freeze)
+        engine.bus.subscribe(EventType.INVOICE_FINALIZED, lambda e: seen.append(gc.get_freeze_count()))
+        report = engine.advance(UNTIL)
+        assert gc.get_freeze_count() == 0  # thawed when the run ends
+        books.append(sorted(engine.invoices(), key=lambda i: i.number or ""))
+        assert report.invoices == 3 * SUBS
+    plain, frozen = books
+    assert [(i.number, i.total_minor) for i in plain] == [(i.number, i.total_minor) for i in frozen]
+    # Handlers run after each batch's commit, inside the run: frozen only in the second run.
+    assert seen[: 3 * SUBS] == [0] * (3 * SUBS) and min(seen[3 * SUBS :]) > 0
