@@ -6,8 +6,8 @@ Less than due leaves the invoice open; more goes to the customer's credit balanc
 repeated bank transfer id (a re-imported statement) is ignored. Each invoice paid gets one
 succeeded :class:`~subkit.payment.attempts.PaymentAttempt` (reason ``bank_transfer``).
 
-The two lookups by reference are :func:`_find_invoice_by_reference` and
-:func:`_find_transfer_method`: the one place to serve them from an index.
+Both lookups by reference are served by the store's indexed repositories
+(``uow.invoices.by_number``, ``uow.payment_methods.by_reference``): never a scan.
 
 Example:
     >>> from datetime import datetime, UTC
@@ -37,28 +37,12 @@ from subkit.customer.customer import Customer
 from subkit.errors import CurrencyMismatchError, NotFoundError, ValidationError
 from subkit.invoice.invoice import Invoice, InvoiceStatus
 from subkit.payment.attempts import AttemptReason, AttemptStatus, PaymentAttempt
-from subkit.payment.methods import PaymentMethod, PaymentMethodType
+from subkit.payment.methods import PaymentMethodType
 from subkit.payment.pci import reject_card_data
 from subkit.ports import Store, UnitOfWork
 from subkit.services.payment_records import apply_payment, credit_balance, invoice_attempts, retrying
 
 __all__ = ["Transfers"]
-
-
-def _find_invoice_by_reference(uow: UnitOfWork, reference: str) -> Invoice | None:
-    """The invoice whose number is ``reference`` (case and surrounding spaces ignored), if any.
-
-    Served by the store's lookup-key index (``uow.invoices.by_number``): no scan.
-    """
-    return uow.invoices.by_number(reference)
-
-
-def _find_transfer_method(uow: UnitOfWork, reference: str) -> PaymentMethod | None:
-    """The bank transfer payment method whose reference is ``reference`` (case ignored), if any.
-
-    Served by the store's lookup-key index (``uow.payment_methods.by_reference``): no scan.
-    """
-    return uow.payment_methods.by_reference(reference)
 
 
 class Transfers:
@@ -154,9 +138,9 @@ class Transfers:
             inv = uow.get(Invoice, invoice_id)
             return uow.get(Customer, inv.customer_id), [inv], True
         ref = reference or ""
-        if (named := _find_invoice_by_reference(uow, ref)) is not None:
+        if (named := uow.invoices.by_number(ref)) is not None:
             return uow.get(Customer, named.customer_id), [named], True
-        if (pm := _find_transfer_method(uow, ref)) is not None:
+        if (pm := uow.payment_methods.by_reference(ref)) is not None:
             customer = uow.get(Customer, pm.customer_id)
             invoices = sorted(
                 uow.find(Invoice, customer_id=customer.id, status=InvoiceStatus.OPEN),

@@ -346,7 +346,7 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
         self._claims: set[str] = set()
         self._seq: dict[str, int] = {}
         self._seq_base: dict[str, int] = {}
-        self._events: list[Event] = []
+        self._events: list[tuple[str, Row]] = []  # (event id, its outbox row), encoded once at publish
         self._done = False
 
     def _load(self, kind: str, id: str) -> Entity | None:
@@ -516,7 +516,7 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
         row = plain(event)
         if not _storable(row):
             event_json(event)  # raises, naming what cannot be stored
-        self._events.append(event)
+        self._events.append((event.id, row))
 
     def commit(self) -> None:
         self._check_open()
@@ -546,10 +546,10 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
             s._claims.update(dict.fromkeys(self._claims))
             s._sequences.update(self._seq)
             box = s._outbox
-            for ev in self._events:
-                if ev.id not in box:
-                    box[ev.id] = plain(ev)
-                    s._outbox_order.append(ev.id)
+            for event_id, row in self._events:
+                if event_id not in box:
+                    box[event_id] = row
+                    s._outbox_order.append(event_id)
         self._done = True
 
     def rollback(self) -> None:

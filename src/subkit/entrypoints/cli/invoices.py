@@ -15,8 +15,7 @@ from subkit.entrypoints.cli.customers import get_customer
 from subkit.entrypoints.cli.output import day, print_list
 from subkit.entrypoints.text import format_invoice, money
 from subkit.errors import NotFoundError
-from subkit.invoice.invoice import CreditNote, Invoice
-from subkit.ports import UnitOfWork
+from subkit.invoice.invoice import CreditNote
 
 __all__ = ["COMMANDS", "GROUP"]
 
@@ -44,11 +43,6 @@ def _invoices_list(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
-def _invoice_by_number(uow: UnitOfWork, number: str) -> Invoice | None:
-    """The invoice numbered ``number`` (``INV-000001``), or ``None``: an indexed lookup, never a scan."""
-    return uow.invoices.by_number(number)
-
-
 def _invoices_show(args: argparse.Namespace, ctx: Context) -> int:
     """Print one invoice in full (by id or number), in its customer's locale, with its credit notes."""
     engine = ctx.engine()
@@ -56,7 +50,7 @@ def _invoices_show(args: argparse.Namespace, ctx: Context) -> int:
         invoice = engine.get_invoice(args.id)
     except NotFoundError:
         with engine.store.begin() as uow:
-            found = _invoice_by_number(uow, args.id)
+            found = uow.invoices.by_number(args.id)
         if found is None:
             raise NotFoundError(
                 f"no invoice with id or number {args.id!r} (see 'subkit invoices list')", field="id"
