@@ -202,6 +202,7 @@ def test_values_nest_in_entities_with_the_json_they_always_had() -> None:
         "discount_minor": 0,
         "tax_minor": 0,
         "tax_rate": None,
+        "tax_code": None,
     }
     again = Invoice.model_validate(data)
     assert again == inv and isinstance(again.lines[0], InvoiceLine)

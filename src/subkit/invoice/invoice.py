@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
@@ -113,6 +113,7 @@ class InvoiceLine(Value):
     discount_minor: int = 0
     tax_minor: int = 0
     tax_rate: Amount | None = None
+    tax_code: str | None = None
 
     @property
     def proration(self) -> bool:
@@ -158,6 +159,7 @@ class InvoiceLine(Value):
                 exact_to_minor(exact, currency, rounding),
                 0,
                 0,
+                None,
                 None,
             )
         )
@@ -218,6 +220,12 @@ class Invoice(Entity):
     payment_due_at: AwareDatetime | None = None
     due_at: AwareDatetime | None = None
     fx_rate: Amount | None = None
+    fx_rate_date: date | None = None
+    fx_rate_source: str | None = None
+    reporting_currency: CurrencyCode | None = None
+    seller_tax_id: str | None = None
+    customer_tax_id: str | None = None
+    tax_notes: tuple[str, ...] = ()
     locale: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
 
@@ -274,6 +282,12 @@ class Invoice(Entity):
                 "payment_due_at": None,
                 "due_at": None,
                 "fx_rate": None,
+                "fx_rate_date": None,
+                "fx_rate_source": None,
+                "reporting_currency": None,
+                "seller_tax_id": None,
+                "customer_tax_id": None,
+                "tax_notes": (),
                 "locale": locale,
                 "metadata": {},
             },

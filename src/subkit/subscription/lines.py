@@ -226,7 +226,7 @@ def advance_lines(
         minor = int(exact.scaleb(digits, CONTEXT).quantize(_ONE, mode, CONTEXT))
         lines.append(
             _new_line(
-                (description, _RECURRING, plan.id, it.id, start, end, cycle, q, unit, minor, 0, 0, None)
+                (description, _RECURRING, plan.id, it.id, start, end, cycle, q, unit, minor, 0, 0, None, None)
             )
         )
     return lines
@@ -285,6 +285,7 @@ def credit_line(
         -credit,
         0,
         0,
+        None,
         None,
     )
 
