@@ -49,7 +49,7 @@ from subkit.core.periods import (
     cycle_period,
     cycle_start,
 )
-from subkit.customer.customer import Address, CollectionMethod, Customer, TaxId
+from subkit.customer.customer import Address, CollectionMethod, Customer, Seller, TaxId
 from subkit.errors import (
     CatalogError,
     ConcurrencyError,
@@ -148,6 +148,7 @@ __all__ = [
     "PromotionCode",
     "ProrationBehavior",
     "Rounding",
+    "Seller",
     "SensitiveDataError",
     "Stairstep",
     "StateError",

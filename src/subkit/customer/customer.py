@@ -18,7 +18,7 @@ from subkit.core.model import CurrencyCode, Entity, Model
 from subkit.core.periods import zone
 from subkit.errors import ValidationError
 
-__all__ = ["Address", "CollectionMethod", "Customer", "TaxId"]
+__all__ = ["Address", "CollectionMethod", "Customer", "Seller", "TaxId"]
 
 
 class Address(Model):
@@ -47,6 +47,31 @@ class TaxId(Model):
 
     type: str
     value: str
+
+
+class Seller(Model):
+    """The business that issues the invoices: what the law requires on each (legal name, address,
+    tax registration) and where its taxes start from (``country``, ISO 3166 alpha-2).
+
+    Given to the engine as ``BillingConfig(seller=...)``; tax rules read ``country`` and
+    ``tax_ids``, invoice rendering prints the rest.
+
+    Example:
+        >>> s = Seller(legal_name="Subkit Demo SAS", country="FR",
+        ...            address=Address(line1="1 rue de Rivoli", city="Paris", postal_code="75001",
+        ...                            country="FR"),
+        ...            tax_ids=(TaxId(type="eu_vat", value="FR40303265045"),))
+        >>> s.country, s.tax_ids[0].value
+        ('FR', 'FR40303265045')
+    """
+
+    legal_name: str
+    country: str
+    address: Address | None = None
+    tax_ids: tuple[TaxId, ...] = ()
+    email: str = ""
+    registration: str = ""
+    """A company registration line printed on invoices (e.g. "RCS Paris 123 456 789")."""
 
 
 class CollectionMethod(StrEnum):

@@ -184,6 +184,13 @@ class Invoice(Entity):
     ``due_at`` is when the store should next look at it (a scheduled payment retry);
     ``payment_due_at`` is the date the customer must pay by.
 
+    Currency: when the invoice's currency differs from the reporting currency, finalization
+    locks ``fx_rate`` (units of ``reporting_currency`` per one unit of ``currency``, at full
+    precision), with the rate's ``fx_rate_date`` and ``fx_rate_source``; an amount in the
+    reporting currency is ``minor x fx_rate``, rounded once to the reporting currency's units.
+    Tax: ``line.tax_minor`` / ``tax_rate`` / ``tax_code`` per line; the invoice carries both
+    parties' tax ids and the legal mentions (``tax_notes``, e.g. reverse charge).
+
     Example:
         >>> from datetime import datetime, UTC
         >>> at = datetime(2027, 1, 1, tzinfo=UTC)

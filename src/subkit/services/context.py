@@ -39,7 +39,7 @@ from subkit.core.events import Event
 from subkit.core.model import Entity
 from subkit.core.money import Rounding
 from subkit.core.periods import ensure_aware
-from subkit.customer.customer import Customer
+from subkit.customer.customer import Customer, Seller
 from subkit.invoice.discounts import Coupon
 from subkit.invoice.invoice import Invoice, InvoiceItem
 from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
@@ -81,6 +81,11 @@ class BillingConfig:
     #: collector leaves what the process held before the run alone (a large in-memory book).
     #: Off by default: it changes a process-wide setting for the length of the run.
     freeze_heap: bool = False
+    #: The business issuing the invoices (legal details, home country for tax); ``None``: not set.
+    seller: Seller | None = None
+    #: The currency reports and the books are kept in; an invoice in another currency locks the
+    #: rate to it at finalization (``Invoice.fx_rate``). ``None``: every invoice's own currency.
+    reporting_currency: str | None = None
 
 
 def uuid_ids(prefix: str) -> str:
