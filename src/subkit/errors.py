@@ -25,7 +25,10 @@ SubkitError (subkit_error)
 │   ├── ConcurrencyError (stale_version)
 │   └── DuplicateError (duplicate)
 ├── GatewayError (gateway_transport)
-└── StoreUnavailableError (store_unavailable)       a database that cannot be opened
+├── StoreUnavailableError (store_unavailable)       a database that cannot be opened
+├── WebhookSignatureError (webhook_signature)         ValueError
+│   └── WebhookTimestampError (webhook_timestamp)     outside the tolerance window
+└── QuoteExpiredError (quote_expired)                 a previewed change no longer holds
 ```
 
 Example:
@@ -55,12 +58,15 @@ __all__ = [
     "NaiveDatetimeError",
     "NotFoundError",
     "PricingError",
+    "QuoteExpiredError",
     "SensitiveDataError",
     "StateError",
     "StoreUnavailableError",
     "SubkitError",
     "UnknownCurrencyError",
     "ValidationError",
+    "WebhookSignatureError",
+    "WebhookTimestampError",
 ]
 
 
@@ -213,3 +219,25 @@ class CatalogFileError(CatalogError):
     """
 
     code = "invalid_catalog_file"
+
+
+class WebhookSignatureError(SubkitError, ValueError):
+    """A webhook whose signature header is missing, malformed or matches none of the secrets.
+
+    Answer the request with 400 and do not process it: the body may have been forged or
+    changed (re-serializing the JSON before verifying changes it too; verify the raw bytes).
+    """
+
+    code = "webhook_signature"
+
+
+class WebhookTimestampError(WebhookSignatureError):
+    """A correctly signed webhook whose timestamp is outside the tolerance window (a replay)."""
+
+    code = "webhook_timestamp"
+
+
+class QuoteExpiredError(StateError):
+    """A previewed change (a portal quote) no longer gives the amounts shown: preview again."""
+
+    code = "quote_expired"

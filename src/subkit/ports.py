@@ -62,6 +62,7 @@ __all__ = [
     "Store",
     "SubscriptionRepository",
     "UnitOfWork",
+    "WebhookTransport",
 ]
 
 E = TypeVar("E", bound=Entity)
@@ -368,4 +369,22 @@ class PaymentGateway(Protocol):
 
     def retrieve(self, payment_id: str) -> PaymentResult:
         """The current state of a payment (how a pending bank debit is seen to settle)."""
+        ...
+
+
+class WebhookTransport(Protocol):
+    """Sends one webhook request (``subkit.adapters.webhooks.HttpxTransport``; a fake in ``subkit.testing``).
+
+    Returns the HTTP status code; raises (any exception) when no answer came (connection
+    refused, timeout). The relay (:class:`subkit.services.webhooks.Webhooks`) retries both.
+
+    Example:
+        >>> from subkit.testing.webhooks import MockTransport
+        >>> t: WebhookTransport = MockTransport(lambda request: 204)
+        >>> t.send("https://example.test/hook", b"{}", {"Subkit-Signature": "t=0,v1=00"}, 5.0)
+        204
+    """
+
+    def send(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+        """POST ``body`` with ``headers`` to ``url``; the response's status code."""
         ...
