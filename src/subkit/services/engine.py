@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast, overload
 
@@ -42,6 +43,7 @@ from subkit.customer.customer import Customer
 from subkit.invoice.discounts import Coupon, PromotionCode
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceItem, InvoiceLine
 from subkit.ports import Clock, EventPublisher, Store
+from subkit.services.audit import Actor, acting_as
 from subkit.services.billing_run import AdvanceReport, BillingRun
 from subkit.services.bus import EventBus
 from subkit.services.catalog_admin import CatalogAdmin
@@ -415,3 +417,10 @@ class BillingEngine:
     def credit_notes(self, invoice_id: str) -> list[CreditNote]:
         """Credit notes of an invoice."""
         return self._credit_notes.of_invoice(invoice_id)
+
+    def acting_as(self, actor: Actor | str, reason: str = "") -> AbstractContextManager[Actor]:
+        """Attribute the changes made in the ``with`` block to ``actor`` (the audit trail's who/why).
+
+        See :mod:`subkit.services.audit` (the store must be an ``AuditedStore`` to record them).
+        """
+        return acting_as(actor, reason)
