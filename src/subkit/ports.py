@@ -14,6 +14,9 @@ Port                subkit's implementations                     Contract suite
 ``PaymentGateway``  ``FakeGateway`` (``subkit.testing.gateway``)  ``GatewayContract``
 ==================  ==========================================  ==========================
 
+``WebhookTransport`` (sends a signed webhook) has ``adapters.webhooks.HttpxTransport`` and
+``testing.webhooks.MockTransport``.
+
 A unit of work reaches one small repository per aggregate (as cosmicpython's
 ``uow.batches``): ``uow.invoices.by_number("INV-000042")``,
 ``uow.payment_methods.by_reference("ACME-7781")``, ``uow.claims``, ``uow.numbers``,

@@ -92,3 +92,40 @@ class AuditEntry(Entity):
             reason=reason,
             data=data,
         )
+
+    @classmethod
+    def of_write(
+        cls, entity: Entity, action: str, actor: Actor, reason: str, *, at: AwareDatetime
+    ) -> AuditEntry:
+        """The entry recording a change that has no event (a coupon created, an item added...).
+
+        Example:
+            >>> from datetime import datetime, UTC
+            >>> from subkit.invoice.discounts import Coupon
+            >>> e = AuditEntry.of_write(Coupon(id="WELCOME", percent_off="10"), "coupon.created",
+            ...                         SYSTEM, "", at=datetime(2027, 1, 1, tzinfo=UTC))
+            >>> e.id, e.subject_id, e.data
+            ('aud_coupon_WELCOME_v1', 'WELCOME', {'version': 1})
+        """
+        data: dict[str, str | int | bool | None] = {"version": entity.version}
+        line = getattr(entity, "line", None)
+        if line is not None:  # a one-off charge or credit: how much
+            data["amount_minor"] = line.amount_minor
+        currency = getattr(entity, "currency", None)
+        if isinstance(currency, str):
+            data["currency"] = currency
+        customer_id = getattr(entity, "customer_id", None)
+        subscription_id = getattr(entity, "subscription_id", None)
+        return cls(
+            id=f"aud_{entity.kind}_{entity.id}_v{entity.version}",
+            event_id="",
+            action=action,
+            subject_id=entity.id,
+            customer_id=customer_id if isinstance(customer_id, str) else None,
+            subscription_id=subscription_id if isinstance(subscription_id, str) else None,
+            at=at,
+            recorded_at=at,
+            actor=actor,
+            reason=reason,
+            data=data,
+        )

@@ -8,6 +8,10 @@ Who and why come from :func:`acting_as` (``engine.acting_as``), a context the ho
 around a call (the signed-in user, the support agent, the customer in the portal); changes
 made outside one (renewals in ``advance``, dunning) are the :data:`~subkit.core.audit.SYSTEM`'s.
 
+Changes no event records are audited from the write itself: the catalog, coupons and
+promotion codes created or changed, one-off charges (``invoice_item``) and payment methods
+added (:data:`AUDITED_ADDS`, :data:`AUDITED_UPDATES`).
+
 The trail is append-only: the audited store refuses to update an entry (GDPR erasure is the
 one exception, :func:`redact_reasons`). :class:`AuditTrail` reads it per customer and per
 object.
@@ -41,6 +45,9 @@ from subkit.ports import Clock, Store, UnitOfWork
 __all__ = ["Actor", "AuditTrail", "AuditedStore", "acting_as", "current_actor", "redact_reasons"]
 
 ERASED = "[erased]"
+#: Kinds whose creation (or change) no event records, audited from the write itself.
+AUDITED_ADDS = frozenset({"catalog", "coupon", "promotion_code", "invoice_item", "payment_method"})
+AUDITED_UPDATES = frozenset({"catalog", "coupon", "promotion_code"})
 _acting: ContextVar[tuple[Actor, str]] = ContextVar("subkit_acting_as", default=(SYSTEM, ""))
 
 
@@ -119,11 +126,24 @@ class _AuditedWork:
         entry = AuditEntry.of(event, actor, reason, recorded_at=self._clock.now())
         self._entries.setdefault(entry.id, entry)
 
+    def add(self, entity: Entity) -> None:
+        """Insert an entity; one a person creates without an event (a coupon, a one-off charge) is audited."""
+        self._inner.add(entity)
+        if entity.kind in AUDITED_ADDS:
+            self._record_write(entity, f"{entity.kind}.created")
+
     def update(self, entity: Entity) -> None:
         """Replace an entity; an audit entry is refused (the trail is append-only)."""
         if isinstance(entity, AuditEntry):
             raise StateError("the audit trail is append-only: an entry cannot be changed")
         self._inner.update(entity)
+        if entity.kind in AUDITED_UPDATES:
+            self._record_write(entity, f"{entity.kind}.updated")
+
+    def _record_write(self, entity: Entity, action: str) -> None:
+        actor, reason = _acting.get()
+        entry = AuditEntry.of_write(entity, action, actor, reason, at=self._clock.now())
+        self._entries.setdefault(entry.id, entry)
 
     def commit(self) -> None:
         """Add the new audit entries (an event stored once is audited once), then commit."""

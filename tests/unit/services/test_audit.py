@@ -62,10 +62,15 @@ def test_who_what_when_why_per_customer_and_per_object() -> None:
         ("customer.created", agent, sales, "2027-01-01"),
         ("invoice.finalized", agent, sales, "2027-01-01"),
         ("subscription.created", agent, sales, "2027-01-01"),
-        ("subscription.plan_changed", customer, seats, "2027-01-16"),  # prorations wait for the renewal
+        # the prorations wait for the renewal as pending one-off items: audited from the write
+        ("invoice_item.created", customer, seats, "2027-01-16"),
+        ("invoice_item.created", customer, seats, "2027-01-16"),
+        ("subscription.plan_changed", customer, seats, "2027-01-16"),
         ("invoice.finalized", system, "", "2027-02-01"),
         ("subscription.renewed", system, "", "2027-02-01"),
     ]
+    items = [e.data["amount_minor"] for e in entries if e.action == "invoice_item.created"]
+    assert items == [-516, 1032]  # 16/31 of $10 credited, 16/31 of $20 charged
     changed = next(e for e in entries if e.action == "subscription.plan_changed")
     assert (changed.data["from_plan"], changed.data["to_plan"]) == ("basic", "pro")
     assert changed.recorded_at == datetime(2027, 1, 16, tzinfo=UTC)
@@ -118,10 +123,29 @@ def test_the_trail_on_a_sql_store(tmp_path: Path) -> None:
             Actor(kind="customer", id="cus_ada"),
             SYSTEM,
         ]
-        assert len(trail.for_subscription(sub_id)) == 3
+        assert len(trail.for_subscription(sub_id)) == 5  # + the two pending proration items
         with sql.begin() as uow:  # what the store holds reads back valid
             for e in uow.find(AuditEntry, customer_id="cus_ada"):
                 assert AuditEntry.model_validate(e.model_dump()) == e
+
+
+def test_changes_without_events_are_audited_from_the_write() -> None:
+    from subkit.invoice.discounts import Coupon
+
+    engine, _clock = _engine()
+    with engine.acting_as(AGENT, reason="goodwill for the outage"):
+        engine.create_customer(name="Ada", currency="USD", id="cus_ada")
+        item = engine.add_invoice_item("cus_ada", "Outage credit", "-7.50")
+        engine.add_coupon(Coupon(id="SPRING", percent_off="20"))
+    with engine.store.begin() as uow:
+        catalog = uow.find(AuditEntry, lookup_key="catalog")
+        coupon = uow.find(AuditEntry, lookup_key="spring")
+    credit = AuditTrail(engine.store).for_object(item.id)
+    assert [(e.action, e.data["amount_minor"], e.reason) for e in credit] == [
+        ("invoice_item.created", -750, "goodwill for the outage")
+    ]
+    assert [(e.action, e.actor.label) for e in catalog] == [("catalog.created", "system:subkit")]
+    assert [(e.action, e.actor, e.subject_id) for e in coupon] == [("coupon.created", AGENT, "SPRING")]
 
 
 def test_actors_do_not_leak_between_threads() -> None:
