@@ -111,8 +111,18 @@ class Backoff:
 
     def delay(self, attempts: int) -> timedelta:
         """The wait after the ``attempts``-th failed attempt (1-based)."""
-        wait: timedelta = self.first * self.factor ** max(attempts - 1, 0)
-        return min(wait, self.cap)
+        wait = min(self.first, self.cap)
+        for _ in range(max(attempts - 1, 0)):  # multiplied step by step: a huge power never forms
+            if wait >= self.cap or self.factor == 1:
+                break
+            wait = min(wait * self.factor, self.cap)
+        return wait
+
+    def __post_init__(self) -> None:
+        if self.first <= timedelta(0) or self.cap < self.first or self.lease <= timedelta(0):
+            raise ValidationError("backoff needs 0 < first <= cap and a positive lease", field="first")
+        if self.factor < 1 or self.max_attempts < 1:
+            raise ValidationError("backoff needs factor >= 1 and max_attempts >= 1", field="factor")
 
 
 class DeliveryAttempt(Model):
