@@ -86,6 +86,8 @@ class BillingConfig:
     #: The currency reports and the books are kept in; an invoice in another currency locks the
     #: rate to it at finalization (``Invoice.fx_rate``). ``None``: every invoice's own currency.
     reporting_currency: str | None = None
+    #: Record the audit trail: the engine wraps its store in :class:`~subkit.services.audit.AuditedStore`.
+    audit: bool = False
 
 
 def uuid_ids(prefix: str) -> str:

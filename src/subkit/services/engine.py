@@ -43,7 +43,7 @@ from subkit.customer.customer import Customer
 from subkit.invoice.discounts import Coupon, PromotionCode
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceItem, InvoiceLine
 from subkit.ports import Clock, EventPublisher, Store
-from subkit.services.audit import Actor, acting_as
+from subkit.services.audit import Actor, AuditedStore, acting_as
 from subkit.services.billing_run import AdvanceReport, BillingRun
 from subkit.services.bus import EventBus
 from subkit.services.catalog_admin import CatalogAdmin
@@ -110,6 +110,8 @@ class BillingEngine:
         publisher: EventPublisher | None = None,
         ids: Callable[[str], str] = uuid_ids,
     ) -> None:
+        if config is not None and config.audit and not isinstance(store, AuditedStore):
+            store = AuditedStore(store, clock)
         self._ctx = ctx = ServiceContext(store, clock, config or BillingConfig(), publisher, ids)
         self._catalog_admin = CatalogAdmin(ctx)
         self._customers = Customers(ctx)

@@ -148,6 +148,19 @@ def test_changes_without_events_are_audited_from_the_write() -> None:
     assert [(e.action, e.actor, e.subject_id) for e in coupon] == [("coupon.created", AGENT, "SPRING")]
 
 
+def test_billing_config_audit_switches_the_trail_on() -> None:
+    from subkit.services.engine import BillingConfig
+
+    clock = TestClock(T0)
+    engine = BillingEngine(InMemoryStore(), clock, config=BillingConfig(audit=True))
+    assert isinstance(engine.store, AuditedStore)
+    with engine.acting_as(AGENT, reason="import from the old system"):
+        engine.create_customer(name="Ada", currency="USD", id="cus_ada")
+    assert [(e.actor, e.reason) for e in AuditTrail(engine.store).for_customer("cus_ada")] == [
+        (AGENT, "import from the old system")
+    ]
+
+
 def test_actors_do_not_leak_between_threads() -> None:
     seen: dict[str, tuple[Actor, str]] = {}
     barrier = threading.Barrier(2)
