@@ -145,14 +145,18 @@ class _AuditedWork:
         entry = AuditEntry.of_write(entity, action, actor, reason, at=self._clock.now())
         self._entries.setdefault(entry.id, entry)
 
-    def commit(self) -> None:
-        """Add the new audit entries (an event stored once is audited once), then commit."""
+    def _flush(self) -> None:
+        """Add the new audit entries (an event stored once is audited once)."""
         if self._entries:
             known = self._inner.get_many(AuditEntry, list(self._entries))
             for entry_id, entry in self._entries.items():
                 if entry_id not in known:
                     self._inner.add(entry)
             self._entries.clear()
+
+    def commit(self) -> None:
+        """Add the new audit entries, then commit."""
+        self._flush()
         self._inner.commit()
         self._done = True
 
@@ -163,17 +167,23 @@ class _AuditedWork:
         self._done = True
 
     def __enter__(self) -> Self:
+        self._inner.__enter__()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._done:
-            return
-        if exc_type is None:
-            self.commit()
-        else:
-            self.rollback()
+        # The wrapped unit of work commits or rolls back (and cleans up) as it always does;
+        # the audit entries join it first.
+        if not self._done and exc_type is None:
+            try:
+                self._flush()
+            except BaseException as err:
+                self._done = True
+                self._inner.__exit__(type(err), err, err.__traceback__)
+                raise
+        self._done = True
+        self._inner.__exit__(exc_type, exc, tb)
 
 
 class AuditedStore:
