@@ -170,3 +170,32 @@ def test_default_payment_method(shop: Shop) -> None:
     assert [pm.id for pm in shop.ada.payment_methods()] == ["pm_ada", new.id]
     with pytest.raises(StateError, match="no payment collector"):
         CustomerPortal(shop.engine, "cus_ada").payment_methods()
+
+
+def test_a_quote_across_a_dst_change_for_a_new_york_customer() -> None:
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    clock = TestClock(datetime(2027, 3, 1, tzinfo=ny))
+    engine = BillingEngine(InMemoryStore(), clock)
+    engine.set_catalog(
+        Catalog(
+            products=(Product(id="app", name="App"),),
+            plans=(
+                Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
+                Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="20")}),
+            ),
+        )
+    )
+    engine.create_customer(name="Ny", currency="USD", id="cus_ny", timezone="America/New_York")
+    engine.subscribe("cus_ny", "basic", id="sub_ny")
+    clock.travel_to(datetime(2027, 3, 20, tzinfo=ny))
+    portal = CustomerPortal(engine, "cus_ny")
+    quote = portal.preview_change("sub_ny", "pro")
+    # The period runs Mar 1 00:00 EST to Apr 1 00:00 EDT: 31 days less the hour DST takes on
+    # Mar 14, 743 hours. From Mar 20 00:00 EDT, 12 days (288 h) are left:
+    # credit 288/743 x $10 = $3.876 -> $3.88, charge 288/743 x $20 = $7.752 -> $7.75.
+    assert [line.amount_minor for line in quote.lines] == [-388, 775]
+    clock.advance(timedelta(minutes=12))
+    portal.apply(quote)
+    assert portal.invoices()[-1].total_minor == 387
