@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from subkit.catalog.catalog import Plan
+from subkit.catalog.catalog import Plan, PlanKind
 from subkit.core.audit import Actor
 from subkit.core.periods import ensure_aware
 from subkit.customer.customer import Customer, Seller
@@ -160,11 +160,18 @@ class CustomerPortal:
         return self.engine.get_customer(self.customer_id)
 
     def plans(self) -> list[Plan]:
-        """The catalog's current plans priced in the customer's currency (what they may switch to)."""
+        """The catalog's current base plans priced in the customer's currency (what they may switch to).
+
+        Metered plans and add-ons are not offered: they are added next to a plan, not switched to.
+        """
         catalog = self.engine.catalog
         currency = self._customer.currency
         latest = {p.id: catalog.plan(p.id) for p in catalog.plans}
-        return [p for p in latest.values() if currency in p.prices and p.metric is None]
+        return [
+            p
+            for p in latest.values()
+            if currency in p.prices and p.metric is None and p.kind == PlanKind.PLAN
+        ]
 
     def subscriptions(self) -> list[Subscription]:
         """The customer's subscriptions, oldest first."""
