@@ -88,6 +88,18 @@ def test_the_portal_over_http(portal_url: str) -> None:
         assert ada.get("/plan/preview", params={"subscription": "sub_bo", "plan": "basic"}).status_code == 404
         own = re.findall(r'href="/invoices/(in_[0-9a-f]+)"', done.text)[0]
         assert "Invoice INV-000003" in ada.get("/invoices/" + own).text
+        payment = ada.get("/payment").text
+        assert "Visa ending in 4242" in payment and "<strong>Default</strong>" in payment
+        csrf = re.findall(r'name="csrf" value="([0-9a-f]+)"', payment)[0]
+        added = ada.post("/payment", data={"csrf": csrf, "test_card": "amex"}).text
+        assert "Your default payment method was updated." in added
+        rows = re.findall(
+            r"<td>(\w+) ending in (\d{4})</td>.*?<td class=\"n\">\s*(<strong>Default)?", added, re.S
+        )
+        assert [(brand, last4, bool(default)) for brand, last4, default in rows] == [
+            ("Visa", "4242", False),
+            ("Amex", "0005", True),
+        ]
 
 
 def _chromium_skip_reason() -> str | None:

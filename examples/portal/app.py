@@ -38,6 +38,17 @@ from subkit.testing.gateway import FakeGateway
 __all__ = ["create_app", "demo_app", "price_text"]
 
 HERE = Path(__file__).resolve().parent
+#: What the gateway's card form would hand back in production: a token and what is safe to show.
+TEST_CARDS = {
+    "mastercard": {
+        "token": "tok_mastercard",
+        "brand": "mastercard",
+        "last4": "4444",
+        "exp_month": 8,
+        "exp_year": 2031,
+    },
+    "amex": {"token": "tok_amex", "brand": "amex", "last4": "0005", "exp_month": 3, "exp_year": 2029},
+}
 COOKIE = "portal_session"
 
 
@@ -189,6 +200,27 @@ def create_app(
         portal.resume(request.path_params["id"])
         return RedirectResponse("/plan?message=Your subscription continues.", status_code=303)
 
+    async def payment(request: Request) -> Response:
+        portal = signed_in(request)
+        if portal is None:
+            return login_redirect()
+        if request.method == "POST":
+            form = await checked_form(request, portal)
+            if form.get("make_default"):
+                portal.set_default_payment_method(form["make_default"])
+            else:  # in production the token comes from the gateway's card form, never a card number
+                card = TEST_CARDS[form.get("test_card", "")]
+                portal.add_payment_method({"type": "card", **card})
+            return RedirectResponse("/payment?message=Your default payment method was updated.", 303)
+        return page(
+            request,
+            portal,
+            "payment.html",
+            methods=portal.payment_methods(),
+            cards=TEST_CARDS,
+            message=request.query_params.get("message", ""),
+        )
+
     async def invoices(request: Request) -> Response:
         portal = signed_in(request)
         if portal is None:
@@ -226,6 +258,7 @@ def create_app(
             Route("/plan/confirm", confirm, methods=["POST"]),
             Route("/subscriptions/{id}/cancel", cancel, methods=["POST"]),
             Route("/subscriptions/{id}/resume", resume, methods=["POST"]),
+            Route("/payment", payment, methods=["GET", "POST"]),
             Route("/invoices", invoices),
             Route("/invoices/{id}", invoice),
         ],
