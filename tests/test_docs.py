@@ -138,3 +138,14 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "index.html").exists()
+
+
+def test_the_status_table_documents_exactly_the_statuses_the_code_has() -> None:
+    """docs/subscriptions.md tells one story with the code: one row per SubscriptionStatus, no more."""
+    from subkit import SubscriptionStatus
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "subscriptions.md").read_text()
+    table = text.split("| Status | Meaning |", 1)[1].split("\n\n", 1)[0]
+    documented = re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.M)
+    assert sorted(documented) == sorted(s.value for s in SubscriptionStatus)
+    assert "does not set it" not in table

@@ -123,7 +123,8 @@ class Subscriptions:
             proration_behavior=proration_behavior,
             metadata=metadata,
         )
-        self.ctx.committed(work)
+        if self.ctx.committed(work):
+            return self.get(out.subscription.id)
         return out.subscription
 
     def preview_subscribe(
@@ -193,7 +194,8 @@ class Subscriptions:
                     out.invoice_lines = list(inv.lines)
                 uow.rollback()
                 return out, inv
-        self.ctx.committed(work)
+        if self.ctx.committed(work):
+            out.subscription = self.get(sub_id)
         return out, inv
 
     def change_plan(
