@@ -52,7 +52,7 @@ from subkit.services.invoicing import Invoicing
 from subkit.services.metering import Metering
 from subkit.services.outbox import relay
 from subkit.services.subscriptions import Subscriptions, When
-from subkit.subscription.model import Subscription, TrialEndBehavior
+from subkit.subscription.model import ScheduledChange, Subscription, TrialEndBehavior
 from subkit.subscription.proration import ProrationBehavior
 from subkit.usage.record import UsageRecord
 
@@ -282,6 +282,23 @@ class BillingEngine:
             at=at,
             dry_run=True,
         )[1]
+
+    def scheduled_changes(self, subscription_id: str) -> tuple[ScheduledChange, ...]:
+        """The plan and quantity changes waiting on a subscription, soonest first."""
+        return self._subscriptions.scheduled_changes(subscription_id)
+
+    def release_schedule(
+        self,
+        subscription_id: str,
+        *,
+        item_id: str | None = None,
+        effective_at: datetime | None = None,
+        at: datetime | None = None,
+    ) -> Subscription:
+        """Cancel pending scheduled changes (all, one item's, or those due at ``effective_at``)."""
+        return self._subscriptions.release_schedule(
+            subscription_id, item_id=item_id, effective_at=effective_at, at=at
+        )
 
     def cancel(
         self,
