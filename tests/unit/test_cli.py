@@ -230,9 +230,36 @@ def test_catalog_load_refuses_to_drop_plans_subscriptions_use(tmp_path: Path, ca
     file.write_text(json.dumps(ODD_CATALOG))
     code, out, err = run(capsys, "catalog", "load", str(file), "--db", str(db))
     assert (code, out) == (EXIT_CATALOG, "")
-    assert "drops plan versions that subscriptions use: " in err and "(publish new versions" in err
+    assert (
+        "is partial: it drops plans ['api_calls', 'basic', 'enterprise', 'pro'] and products ['api', 'app']"
+        in err
+        and "--prune" in err
+    )
+    code, out, err = run(capsys, "catalog", "load", str(file), "--db", str(db), "--prune")
+    assert (code, out) == (EXIT_CATALOG, "")
+    assert "still uses plan 'basic' version 1" in err and "(publish new versions" in err
     code, out, _ = run(capsys, "catalog", "show", "--json", "--db", str(db))
     assert Catalog.from_json(out).plan("basic")  # the stored catalog is unchanged
+
+
+def test_catalog_load_refuses_an_empty_file_and_an_edit_of_a_version_in_use(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    db, file = tmp_path / "b.sqlite", tmp_path / "c.json"
+    run_demo(db, customers=4, months=1, seed=2)
+    file.write_text('{"products": [], "plans": []}')
+    code, out, err = run(capsys, "catalog", "load", str(file), "--db", str(db))
+    assert (code, out) == (EXIT_CATALOG, "")
+    assert "holds no plans: nothing to load" in err
+    edited = json.loads(demo_catalog().to_json())
+    basic = next(p for p in edited["plans"] if p["id"] == "basic")
+    basic["prices"]["USD"] = {"model": "flat", "price": "1089"}
+    file.write_text(json.dumps(edited))
+    code, out, err = run(capsys, "catalog", "load", str(file), "--db", str(db))
+    assert (code, out) == (EXIT_CATALOG, "")
+    assert "plan 'basic' version 1 is in use by subscription" in err and "as version 2" in err
+    code, out, _ = run(capsys, "catalog", "show", "--json", "--db", str(db))
+    assert Catalog.from_json(out) == demo_catalog()
 
 
 def test_bill_on_a_missing_database_exits_5_and_creates_nothing(tmp_path: Path, capsys: Capsys) -> None:

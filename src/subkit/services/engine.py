@@ -34,7 +34,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 from subkit.catalog.catalog import Catalog
 from subkit.core.events import Event, EventType
@@ -51,6 +51,7 @@ from subkit.services.customers import Customers, change_balance
 from subkit.services.invoicing import Invoicing
 from subkit.services.metering import Metering
 from subkit.services.outbox import relay
+from subkit.services.plan_migration import PlanMigration, PlanMigrations
 from subkit.services.subscriptions import Subscriptions, When
 from subkit.subscription.model import ScheduledChange, Subscription, TrialEndBehavior
 from subkit.subscription.proration import ProrationBehavior
@@ -115,6 +116,7 @@ class BillingEngine:
         self._credit_notes = CreditNotes(ctx)
         self._metering = Metering(ctx)
         self._subscriptions = Subscriptions(ctx, self._invoicing)
+        self._plan_migrations = PlanMigrations(ctx, self._subscriptions)
         self._after_finalize: list[Callable[[str], None]] = []
 
     def new_id(self, prefix: str) -> str:
@@ -299,6 +301,21 @@ class BillingEngine:
         return self._subscriptions.release_schedule(
             subscription_id, item_id=item_id, effective_at=effective_at, at=at
         )
+
+    def migrate_subscriptions(
+        self,
+        plan_id: str,
+        *,
+        when: Literal["period_end", "now"] = "period_end",
+        dry_run: bool = False,
+        at: datetime | None = None,
+    ) -> list[PlanMigration]:
+        """Move live subscriptions on ``plan_id`` to the version in force at the move (previewable).
+
+        See :mod:`subkit.services.plan_migration`: at each period end by default (no
+        proration), or ``now`` (prorated); ``dry_run`` lists the moves and writes nothing.
+        """
+        return self._plan_migrations.migrate(plan_id, when=when, dry_run=dry_run, at=at)
 
     def cancel(
         self,
