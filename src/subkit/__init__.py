@@ -13,6 +13,7 @@ Example:
     True
 """
 
+import logging as _logging
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from typing import TYPE_CHECKING as _TYPE_CHECKING
@@ -89,12 +90,16 @@ from subkit.invoice.invoice import (
 from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
 from subkit.services.collector import CollectionReport, PaymentCollector
 from subkit.services.engine import AdvanceReport, BillingConfig, BillingEngine
+from subkit.services.retry import RetryPolicy
 from subkit.subscription.model import Subscription, SubscriptionItem, SubscriptionStatus, TrialEndBehavior
 from subkit.subscription.proration import Granularity, ProrationBehavior
 from subkit.usage.record import UsageRecord
 
 if _TYPE_CHECKING:
     from subkit.adapters.storage.sql import SqlStore, make_engine
+
+# A library logs, the application decides where to: nothing is printed unless the host configures logging.
+_logging.getLogger("subkit").addHandler(_logging.NullHandler())
 
 try:
     __version__ = _dist_version("subkit")
@@ -187,6 +192,7 @@ __all__ = [
     "Product",
     "PromotionCode",
     "ProrationBehavior",
+    "RetryPolicy",
     "Rounding",
     "Seller",
     "SensitiveDataError",

@@ -17,6 +17,7 @@ Example:
     >>> at = datetime(2027, 1, 1, tzinfo=UTC)
     >>> bus.dispatch([Event.of(EventType.INVOICE_FINALIZED, at, "in_1"),
     ...               Event.of(EventType.INVOICE_PAID, at, "in_1")])
+    True
     >>> seen
     ['in_1']
 """

@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -58,6 +59,8 @@ from subkit.subscription.proration import ProrationBehavior
 from subkit.usage.record import UsageRecord
 
 __all__ = ["AdvanceReport", "BillingConfig", "BillingEngine", "CatalogRecord", "change_balance"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -388,7 +391,18 @@ class BillingEngine:
         A :class:`~subkit.services.billing_run.BillingRun` per call: a conflicting batch is
         redone one subscription per transaction; one that still fails is in ``errors``.
         """
-        return BillingRun(self._ctx, self._invoicing, self._ctx.now(until)).execute()
+        report = BillingRun(self._ctx, self._invoicing, self._ctx.now(until)).execute()
+        for sub_id, code, message in report.errors:
+            log.warning("advance: subscription %s skipped [%s]: %s", sub_id, code, message)
+        log.info(
+            "advance to %s: %d actions, %d invoices, %d conflicts retried, %d skipped",
+            report.until.isoformat(),
+            report.actions,
+            report.invoices,
+            report.conflicts,
+            len(report.errors),
+        )
+        return report
 
     # ------------------------------------------------------------------ invoices
     def add_invoice_item(
