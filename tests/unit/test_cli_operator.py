@@ -221,3 +221,32 @@ def test_usage_record_counts_a_repeated_id_once_and_lists_it(book: Book, capsys:
     assert [(r.id, r.quantity) for r in book.find(UsageRecord)] == [("evt_1", 1200)]
     code, out, _ = book.run(capsys, "usage", "list", "sub_calls", "--json")
     assert [(r["id"], r["metric"], r["quantity"]) for r in json.loads(out)] == [("evt_1", "calls", "1200")]
+
+
+# --------------------------------------------------------------------------- bill
+def test_bill_dry_run_prints_the_invoices_and_writes_nothing(book: Book, capsys: Capsys) -> None:
+    until = (book.start + timedelta(days=70)).isoformat()
+    before = book.find(Invoice)
+    code, out, _ = book.run(capsys, "bill", "--until", until, "--dry-run", "--json")
+    assert code == EXIT_OK
+    planned = json.loads(out)
+    # two monthly renewals in 70 days for each of basic (10.00), seats (3 x 8.00) and card (10.00);
+    # the metered plan renews too, with no usage: 0.00 in arrears, and no invoice for nothing
+    renewals = sorted((i["subscription_id"], i["total_minor"]) for i in planned)
+    assert renewals == sorted([("sub_basic", 1000), ("sub_card", 1000), ("sub_seats", 2400)] * 2)
+    assert book.find(Invoice) == before
+    code, out, _ = book.run(capsys, "bill", "--until", until, "--dry-run")
+    assert out.startswith("Dry run up to") and out.splitlines()[-1] == "6 invoices"
+
+
+def test_bill_over_several_periods_needs_yes_off_a_terminal(book: Book, capsys: Capsys) -> None:
+    until = (book.start + timedelta(days=70)).isoformat()
+    before = book.find(Invoice)
+    code, out, err = book.run(capsys, "bill", "--until", until)
+    assert code == EXIT_USAGE and "bills several periods for 4 subscriptions" in err and "--yes" in err
+    assert book.find(Invoice) == before
+    code, out, _ = book.run(capsys, "bill", "--until", until, "--yes")
+    assert code == EXIT_OK and ": 8 actions, 6 invoices" in out
+    # one period ahead needs no confirmation
+    code, out, _ = book.run(capsys, "bill", "--until", (book.start + timedelta(days=95)).isoformat())
+    assert code == EXIT_OK

@@ -43,6 +43,7 @@ from subkit.customer.customer import Customer
 from subkit.invoice.discounts import Coupon, PromotionCode
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceItem, InvoiceLine
 from subkit.ports import Clock, EventPublisher, Store
+from subkit.services.billing_preview import preview_advance
 from subkit.services.billing_run import AdvanceReport, BillingRun
 from subkit.services.bus import EventBus
 from subkit.services.catalog_admin import CatalogAdmin
@@ -403,6 +404,13 @@ class BillingEngine:
             len(report.errors),
         )
         return report
+
+    def preview_advance(self, until: datetime | None = None) -> list[Invoice]:
+        """The invoices :meth:`advance` would issue up to ``until``, in order; writes nothing.
+
+        See :mod:`subkit.services.billing_preview` (``subkit bill --dry-run`` prints it).
+        """
+        return preview_advance(self._ctx, self._invoicing, self._ctx.now(until))
 
     # ------------------------------------------------------------------ invoices
     def add_invoice_item(
