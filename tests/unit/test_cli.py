@@ -129,8 +129,9 @@ def test_demo_prints_the_database_then_the_summary(tmp_path: Path, capsys: Capsy
     assert lines[0] == f"Database: {db.resolve()}"
     assert lines[1] == "subkit demo: 8 customers over 1 months from 2026-01-01 (seed 3)"
     assert "Month by month (amounts invoiced)" in out
-    assert f"subkit customers list --db {db}" in out
-    assert err == ""  # stderr is not a TTY: no progress bar
+    assert f" -m subkit customers list --db {db}" in out  # pytest is not the subkit script: python -m
+    # stderr is not a TTY: a plain line at each tenth instead of a bar (31 days: 1, 4, 7... 31)
+    assert err.splitlines() == [f"demo: {d}/31 days" for d in (1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31)]
     customers, _, invoices, _ = read_all(db)
     assert len(customers) == 8 and invoices
 
