@@ -13,6 +13,12 @@ Example:
     True
 """
 
+import logging as _logging
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _dist_version
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from subkit.adapters.storage.memory import InMemoryStore
 from subkit.catalog.catalog import BillingTiming, Catalog, Plan, PlanKind, Product
 from subkit.catalog.pricing import (
@@ -82,12 +88,49 @@ from subkit.invoice.invoice import (
     LineKind,
 )
 from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
+from subkit.services.collector import CollectionReport, PaymentCollector
 from subkit.services.engine import AdvanceReport, BillingConfig, BillingEngine
+from subkit.services.retry import RetryPolicy
 from subkit.subscription.model import Subscription, SubscriptionItem, SubscriptionStatus, TrialEndBehavior
 from subkit.subscription.proration import Granularity, ProrationBehavior
 from subkit.usage.record import UsageRecord
 
-__version__ = "0.1.0"
+if _TYPE_CHECKING:
+    from subkit.adapters.storage.sql import SqlStore, make_engine
+
+# A library logs, the application decides where to: nothing is printed unless the host configures logging.
+_logging.getLogger("subkit").addHandler(_logging.NullHandler())
+
+try:
+    __version__ = _dist_version("subkit")
+except _PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+    __version__ = "0+unknown"
+
+#: Names whose module needs an optional extra: imported on first use, with an install hint.
+_OPTIONAL = {
+    "SqlStore": ("subkit.adapters.storage.sql", "sql"),
+    "make_engine": ("subkit.adapters.storage.sql", "sql"),
+}
+
+
+def __getattr__(name: str) -> _Any:
+    """``subkit.SqlStore`` and ``subkit.make_engine`` load SQLAlchemy only when first used.
+
+    Without the extra the error says what to install::
+
+        ImportError: subkit.SqlStore needs the 'sql' extra: pip install 'subkit[sql]'
+    """
+    if name not in _OPTIONAL:
+        raise AttributeError(f"module 'subkit' has no attribute {name!r}")
+    module, extra = _OPTIONAL[name]
+    try:
+        mod = __import__(module, fromlist=[name])
+    except ImportError as exc:
+        raise ImportError(f"subkit.{name} needs the {extra!r} extra: pip install 'subkit[{extra}]'") from exc
+    value = getattr(mod, name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DAILY",
@@ -105,6 +148,7 @@ __all__ = [
     "CatalogError",
     "Clock",
     "CollectionMethod",
+    "CollectionReport",
     "ConcurrencyError",
     "ConflictError",
     "Coupon",
@@ -137,6 +181,7 @@ __all__ = [
     "NaiveDatetimeError",
     "NotFoundError",
     "Package",
+    "PaymentCollector",
     "PerUnit",
     "Percentage",
     "Period",
@@ -147,9 +192,11 @@ __all__ = [
     "Product",
     "PromotionCode",
     "ProrationBehavior",
+    "RetryPolicy",
     "Rounding",
     "Seller",
     "SensitiveDataError",
+    "SqlStore",
     "Stairstep",
     "StateError",
     "Store",
@@ -173,6 +220,7 @@ __all__ = [
     "cycle_start",
     "format_money",
     "from_minor",
+    "make_engine",
     "minor_units",
     "money",
     "to_minor",

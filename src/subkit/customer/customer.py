@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 
 from subkit.core.model import CurrencyCode, Entity, Model
 from subkit.core.periods import zone
+from subkit.core.places import country_code, email_address
 from subkit.errors import ValidationError
 
 __all__ = ["Address", "CollectionMethod", "Customer", "Seller", "TaxId"]
@@ -35,6 +36,11 @@ class Address(Model):
     postal_code: str = ""
     region: str = ""
     country: str = ""
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return country_code(v, "address.country") if v else v
 
 
 class TaxId(Model):
@@ -72,6 +78,16 @@ class Seller(Model):
     email: str = ""
     registration: str = ""
     """A company registration line printed on invoices (e.g. "RCS Paris 123 456 789")."""
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return country_code(v, "seller.country")
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        return email_address(v, "seller.email") if v else v
 
 
 class CollectionMethod(StrEnum):
@@ -113,6 +129,16 @@ class Customer(Entity):
     def _tz(cls, v: str) -> str:
         zone(v)
         return v
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return country_code(v) if v else v
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        return email_address(v) if v else v
 
     @field_validator("locale")
     @classmethod

@@ -191,9 +191,13 @@ class ServiceContext:
             has_payment_method=has_pm,
         )
 
-    def committed(self, work: Work) -> None:
-        """After ``work`` committed: dispatch its open invoices' ``invoice.finalized``, then relay."""
-        if work.finalized:
-            self.bus.dispatch(work.finalized)
+    def committed(self, work: Work) -> bool:
+        """After ``work`` committed: dispatch its open invoices' ``invoice.finalized``, then relay.
+
+        Returns whether handlers ran (a payment may then have changed what ``work`` wrote: an
+        operation re-reads what it returns, so that it returns the state the store holds).
+        """
+        ran = bool(work.finalized) and self.bus.dispatch(work.finalized)
         if self.publisher is not None:
             relay(self.store, self.publisher)
+        return ran

@@ -234,7 +234,9 @@ class Invoicing:
                 return None
             work = Work(uow)
             inv = self.invoice(work, customer, [], now, None, BillingReason.MANUAL, None)
-        self.ctx.committed(work)
+        if self.ctx.committed(work) and inv is not None:
+            with self.ctx.store.begin() as uow:
+                return uow.get(Invoice, inv.id)
         return inv
 
     # ------------------------------------------------------------------ corrections
