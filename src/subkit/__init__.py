@@ -49,7 +49,7 @@ from subkit.core.periods import (
     cycle_period,
     cycle_start,
 )
-from subkit.customer.customer import Address, CollectionMethod, Customer, Seller, TaxId
+from subkit.customer.customer import Address, CollectionMethod, Customer, Seller, TaxExemption, TaxId
 from subkit.errors import (
     CatalogError,
     ConcurrencyError,
@@ -81,10 +81,12 @@ from subkit.invoice.invoice import (
     InvoiceStatus,
     LineKind,
 )
-from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
+from subkit.ports import Clock, EventPublisher, Store, TaxProvider, UnitOfWork
 from subkit.services.engine import AdvanceReport, BillingConfig, BillingEngine
+from subkit.services.taxes import TaxSettings
 from subkit.subscription.model import Subscription, SubscriptionItem, SubscriptionStatus, TrialEndBehavior
 from subkit.subscription.proration import Granularity, ProrationBehavior
+from subkit.tax.engine import TaxEngine
 from subkit.usage.record import UsageRecord
 
 __version__ = "0.1.0"
@@ -158,7 +160,11 @@ __all__ = [
     "SubscriptionItem",
     "SubscriptionStatus",
     "SystemClock",
+    "TaxEngine",
+    "TaxExemption",
     "TaxId",
+    "TaxProvider",
+    "TaxSettings",
     "TestClock",
     "Tier",
     "TrialEndBehavior",
