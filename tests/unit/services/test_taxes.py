@@ -26,6 +26,7 @@ from subkit.services.engine import BillingConfig, BillingEngine
 from subkit.services.taxes import TaxSettings
 from subkit.subscription.proration import ProrationBehavior
 from subkit.tax.calc import RoundingScope
+from subkit.tax.engine import LineTax, TaxRequest, TaxResult, Treatment
 from subkit.testing import InMemoryStore, TestClock
 from subkit.testing.gateway import FakeGateway
 
@@ -227,3 +228,39 @@ def test_the_billing_address_wins_over_the_customer_country() -> None:
     inv = eng.invoice_now(cus)
     assert inv is not None and inv.tax_minor == 2000  # Austria 20%, conflict noted
     assert inv.tax_notes[-1].endswith("conflicting evidence, taxed at the billing country")
+
+
+class FlatProvider:
+    """A host's tax service (a stand-in): 10% on every line, one note."""
+
+    def __init__(self) -> None:
+        self.requests: list[TaxRequest] = []
+
+    def calculate(self, request: TaxRequest) -> TaxResult:
+        self.requests.append(request)
+        taxed = tuple(
+            LineTax(ln.amount_minor, ln.discount_minor, ln.net_minor // 10, Decimal("0.1"), "XX:standard")
+            for ln in request.lines
+        )
+        return TaxResult(taxed, Treatment.STANDARD, "XX", seller_tax_id="S-1", notes=("Taxed by the host",))
+
+
+def test_a_host_plugs_its_own_tax_provider() -> None:
+    provider = FlatProvider()
+    eng = engine(provider=provider)
+    [inv] = eng.invoices(subscription_id=eng.subscribe(german(eng), "pro").id)
+    assert (inv.tax_minor, inv.total_minor, inv.seller_tax_id, inv.tax_notes) == (
+        1000,
+        11000,
+        "S-1",
+        ("Taxed by the host",),
+    )
+    [request] = provider.requests
+    assert (request.tax_point.isoformat(), request.currency, len(request.lines)) == ("2027-04-01", "EUR", 1)
+
+
+def test_without_a_seller_the_provider_is_never_asked() -> None:
+    provider = FlatProvider()
+    eng = engine(seller=None, provider=provider)
+    eng.subscribe(german(eng), "pro")
+    assert provider.requests == []
