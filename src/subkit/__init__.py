@@ -55,7 +55,7 @@ from subkit.core.periods import (
     cycle_period,
     cycle_start,
 )
-from subkit.customer.customer import Address, CollectionMethod, Customer, Seller, TaxId
+from subkit.customer.customer import Address, CollectionMethod, Customer, Seller, TaxExemption, TaxId
 from subkit.errors import (
     CatalogError,
     ConcurrencyError,
@@ -87,12 +87,14 @@ from subkit.invoice.invoice import (
     InvoiceStatus,
     LineKind,
 )
-from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
+from subkit.ports import Clock, EventPublisher, Store, TaxProvider, UnitOfWork
 from subkit.services.collector import CollectionReport, PaymentCollector
 from subkit.services.engine import AdvanceReport, BillingConfig, BillingEngine
 from subkit.services.retry import RetryPolicy
+from subkit.services.taxes import TaxSettings
 from subkit.subscription.model import Subscription, SubscriptionItem, SubscriptionStatus, TrialEndBehavior
 from subkit.subscription.proration import Granularity, ProrationBehavior
+from subkit.tax.engine import TaxEngine
 from subkit.usage.record import UsageRecord
 
 if _TYPE_CHECKING:
@@ -205,7 +207,11 @@ __all__ = [
     "SubscriptionItem",
     "SubscriptionStatus",
     "SystemClock",
+    "TaxEngine",
+    "TaxExemption",
     "TaxId",
+    "TaxProvider",
+    "TaxSettings",
     "TestClock",
     "Tier",
     "TrialEndBehavior",

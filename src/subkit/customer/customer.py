@@ -19,7 +19,7 @@ from subkit.core.periods import zone
 from subkit.core.places import country_code, email_address
 from subkit.errors import ValidationError
 
-__all__ = ["Address", "CollectionMethod", "Customer", "Seller", "TaxId"]
+__all__ = ["Address", "CollectionMethod", "Customer", "Seller", "TaxExemption", "TaxId"]
 
 
 class Address(Model):
@@ -90,6 +90,18 @@ class Seller(Model):
         return email_address(v, "seller.email") if v else v
 
 
+class TaxExemption(Model):
+    """Why a customer pays no tax (a charity, a reseller, a public body) and the certificate proving it.
+
+    Example:
+        >>> TaxExemption(reason="resale", certificate_id="TX-RESALE-0042").certificate_id
+        'TX-RESALE-0042'
+    """
+
+    reason: str = Field(min_length=1)
+    certificate_id: str = ""
+
+
 class CollectionMethod(StrEnum):
     """Charge the default payment method automatically, or send the invoice for manual payment.
 
@@ -123,6 +135,11 @@ class Customer(Entity):
     credit_minor: int = Field(default=0, ge=0)
     collection_method: CollectionMethod = CollectionMethod.CHARGE_AUTOMATICALLY
     default_payment_method_id: str | None = None
+    #: Set when the customer is exempt from tax: no tax is charged, the reason is on the invoice.
+    tax_exemption: TaxExemption | None = None
+    #: Evidence of location besides the billing address (ISO 3166 alpha-2; empty: not known).
+    ip_country: str = ""
+    card_country: str = ""
 
     @field_validator("timezone")
     @classmethod

@@ -45,6 +45,7 @@ from subkit.invoice.invoice import Invoice, InvoiceItem
 from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
 from subkit.services.bus import EventBus
 from subkit.services.outbox import relay
+from subkit.services.taxes import TaxSettings
 from subkit.subscription.model import BillingContext, Subscription
 from subkit.subscription.proration import Granularity
 
@@ -86,6 +87,8 @@ class BillingConfig:
     #: The currency reports and the books are kept in; an invoice in another currency locks the
     #: rate to it at finalization (``Invoice.fx_rate``). ``None``: every invoice's own currency.
     reporting_currency: str | None = None
+    #: How invoices are taxed once ``seller`` is set (provider, inclusive prices, rounding scope).
+    tax: TaxSettings = field(default_factory=TaxSettings)
 
 
 def uuid_ids(prefix: str) -> str:
