@@ -105,6 +105,12 @@ class ChangeScheduled(Payload):
     to_quantity: str | None = None
 
 
+class ScheduleReleased(Payload):
+    """How many scheduled changes were released (the subscription keeps its plan)."""
+
+    released: int
+
+
 class CancelScheduled(Payload):
     """When the cancellation takes effect (ISO instant, the period end)."""
 
@@ -242,6 +248,12 @@ _SPECS = (
     (_T.SUBSCRIPTION_PLAN_CHANGED, "subscription", "an item moves to another plan", ItemChanged),
     (_T.SUBSCRIPTION_QUANTITY_CHANGED, "subscription", "an item's quantity changes", ItemChanged),
     (_T.SUBSCRIPTION_CHANGE_SCHEDULED, "subscription", "a change is recorded for later", ChangeScheduled),
+    (
+        _T.SUBSCRIPTION_SCHEDULE_RELEASED,
+        "subscription",
+        "pending scheduled changes are released",
+        ScheduleReleased,
+    ),
     (
         _T.SUBSCRIPTION_CANCEL_SCHEDULED,
         "subscription",
