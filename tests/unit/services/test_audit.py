@@ -55,6 +55,7 @@ def test_who_what_when_why_per_customer_and_per_object() -> None:
     sub_id = _story(engine, clock)
     trail = AuditTrail(engine.store)
     entries = trail.for_customer("cus_ada")
+    assert all(AuditEntry.model_validate(e.model_dump()) == e for e in entries)  # built unchecked, valid
     got = [(e.action, e.actor.label, e.reason, e.at.date().isoformat()) for e in entries]
     agent, customer, system = "user:usr_support_3", "customer:cus_ada", "system:subkit"
     sales, seats = "sales call 2026-12-30", "needs more seats"
