@@ -79,7 +79,9 @@ class EcbRateProvider:
         if code == EUR:
             return Decimal(1), on
         if code not in self._converter.currencies:
-            raise ExchangeRateNotFoundError(f"the ECB publishes no reference rate for {code}", field="currency")
+            raise ExchangeRateNotFoundError(
+                f"the ECB publishes no reference rate for {code}", field="currency"
+            )
         for back in range(self.max_gap_days + 1):
             day = on - timedelta(days=back)
             try:
@@ -104,7 +106,11 @@ class EcbRateProvider:
             if b_day == q_day:
                 table = {EUR: Decimal(1), check_currency(base): b, check_currency(quote): q}
                 return ExchangeRate(
-                    base=base, quote=quote, rate=cross_rate(table, base, quote), date=b_day, source=self.source
+                    base=base,
+                    quote=quote,
+                    rate=cross_rate(table, base, quote),
+                    date=b_day,
+                    source=self.source,
                 )
             day = min(b_day, q_day)  # one was not published that day: take the older publication
         raise ExchangeRateNotFoundError(

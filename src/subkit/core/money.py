@@ -18,11 +18,11 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import decimal
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from enum import StrEnum
-import copy
 from functools import lru_cache
 
 from babel import Locale

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import decimal
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -84,7 +85,14 @@ def convert_minor(minor: int, base: str, quote: str, rate: Decimal) -> int:
         15090
     """
     exact = CONTEXT.multiply(minor_to_decimal(minor, base), rate)
-    return exact_to_minor(exact, check_currency(quote))
+    # A cross rate such as 163.73 / 1.085 does not terminate and is cut at 50 digits, so an
+    # exact half (54.25 USD = 8186.5 JPY) comes out as 8186.4999...(48 nines). Rounding to 40
+    # digits first restores the half: no amount and ECB-sized rates come that close to a half
+    # unless they are one (their exact value is a fraction with a small denominator).
+    return exact_to_minor(_GUARD.plus(exact), check_currency(quote))
+
+
+_GUARD = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
 
 
 def per_eur_table(rates: Mapping[str, object]) -> dict[str, Decimal]:
@@ -108,7 +116,7 @@ def cross_rate(per_eur: Mapping[str, Decimal], base: str, quote: str) -> Decimal
     """Units of ``quote`` per one ``base``, triangulated through the euro at full precision.
 
     Example:
-        >>> cross_rate({"EUR": Decimal(1), "USD": Decimal("1.25"), "JPY": Decimal("150")}, "USD", "JPY") == 120
+        >>> cross_rate({"EUR": Decimal(1), "USD": Decimal("1.25"), "JPY": Decimal(150)}, "USD", "JPY") == 120
         True
     """
     b, q = check_currency(base), check_currency(quote)
@@ -140,7 +148,9 @@ class StaticRateProvider:
 
     __slots__ = ("_days", "_tables", "source")
 
-    def __init__(self, per_eur: Mapping[str, object], *, on: date | None = None, source: str = "static") -> None:
+    def __init__(
+        self, per_eur: Mapping[str, object], *, on: date | None = None, source: str = "static"
+    ) -> None:
         self.source = source
         self._days: list[date] = [] if on is None else [on]
         self._tables: list[dict[str, Decimal]] = [per_eur_table(per_eur)]
