@@ -200,12 +200,15 @@ def credit_note_document(
     f, words, cur = Formats(locale, customer.timezone), labels(locale), note.currency
     number = note.number or f"({words['draft']})"
     facts = [
-        (words["number"], number),
-        (words["issued"], f.long_day(note.created_at)),
+        (words["cn_number"], number),
+        (words["cn_issued"], f.long_day(note.created_at)),
         (words["credits_invoice"], f"{invoice.number or invoice.id} ({f.long_day(invoice.finalized_at)})"),
     ]
     if note.reason:
         facts.append((words["reason"], note.reason))
+    rates = [f"{code} {rate}".strip() for code, rate, _, _ in _tax_summary(invoice, f)]
+    if rates:
+        facts.append((words["tax_rate"], ", ".join(rates)))  # the invoice's rates, which the note reverses
     totals = [(words["credit_amount"], note.amount_minor)]
     tax = getattr(note, "tax_minor", None)
     if isinstance(tax, int) and tax:
@@ -227,7 +230,7 @@ def credit_note_document(
         customer=_customer(customer, invoice.customer_tax_id, words),
         rows=(),
         totals=tuple((label, f.amount(minor, cur)) for label, minor in totals),
-        tax_summary=tuple((code, rate, "", "") for code, rate, _, _ in _tax_summary(invoice, f)),
+        tax_summary=(),
         notes=_notes(invoice.tax_notes, words),
         exchange_rate=_exchange_rate(invoice, note.amount_minor, f, words),
     )

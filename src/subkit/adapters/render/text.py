@@ -32,9 +32,9 @@ def render_text(doc: Document) -> str:
     """The document as text: header facts, parties, lines and totals, tax summary, mentions, rate."""
     words = doc.labels
     out = [doc.title, *table(("", ""), doc.facts)[1:], ""]
-    out += _party(words["seller"], doc.seller)
-    out += _party(words["customer"], doc.customer)
-    out.append("")
+    if doc.seller is not None:
+        out += [*_party(words["seller"], doc.seller), ""]
+    out += [*_party(words["customer"], doc.customer), ""]
     if doc.rows:
         header = (
             words["description"],
