@@ -28,7 +28,7 @@ from subkit.customer.customer import Address, Customer, Seller, TaxId
 from subkit.fx.reporting import reporting_minor
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceStatus
 
-__all__ = ["Document", "Party", "Row", "credit_note_document", "invoice_document"]
+__all__ = ["Document", "Party", "Row", "credit_note_document", "invoice_document", "line_columns"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,17 @@ class Document:
     tax_summary: tuple[tuple[str, str, str, str], ...]
     notes: tuple[str, ...]
     exchange_rate: str | None
+
+
+def line_columns(doc: Document) -> tuple[tuple[str, ...], list[tuple[str, ...]], set[int]]:
+    """The line table's header, rows and numeric columns, leaving out the optional columns
+    (period, unit price, tax) that no line fills."""
+    w = doc.labels
+    header = (w["description"], w["period"], w["qty"], w["unit_price"], w["tax_rate"], w["amount"])
+    rows = [(r.description, r.period, r.quantity, r.unit_price, r.tax_rate, r.amount) for r in doc.rows]
+    keep = [i for i in range(6) if i not in (1, 3, 4) or any(r[i] for r in rows)]
+    numeric = {n for n, i in enumerate(keep) if i >= 2}
+    return tuple(header[i] for i in keep), [tuple(r[i] for i in keep) for r in rows], numeric
 
 
 def _address(address: Address | None) -> list[str]:

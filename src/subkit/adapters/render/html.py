@@ -4,7 +4,7 @@ Every piece of text (descriptions, names, addresses, reasons, mentions) is escap
 customer named ``<script>`` is printed, never run.
 
 Example:
-    >>> from subkit.adapters.render.document import Document, Party
+    >>> from subkit.adapters.render.document import Document, Party, line_columns
     >>> doc = Document("invoice", "fr_FR", "Facture F-1", {"seller": "Émetteur", "customer": "Facturé à"},
     ...                (), None, Party("<b>Ada</b> & Co"), (), (), (), (), None)
     >>> page = render_html(doc)
@@ -19,7 +19,7 @@ from html import escape
 
 from babel import Locale
 
-from subkit.adapters.render.document import Document, Party
+from subkit.adapters.render.document import Document, Party, line_columns
 
 __all__ = ["STYLE", "render_html"]
 
@@ -76,9 +76,8 @@ def render_html(doc: Document) -> str:
         f'<div class="parties">{_party(w["seller"], doc.seller)}{_party(w["customer"], doc.customer)}</div>',
     ]
     if doc.rows:
-        header = (w["description"], w["period"], w["qty"], w["unit_price"], w["tax_rate"], w["amount"])
-        rows = [(r.description, r.period, r.quantity, r.unit_price, r.tax_rate, r.amount) for r in doc.rows]
-        parts.append(_table(header, rows, {2, 3, 4, 5}, "lines"))
+        header, rows, numeric = line_columns(doc)
+        parts.append(_table(header, rows, numeric, "lines"))
     totals = "".join(f'<tr><td>{_e(k)}</td><td class="n">{_e(v)}</td></tr>' for k, v in doc.totals)
     parts.append(f'<table class="totals"><tbody>{totals}</tbody></table>')
     if doc.tax_summary:

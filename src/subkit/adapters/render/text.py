@@ -1,7 +1,7 @@
 """A :class:`~subkit.adapters.render.document.Document` as plain text (an email body, a terminal).
 
 Example:
-    >>> from subkit.adapters.render.document import Document, Party
+    >>> from subkit.adapters.render.document import Document, Party, line_columns
     >>> doc = Document("invoice", "en_US", "Invoice INV-1", {"notes": "Notes", "exchange_rate": "Rate",
     ...                "seller": "From", "customer": "Bill to", "tax_summary": "Tax"}, (("Number", "INV-1"),),
     ...                None, Party("Ada"), (), (("Total", "$0.00"),), (), (), None)
@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from subkit.adapters.render.document import Document, Party
+from subkit.adapters.render.document import Document, Party, line_columns
 from subkit.adapters.render.formats import table
 
 __all__ = ["render_text"]
@@ -36,17 +36,10 @@ def render_text(doc: Document) -> str:
         out += [*_party(words["seller"], doc.seller), ""]
     out += [*_party(words["customer"], doc.customer), ""]
     if doc.rows:
-        header = (
-            words["description"],
-            words["period"],
-            words["qty"],
-            words["unit_price"],
-            words["tax_rate"],
-            words["amount"],
-        )
-        rows = [(r.description, r.period, r.quantity, r.unit_price, r.tax_rate, r.amount) for r in doc.rows]
-        rows += [(label, "", "", "", "", value) for label, value in doc.totals]
-        out += table(header, rows, right=(2, 3, 4, 5), indent="  ")
+        header, rows, numeric = line_columns(doc)
+        blanks = ("",) * (len(header) - 2)
+        rows += [(label, *blanks, value) for label, value in doc.totals]
+        out += table(header, rows, right=numeric, indent="  ")
     else:
         out += table(("", ""), doc.totals, right=(1,), indent="  ")[1:]
     if doc.tax_summary:

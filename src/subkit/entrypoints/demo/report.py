@@ -14,6 +14,7 @@ from dateutil.relativedelta import relativedelta
 
 from subkit.customer.customer import Customer
 from subkit.entrypoints.demo.business import CURRENCIES
+from subkit.entrypoints.demo.currency import converted_sample, reported_totals
 from subkit.entrypoints.demo.payments import Payments
 from subkit.entrypoints.demo.simulation import Simulation
 from subkit.entrypoints.demo.summary import ACTIVITY, CurrencyTotals, DemoSummary, MonthRow
@@ -117,6 +118,8 @@ def summarize(
         samples=_samples(invoices, by_id),
         monthly=monthly,
         payments=payments.report() if payments is not None else (),
+        reported=reported_totals(invoices),
+        converted=converted_sample(invoices, by_id),
     )
 
 
