@@ -211,7 +211,7 @@ def _pairs(pairs: Sequence[tuple[str, int]]) -> str:
 
 
 def _converted(reported: Sequence[tuple[str, int]], converted: tuple[str, str] | None) -> list[str]:
-    """Totals in USD at the rates locked on each invoice, and one converted invoice as its customer sees it."""
+    """Totals in USD at each invoice's locked rate, and one converted invoice as its customer sees it."""
     out: list[str] = []
     if reported:
         out += ["", "Reported in USD (each invoice at its locked rate)"]
