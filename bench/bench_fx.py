@@ -47,7 +47,7 @@ def _advance(size: int, config: BillingConfig | None) -> tuple[int, float]:
 def run(size: int) -> list[Row]:
     """Convert ``size`` amounts; advance a book of ``size`` subscriptions with and without a reporting currency."""
     rnd = random.Random(5)
-    cents = [rnd.randrange(-10**9, 10**9) for _ in range(size)]
+    cents = [rnd.randrange(-(10**9), 10**9) for _ in range(size)]
     rate = _RATES.rate("USD", "JPY", date(2027, 1, 4))
     convert = rate.convert_minor
     lib, lib_s = timed(lambda: [convert(c) for c in cents])
@@ -68,7 +68,9 @@ def run(size: int) -> list[Row]:
             best[name] = min(best.get(name, seconds), seconds)
     for name in ("fx.advance.same", "fx.advance.locked"):
         if counts[name] != counts["plain"]:
-            raise RuntimeError(f"{name}: {counts[name]} invoices, {counts['plain']} without a reporting currency")
+            raise RuntimeError(
+                f"{name}: {counts[name]} invoices, {counts['plain']} without a reporting currency"
+            )
         note = "baseline: no reporting currency (best of 2, interleaved)"
         rows.append(Row(name, size, counts[name], best[name], best["plain"], note=note))
     return rows

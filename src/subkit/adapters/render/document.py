@@ -33,7 +33,12 @@ __all__ = ["Document", "Party", "Row", "credit_note_document", "invoice_document
 
 @dataclass(frozen=True, slots=True)
 class Party:
-    """A seller or a customer as printed: a name and the lines under it."""
+    """A seller or a customer as printed: a name and the lines under it.
+
+    Example:
+        >>> Party("Ada SARL", ("69002 Lyon", "N° TVA: FR40303265045")).lines[1]
+        'N° TVA: FR40303265045'
+    """
 
     name: str
     lines: tuple[str, ...] = ()
@@ -41,7 +46,12 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One invoice line as printed."""
+    """One invoice line as printed (every field already formatted for the locale).
+
+    Example:
+        >>> Row("Pro", "", "1", "9,50\xa0€", "20\xa0%", "9,50\xa0€").amount
+        '9,50\xa0€'
+    """
 
     description: str
     period: str
