@@ -45,7 +45,7 @@ def _advance(size: int, config: BillingConfig | None) -> tuple[int, float]:
 
 
 def run(size: int) -> list[Row]:
-    """Convert ``size`` amounts; advance a book of ``size`` subscriptions with and without a reporting currency."""
+    """Convert ``size`` amounts; advance ``size`` subscriptions with and without a reporting currency."""
     rnd = random.Random(5)
     cents = [rnd.randrange(-(10**9), 10**9) for _ in range(size)]
     rate = _RATES.rate("USD", "JPY", date(2027, 1, 4))
