@@ -13,6 +13,7 @@ Example:
     True
 """
 
+from subkit.adapters.render import render_credit_note, render_invoice
 from subkit.adapters.storage.memory import InMemoryStore
 from subkit.catalog.catalog import BillingTiming, Catalog, Plan, PlanKind, Product
 from subkit.catalog.pricing import (
@@ -57,6 +58,7 @@ from subkit.errors import (
     CouponError,
     CurrencyMismatchError,
     DuplicateError,
+    ExchangeRateNotFoundError,
     FloatNotAllowedError,
     GatewayError,
     IllegalTransitionError,
@@ -71,6 +73,7 @@ from subkit.errors import (
     UnknownCurrencyError,
     ValidationError,
 )
+from subkit.fx import ExchangeRate, StaticRateProvider, fx_gain_loss, reporting_minor
 from subkit.invoice.discounts import AppliedDiscount, Coupon, CouponDuration, PromotionCode
 from subkit.invoice.invoice import (
     BillingReason,
@@ -81,7 +84,7 @@ from subkit.invoice.invoice import (
     InvoiceStatus,
     LineKind,
 )
-from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
+from subkit.ports import Clock, EventPublisher, ExchangeRateProvider, Store, UnitOfWork
 from subkit.services.engine import AdvanceReport, BillingConfig, BillingEngine
 from subkit.subscription.model import Subscription, SubscriptionItem, SubscriptionStatus, TrialEndBehavior
 from subkit.subscription.proration import Granularity, ProrationBehavior
@@ -117,6 +120,9 @@ __all__ = [
     "Event",
     "EventPublisher",
     "EventType",
+    "ExchangeRate",
+    "ExchangeRateNotFoundError",
+    "ExchangeRateProvider",
     "FlatFee",
     "FloatNotAllowedError",
     "GatewayError",
@@ -152,6 +158,7 @@ __all__ = [
     "SensitiveDataError",
     "Stairstep",
     "StateError",
+    "StaticRateProvider",
     "Store",
     "SubkitError",
     "Subscription",
@@ -173,7 +180,11 @@ __all__ = [
     "cycle_start",
     "format_money",
     "from_minor",
+    "fx_gain_loss",
     "minor_units",
     "money",
+    "render_credit_note",
+    "render_invoice",
+    "reporting_minor",
     "to_minor",
 ]

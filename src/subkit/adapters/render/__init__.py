@@ -21,6 +21,9 @@ Example:
     >>> inv = engine.invoices(engine.subscribe(cus.id, "pro").customer_id)[0]
     >>> print(render_invoice(engine.store, inv.id).splitlines()[2])
     Rechnungsdatum     1. März 2027
+    >>> note = engine.issue_credit_note(inv.id, "100")
+    >>> render_credit_note(engine.store, note.id).splitlines()[0]
+    'Gutschrift CN-000001'
 """
 
 from __future__ import annotations
