@@ -143,3 +143,23 @@ def test_the_locked_rate_reads_back_from_sql_at_full_precision(tmp_path: Path) -
             back = uow.get(Invoice, inv.id)
     assert (back.fx_rate, back.fx_rate_date, back.fx_rate_source) == (inv.fx_rate, date(2027, 1, 8), "ECB")
     assert isinstance(back.fx_rate, Decimal) and reporting_minor(back, back.total_minor, "EUR") == 1843
+
+
+def test_the_rate_day_is_the_utc_day_of_finalization() -> None:
+    from datetime import timedelta, timezone
+
+    from subkit.services.fx_locking import lock_rate
+
+    config = BillingConfig(reporting_currency="EUR", exchange_rates=RATES)
+    # Monday 11 January 00:30 in Athens (UTC+2) is still Sunday 10 January 22:30 in UTC:
+    # Friday's publication.
+    athens = datetime(2027, 1, 11, 0, 30, tzinfo=timezone(timedelta(hours=2)))
+    draft = Invoice.draft("in_x", "cus_x", "USD", [], at=athens)
+    assert lock_rate(draft, config, athens).fx_rate_date == date(2027, 1, 8)
+    # Monday 11 January 09:00 UTC: Monday's table, although the ECB publishes it around 16:00 CET
+    # (the documented approximation: the table of the UTC day, whatever the hour)
+    monday = datetime(2027, 1, 11, 9, tzinfo=UTC)
+    assert lock_rate(draft, config, monday).fx_rate_date == date(2027, 1, 11)
+    # Nothing to lock for an invoice already in the reporting currency: the same object back
+    euro = Invoice.draft("in_y", "cus_x", "EUR", [], at=monday)
+    assert lock_rate(euro, config, monday) is euro
