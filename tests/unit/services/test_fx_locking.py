@@ -163,3 +163,21 @@ def test_the_rate_day_is_the_utc_day_of_finalization() -> None:
     # Nothing to lock for an invoice already in the reporting currency: the same object back
     euro = Invoice.draft("in_y", "cus_x", "EUR", [], at=monday)
     assert lock_rate(euro, config, monday) is euro
+
+
+def test_a_billing_run_sets_aside_a_subscription_without_a_rate_and_bills_the_rest() -> None:
+    engine = _engine()
+    usd = engine.create_customer(name="Ada Inc", currency="USD")
+    jpy = engine.create_customer(name="Kaisha KK", currency="JPY")
+    engine.subscribe(usd.id, "pro", at=SAT)
+    jpy_sub = engine.subscribe(jpy.id, "pro", at=SAT)
+    # From now on the provider quotes no yen: the JPY renewal cannot lock a rate.
+    engine.config = BillingConfig(
+        reporting_currency="EUR", exchange_rates=StaticRateProvider({"USD": "1.1"}, source="other")
+    )
+    report = engine.advance(datetime(2027, 2, 9, 12, tzinfo=UTC))
+    assert [(sid, code) for sid, code, _ in report.errors] == [(jpy_sub.id, "exchange_rate_not_found")]
+    assert (len(engine.invoices(usd.id)), len(engine.invoices(jpy.id))) == (2, 1)
+    # 20.00 USD / 1.1 = 18.1818... -> 18.18 EUR, at the new provider's rate
+    renewal = engine.invoices(usd.id)[1]
+    assert (renewal.fx_rate_source, reporting_minor(renewal, renewal.total_minor, "EUR")) == ("other", 1818)
