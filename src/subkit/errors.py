@@ -18,6 +18,7 @@ SubkitError (subkit_error)
 │   ├── CouponError (invalid_coupon)
 │   └── SensitiveDataError (sensitive_data)
 ├── NotFoundError (not_found)                         LookupError
+│   └── ExchangeRateNotFoundError (exchange_rate_not_found)
 ├── StateError (invalid_state)
 │   ├── IllegalTransitionError (illegal_transition)
 │   └── InvoiceImmutableError (invoice_immutable)
@@ -56,6 +57,7 @@ __all__ = [
     "CouponError",
     "CurrencyMismatchError",
     "DuplicateError",
+    "ExchangeRateNotFoundError",
     "FloatNotAllowedError",
     "GatewayError",
     "IllegalTransitionError",
@@ -273,6 +275,17 @@ class OptionalDependencyError(SubkitError, ImportError):
     """
 
     code = "missing_dependency"
+
+
+class ExchangeRateNotFoundError(NotFoundError):
+    """No exchange rate for a currency on a day (not quoted, or before/after the history held).
+
+    Example:
+        >>> ExchangeRateNotFoundError("no ECB rate for XAF", field="currency").code
+        'exchange_rate_not_found'
+    """
+
+    code = "exchange_rate_not_found"
 
 
 class WebhookSignatureError(SubkitError, ValueError):

@@ -40,13 +40,14 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self, TypeVar, runtime_checkable
 
 from subkit.core.events import Event
 from subkit.core.model import Entity
 from subkit.customer.customer import Customer
+from subkit.fx.rates import ExchangeRate
 from subkit.invoice.invoice import CreditNote, Invoice
 from subkit.payment.methods import PaymentMethod
 from subkit.payment.results import PaymentResult
@@ -58,6 +59,7 @@ __all__ = [
     "Clock",
     "CreditNoteRepository",
     "EventPublisher",
+    "ExchangeRateProvider",
     "InvoiceRepository",
     "NumberRepository",
     "OutboxRepository",
@@ -405,6 +407,29 @@ class TaxProvider(Protocol):
 
     def calculate(self, request: TaxRequest) -> TaxResult:
         """The tax of ``request``'s lines, one result line per request line, in order."""
+
+
+class ExchangeRateProvider(Protocol):
+    """Exchange rates by day: ``StaticRateProvider`` (``subkit.fx``) and ``EcbRateProvider``
+    (``subkit.adapters.ecb_rates``, the ECB reference history, offline) implement it.
+
+    ``rate`` answers the rate in force on a day: on a day with no publication (a weekend, a
+    holiday) the last one published before it, dated the day it was published. A currency
+    the provider does not quote, or a day outside the history it holds, raises
+    :class:`~subkit.errors.ExchangeRateNotFoundError`. Finalizing an invoice in a currency
+    other than ``BillingConfig.reporting_currency`` calls it once and locks the answer.
+
+    Example:
+        >>> from datetime import date
+        >>> from subkit.fx import StaticRateProvider
+        >>> rates: ExchangeRateProvider = StaticRateProvider({"USD": "1.25"}, on=date(2027, 1, 4))
+        >>> r = rates.rate("USD", "EUR", date(2027, 1, 5))
+        >>> str(r.rate), r.date.isoformat()
+        ('0.8', '2027-01-04')
+    """
+
+    def rate(self, base: str, quote: str, on: date) -> ExchangeRate:
+        """Units of ``quote`` per one ``base`` in force on ``on``, with its date and source."""
 
 
 class WebhookTransport(Protocol):

@@ -239,3 +239,36 @@ def test_every_invoice_carries_the_tax_of_its_market(first: tuple[Path, DemoSumm
     assert sum(n.tax_minor for n in notes) > 0  # the service credits gave tax back too
     rows = section(summary.render(), "Tax by jurisdiction")[1:]
     assert {r.split()[0] for r in rows} == {ln.tax_code for i in invoices for ln in i.lines}
+
+
+def test_other_currencies_lock_a_rate_and_report_in_usd(first: tuple[Path, DemoSummary]) -> None:
+    db, summary = first
+    customers, _, invoices, _ = stored(db)
+    # ECB reference rates of 31 Dec 2025 (per euro): USD 1.1750, GBP 0.8726, JPY 184.09.
+    # In USD per unit: EUR 1.175, GBP 1.175 / 0.8726 = 1.346550538..., JPY 1.175 / 184.09 = 0.0063827...
+    prefixes = {"EUR": "1.175", "GBP": "1.3465505386", "JPY": "0.0063827475691"}
+    for inv in invoices:
+        if inv.currency == "USD":
+            assert (inv.fx_rate, inv.reporting_currency) == (None, None)
+        else:
+            assert (inv.reporting_currency, inv.fx_rate_source) == ("USD", "ECB 2025-12-31")
+            assert str(inv.fx_rate).startswith(prefixes[inv.currency]), (inv.currency, inv.fx_rate)
+            assert (
+                inv.finalized_at is not None and inv.fx_rate_date == inv.finalized_at.astimezone(UTC).date()
+            )
+    heading = "Reported in USD (each invoice at its locked rate)"
+    rows = {r.split()[0]: r.split()[1] for r in section(summary.render(), heading)[1:]}
+
+    def in_usd(eur_cents: int) -> int:
+        """x 1.175, rounded half up (away from zero) once: 123.00 EUR = 144.525 -> 144.53 USD."""
+        q, r = divmod(abs(eur_cents) * 1175, 1000)
+        q += r >= 500
+        return q if eur_cents >= 0 else -q
+
+    assert rows["EUR"] == money(sum(in_usd(i.total_minor) for i in invoices if i.currency == "EUR"), "USD")
+    assert rows["USD"] == money(sum(i.total_minor for i in invoices if i.currency == "USD"), "USD")
+    text = summary.render()
+    converted = text.split("Converted invoice: ")[1].split("\n\n")[0]
+    assert converted.startswith("an invoice in ")
+    assert re.search(r"(Exchange rate|Wechselkurs|Taux de change): 1 (EUR|GBP|JPY) = ", text)
+    assert summary.converted is not None and len(customers) == 40

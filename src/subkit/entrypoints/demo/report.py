@@ -14,6 +14,7 @@ from dateutil.relativedelta import relativedelta
 
 from subkit.customer.customer import Customer
 from subkit.entrypoints.demo.business import CURRENCIES
+from subkit.entrypoints.demo.currency import converted_sample, reported_totals
 from subkit.entrypoints.demo.payments import Payments
 from subkit.entrypoints.demo.simulation import Simulation
 from subkit.entrypoints.demo.summary import ACTIVITY, CurrencyTotals, DemoSummary, MonthRow
@@ -119,6 +120,8 @@ def summarize(
         monthly=monthly,
         payments=payments.report() if payments is not None else (),
         tax=tax_by_jurisdiction(invoices),
+        reported=reported_totals(invoices),
+        converted=converted_sample(invoices, by_id),
     )
 
 

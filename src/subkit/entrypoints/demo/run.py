@@ -19,6 +19,7 @@ from dateutil.relativedelta import relativedelta
 from subkit.core.clock import TestClock
 from subkit.customer.customer import Customer
 from subkit.entrypoints.demo.business import DEFAULT_START, demo_catalog, demo_coupons
+from subkit.entrypoints.demo.currency import currency_config
 from subkit.entrypoints.demo.integrations import integration_step
 from subkit.entrypoints.demo.payments import card_payments
 from subkit.entrypoints.demo.report import summarize
@@ -75,7 +76,9 @@ def run_demo(
             return f"{prefix}_{next(counter):06d}"
 
         clock = TestClock(start)
-        config = BillingConfig(granularity=Granularity.DAY, seller=DEMO_SELLER, tax=demo_tax())
+        config = BillingConfig(
+            granularity=Granularity.DAY, seller=DEMO_SELLER, tax=demo_tax(), **currency_config()
+        )
         engine = BillingEngine(store, clock, config=config, ids=ids)
         rng = random.Random(seed)
         engine.set_catalog(demo_catalog())

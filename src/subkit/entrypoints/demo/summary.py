@@ -122,6 +122,8 @@ class DemoSummary:
     monthly: tuple[MonthRow, ...] = ()
     payments: tuple[tuple[str, int], ...] = ()
     tax: tuple[tuple[str, str, int, int], ...] = ()
+    reported: tuple[tuple[str, int], ...] = ()
+    converted: tuple[str, str] | None = None
     integrations: tuple[str, ...] = ()
 
     @property
@@ -181,6 +183,7 @@ class DemoSummary:
         ]
         out.extend(table(header, rows, right=range(1, len(header)), indent="  "))
         out.extend(render_tax(self.tax))
+        out.extend(_converted(self.reported, self.converted))
         for n, (caption, text) in enumerate(self.samples, 1):
             add("")
             add(f"Sample invoice {n}: {caption}")
@@ -213,3 +216,16 @@ class DemoSummary:
 
 def _pairs(pairs: Sequence[tuple[str, int]]) -> str:
     return "  " + ", ".join(f"{k}: {v:,}" for k, v in pairs)
+
+
+def _converted(reported: Sequence[tuple[str, int]], converted: tuple[str, str] | None) -> list[str]:
+    """Totals in USD at each invoice's locked rate, and one converted invoice as its customer sees it."""
+    out: list[str] = []
+    if reported:
+        out += ["", "Reported in USD (each invoice at its locked rate)"]
+        rows = [(cur, money(minor, "USD")) for cur, minor in reported]
+        rows.append(("Total", money(sum(m for _, m in reported), "USD")))
+        out += table(("Currency", "Total in USD"), rows, right=(1,), indent="  ")
+    if converted is not None:
+        out += ["", f"Converted invoice: {converted[0]}", *("  " + ln for ln in converted[1].splitlines())]
+    return out
