@@ -87,7 +87,11 @@ def test_the_portal_over_http(portal_url: str) -> None:
         assert ada.get("/invoices/" + bo_invoice).status_code == 404  # Bo's invoice: not found
         assert ada.get("/plan/preview", params={"subscription": "sub_bo", "plan": "basic"}).status_code == 404
         own = re.findall(r'href="/invoices/(in_[0-9a-f]+)"', done.text)[0]
-        assert "Invoice INV-000003" in ada.get("/invoices/" + own).text
+        html = ada.get("/invoices/" + own).text
+        assert "INV-000003" in html and "$5.00" in html  # the library's layout, in Ada's locale
+        pdf = ada.get(f"/invoices/{own}/pdf")
+        assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+        assert ada.get(f"/invoices/{bo_invoice}/pdf").status_code == 404
         payment = ada.get("/payment").text
         assert "Visa ending in 4242" in payment and "<strong>Default</strong>" in payment
         csrf = re.findall(r'name="csrf" value="([0-9a-f]+)"', payment)[0]

@@ -24,6 +24,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from subkit.adapters.render import render
+from subkit.adapters.render.document import invoice_document
 from subkit.catalog.catalog import Catalog, Plan, Product
 from subkit.catalog.pricing import FlatFee, PerUnit
 from subkit.core.money import format_money, from_minor, money
@@ -93,7 +95,14 @@ def create_app(
         customer_id, _, mac = value.partition(".")
         if not customer_id or not hmac.compare_digest(mac, _sign(secret, customer_id)):
             return None
-        return CustomerPortal(engine, customer_id, collector=collector)
+        return CustomerPortal(
+            engine,
+            customer_id,
+            collector=collector,
+            # the library's invoice layout (customer's locale, tax summary, legal mentions)
+            render_invoice=lambda inv, cus, seller: render(invoice_document(inv, cus, seller), "html"),
+            render_pdf=lambda inv, cus, seller: render(invoice_document(inv, cus, seller), "pdf"),
+        )
 
     def csrf(portal: CustomerPortal) -> str:
         return _sign(secret, "csrf:" + portal.customer_id)
@@ -239,6 +248,15 @@ def create_app(
             return login_redirect()
         return HTMLResponse(portal.invoice_document(request.path_params["id"]))
 
+    async def invoice_pdf(request: Request) -> Response:
+        portal = signed_in(request)
+        if portal is None:
+            return login_redirect()
+        pdf = portal.invoice_pdf(request.path_params["id"])
+        name = portal.invoice(request.path_params["id"]).number
+        headers = {"Content-Disposition": f'attachment; filename="{name}.pdf"'}
+        return Response(pdf, media_type="application/pdf", headers=headers)
+
     async def home(request: Request) -> Response:
         return RedirectResponse("/plan", status_code=303)
 
@@ -261,6 +279,7 @@ def create_app(
             Route("/payment", payment, methods=["GET", "POST"]),
             Route("/invoices", invoices),
             Route("/invoices/{id}", invoice),
+            Route("/invoices/{id}/pdf", invoice_pdf),
         ],
         exception_handlers={NotFoundError: not_found, ValidationError: bad_input, StateError: bad_input},
     )

@@ -60,10 +60,12 @@ if TYPE_CHECKING:
     from subkit.services.collector import PaymentCollector
     from subkit.services.engine import BillingEngine
 
-__all__ = ["ChangeQuote", "CustomerPortal", "InvoiceRenderer", "render_html"]
+__all__ = ["ChangeQuote", "CustomerPortal", "InvoiceRenderer", "PdfRenderer", "render_html"]
 
-#: ``render(invoice, customer, seller)`` -> an HTML document (swap in a PDF renderer's HTML).
+#: ``render(invoice, customer, seller)`` -> an HTML document (e.g. ``subkit.adapters.render``'s).
 InvoiceRenderer = Callable[[Invoice, Customer, Seller | None], str]
+#: ``render(invoice, customer, seller)`` -> a PDF file's bytes.
+PdfRenderer = Callable[[Invoice, Customer, Seller | None], bytes]
 
 
 def render_html(invoice: Invoice, customer: Customer, seller: Seller | None) -> str:
@@ -118,7 +120,9 @@ class CustomerPortal:
     """Everything one customer may do to their own billing (see the module docstring).
 
     ``collector`` enables the payment-method pages; ``render_invoice`` renders the invoice
-    download; ``proration`` is how an immediate change is billed (default: invoiced at once).
+    download as HTML and ``render_pdf`` as PDF (services cannot import the renderers of
+    ``subkit.adapters.render``: the host wires them, as ``examples/portal`` does);
+    ``proration`` is how an immediate change is billed (default: invoiced at once).
 
     Example:
         >>> from datetime import datetime, UTC
@@ -139,12 +143,14 @@ class CustomerPortal:
         *,
         collector: PaymentCollector | None = None,
         render_invoice: InvoiceRenderer | None = None,
+        render_pdf: PdfRenderer | None = None,
         proration: ProrationBehavior = ProrationBehavior.ALWAYS_INVOICE,
         quote_ttl: timedelta = timedelta(minutes=30),
     ) -> None:
         self.engine = engine
         self.collector = collector
         self.render_invoice = render_invoice or render_html
+        self.render_pdf = render_pdf
         self.proration = proration
         self.quote_ttl = quote_ttl
         try:
@@ -206,6 +212,13 @@ class CustomerPortal:
         """The invoice to download, as HTML (``render_invoice``)."""
         inv = self.invoice(invoice_id)
         return self.render_invoice(inv, self.customer(), self.engine.config.seller)
+
+    def invoice_pdf(self, invoice_id: str) -> bytes:
+        """The invoice to download, as PDF (``render_pdf``; ``StateError`` when none was given)."""
+        inv = self.invoice(invoice_id)
+        if self.render_pdf is None:
+            raise StateError("this portal renders no PDF: build it with render_pdf=...", field="render_pdf")
+        return self.render_pdf(inv, self.customer(), self.engine.config.seller)
 
     # ------------------------------------------------------------------ changing plan or seats
     def preview_change(

@@ -161,6 +161,22 @@ def test_cancel_with_a_reason_then_resume(shop: Shop) -> None:
         shop.ada.resume("sub_ada")
 
 
+def test_invoice_pdf_needs_a_renderer_and_only_shows_own_invoices(shop: Shop) -> None:
+    own = shop.ada.invoices()[0]
+    with pytest.raises(StateError, match="render_pdf"):
+        shop.ada.invoice_pdf(own.id)
+    calls = []
+
+    def fake_pdf(inv: object, customer: object, seller: object) -> bytes:
+        calls.append((inv, customer, seller))
+        return b"%PDF-fake"
+
+    portal = CustomerPortal(shop.engine, "cus_ada", render_pdf=fake_pdf)
+    assert portal.invoice_pdf(own.id) == b"%PDF-fake" and calls[0][0] == own
+    with pytest.raises(NotFoundError):
+        portal.invoice_pdf(shop.engine.invoices("cus_bo")[0].id)
+
+
 def test_default_payment_method(shop: Shop) -> None:
     new = shop.ada.add_payment_method(
         CARD | {"token": "tok_mastercard", "brand": "mastercard", "last4": "4444"}
