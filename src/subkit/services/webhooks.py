@@ -40,6 +40,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -57,6 +58,7 @@ from subkit.ports import Clock, Store, WebhookTransport
 
 __all__ = ["Backoff", "Delivery", "DeliveryAttempt", "DeliveryReport", "Endpoint", "Webhooks", "delivery_id"]
 
+log = logging.getLogger(__name__)
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 IN_PROGRESS = "in progress"
 ABANDONED = "no answer recorded: the worker stopped mid-delivery"
@@ -335,6 +337,15 @@ class Webhooks:
                 uow.update(new)
         except ConflictError:
             return ""  # the lease ran out and another worker took it over: its record wins
+        # ids, codes and URLs only: no payload, nothing personal
+        if new.status == FAILED:
+            log.error("webhook %s (%s) to %s failed for good: %s", d.id, d.event_type, d.endpoint_id, error)
+        elif error:
+            log.warning(
+                "webhook %s (%s) to %s: %s; retry at %s", d.id, d.event_type, d.endpoint_id, error, new.due_at
+            )
+        else:
+            log.debug("webhook %s (%s) delivered to %s", d.id, d.event_type, d.endpoint_id)
         return new.status
 
     # ------------------------------------------------------------------ operating

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -134,7 +135,10 @@ def test_delivered_requests_verify_at_the_receiver() -> None:
     assert store.pending_events() == []
 
 
-def test_failures_retry_with_exponential_backoff_then_fail_and_can_be_redelivered() -> None:
+def test_failures_retry_with_exponential_backoff_then_fail_and_can_be_redelivered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="subkit")
     store, clock, hooks, transport = _setup(
         handler=lambda request: 500, backoff=Backoff(first=timedelta(seconds=10), max_attempts=4)
     )
@@ -151,6 +155,10 @@ def test_failures_retry_with_exponential_backoff_then_fail_and_can_be_redelivere
     d = hooks.get(did)
     assert (d.status, len(d.attempts), d.due_at) == ("failed", 4, None)
     assert [a.error for a in d.attempts] == ["HTTP 500"] * 4
+    assert [r.levelname for r in caplog.records if r.name == "subkit.services.webhooks"] == [
+        "WARNING"
+    ] * 3 + ["ERROR"]
+    assert "failed for good: HTTP 500" in caplog.records[-1].getMessage()
     clock.advance(timedelta(days=1))
     assert hooks.deliver_due().sent == 0  # a failed delivery is not retried by itself
     transport.handler = lambda request: 204
