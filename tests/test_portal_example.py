@@ -79,6 +79,8 @@ def test_the_portal_over_http(portal_url: str) -> None:
         assert "-$5.00" in preview and "$10.00" in preview
         form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', preview))
         assert ada.post("/plan/confirm", data={**form, "csrf": "forged"}).status_code == 400
+        evil = ada.get("/plan/preview", params={"subscription": "sub_ada", "seats": "2", "plan": "<b>x</b>"})
+        assert evil.status_code == 404 and "<b>x</b>" not in evil.text  # nothing echoed back
         done = ada.post("/plan/confirm", data=form)
         assert "Your plan was changed." in done.text
         assert re.search(

@@ -15,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,7 +31,7 @@ from subkit.adapters.render.document import invoice_document
 from subkit.catalog.catalog import Catalog, Plan, Product
 from subkit.catalog.pricing import FlatFee, PerUnit
 from subkit.core.money import format_money, from_minor, money
-from subkit.errors import NotFoundError, QuoteExpiredError, StateError, ValidationError
+from subkit.errors import NotFoundError, QuoteExpiredError, StateError, SubkitError, ValidationError
 from subkit.services.audit import AuditedStore
 from subkit.services.collector import PaymentCollector
 from subkit.services.engine import BillingEngine
@@ -171,7 +173,7 @@ def create_app(
         try:
             quote = portal.preview_change(q.get("subscription", ""), plan_id, quantity=seats)
         except (ValidationError, StateError) as err:
-            return RedirectResponse(f"/plan?message={err.message}", status_code=303)
+            return RedirectResponse("/plan?" + urlencode({"message": err.message}), status_code=303)
         target = engine.catalog.plan(plan_id) if plan_id else None
         return page(request, portal, "preview.html", quote=quote, target=target)
 
@@ -190,7 +192,7 @@ def create_app(
                 expected_total_minor=int(form["total"]),
             )
         except QuoteExpiredError as err:
-            return RedirectResponse(f"/plan?message={err.message}", status_code=303)
+            return RedirectResponse("/plan?" + urlencode({"message": err.message}), status_code=303)
         return RedirectResponse("/invoices?message=Your plan was changed.", status_code=303)
 
     async def cancel(request: Request) -> Response:
@@ -264,7 +266,8 @@ def create_app(
         return HTMLResponse("<h1>Not found</h1><p><a href='/plan'>Back to your plan</a></p>", status_code=404)
 
     async def bad_input(request: Request, exc: Exception) -> Response:
-        return HTMLResponse(f"<h1>Sorry</h1><p>{exc}</p><p><a href='/plan'>Back</a></p>", status_code=400)
+        message = exc.message if isinstance(exc, SubkitError) else "bad request"
+        return HTMLResponse(f"<h1>Sorry</h1><p>{escape(message)}</p><p><a href='/plan'>Back</a></p>", 400)
 
     return Starlette(
         routes=[
