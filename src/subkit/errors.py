@@ -20,12 +20,14 @@ SubkitError (subkit_error)
 ├── NotFoundError (not_found)                         LookupError
 ├── StateError (invalid_state)
 │   ├── IllegalTransitionError (illegal_transition)
-│   └── InvoiceImmutableError (invoice_immutable)
+│   ├── InvoiceImmutableError (invoice_immutable)
+│   └── PeriodClosedError (period_closed)
 ├── ConflictError (conflict)
 │   ├── ConcurrencyError (stale_version)
 │   └── DuplicateError (duplicate)
 ├── GatewayError (gateway_transport)
-└── StoreUnavailableError (store_unavailable)       a database that cannot be opened
+├── StoreUnavailableError (store_unavailable)       a database that cannot be opened
+└── UnbalancedEntryError (journal_unbalanced)       a journal entry whose debits differ from its credits
 ```
 
 Example:
@@ -54,11 +56,13 @@ __all__ = [
     "InvoiceImmutableError",
     "NaiveDatetimeError",
     "NotFoundError",
+    "PeriodClosedError",
     "PricingError",
     "SensitiveDataError",
     "StateError",
     "StoreUnavailableError",
     "SubkitError",
+    "UnbalancedEntryError",
     "UnknownCurrencyError",
     "ValidationError",
 ]
@@ -213,3 +217,25 @@ class CatalogFileError(CatalogError):
     """
 
     code = "invalid_catalog_file"
+
+
+class UnbalancedEntryError(SubkitError):
+    """A journal entry whose debits do not equal its credits (a bug, never a business outcome).
+
+    Example:
+        >>> UnbalancedEntryError("debits 100 != credits 90").code
+        'journal_unbalanced'
+    """
+
+    code = "journal_unbalanced"
+
+
+class PeriodClosedError(StateError):
+    """A revenue period is already closed (a closed period is never rewritten).
+
+    Example:
+        >>> PeriodClosedError("2027-01 is closed", field="through").code
+        'period_closed'
+    """
+
+    code = "period_closed"
