@@ -16,9 +16,10 @@ Example:
     '2400'
 """
 
-from subkit.revenue.books import Books, Lock, Obligation, RevenueRow, build_books
+from subkit.revenue.books import Books, Lock, RevenueRow, build_books
 from subkit.revenue.close import RevenueClose
 from subkit.revenue.journal import Account, Chart, EntryKind, JournalEntry, Posting
+from subkit.revenue.obligations import Obligation
 from subkit.revenue.reports import (
     RollForward,
     Waterfall,

@@ -58,41 +58,18 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from subkit.core.money import allocate_minor
-from subkit.invoice.invoice import CreditNote, Invoice, InvoiceLine, InvoiceStatus, LineKind
+from subkit.invoice.invoice import CreditNote, Invoice, InvoiceLine, InvoiceStatus
 from subkit.payment.attempts import AttemptStatus, PaymentAttempt, Refund, RefundStatus
 from subkit.revenue.journal import Account, Converter, EntryKind, JournalEntry
+from subkit.revenue.obligations import Obligation, default_product, obligations_of, schedule_rows
 from subkit.revenue.schedule import (
-    Method,
     RecognitionPolicy,
-    allocate_bundle,
     local_date,
-    month_end,
     month_index,
     month_of,
-    ratable_schedule,
 )
 
-__all__ = ["Books", "Lock", "Obligation", "RevenueRow", "build_books", "obligations_of", "schedule_rows"]
-
-
-class Obligation(NamedTuple):
-    """One performance obligation: a line (or a bundle component) and its net price.
-
-    Example:
-        >>> ob = Obligation("in_1:0", "in_1", "cus_1", "pro", "USD", Method.POINT_IN_TIME, None, None, 1000)
-        >>> ob.price_minor
-        1000
-    """
-
-    key: str
-    invoice_id: str
-    customer_id: str
-    product: str
-    currency: str
-    method: Method
-    start: datetime | None
-    end: datetime | None
-    price_minor: int
+__all__ = ["Books", "Lock", "RevenueRow", "build_books"]
 
 
 class RevenueRow(NamedTuple):
@@ -152,106 +129,6 @@ class Books:
     obligations: list[Obligation] = field(default_factory=list)
     revenue: list[RevenueRow] = field(default_factory=list)
     entries: list[JournalEntry] = field(default_factory=list)
-
-
-def _default_product(line: InvoiceLine) -> str:
-    return line.plan_id or line.item_id or line.kind.value
-
-
-def obligations_of(
-    inv: Invoice, policy: RecognitionPolicy, product_of: Callable[[InvoiceLine], str] = _default_product
-) -> list[Obligation]:
-    """The obligations of an invoice's lines (bundles split; setup fees over the service period).
-
-    Example:
-        >>> from datetime import UTC, datetime
-        >>> at = datetime(2027, 1, 1, tzinfo=UTC)
-        >>> line = InvoiceLine.build("Setup", LineKind.SETUP_FEE, unit_amount="50", currency="USD")
-        >>> inv = Invoice.draft("in_1", "cus_1", "USD", [line], at=at)
-        >>> obligations_of(inv, RecognitionPolicy())[0].method.value  # no service period to spread over
-        'point_in_time'
-    """
-    service: tuple[datetime | None, datetime | None] = (inv.period_start, inv.period_end)
-    for ln in inv.lines:
-        if ln.kind == LineKind.RECURRING and ln.period_start is not None and ln.period_end is not None:
-            service = (ln.period_start, ln.period_end)
-            break
-    out: list[Obligation] = []
-    for no, ln in enumerate(inv.lines):
-        price = ln.amount_minor - ln.discount_minor
-        method = policy.method(ln.kind)
-        start, end = ln.period_start, ln.period_end
-        if ln.kind == LineKind.SETUP_FEE and (start is None or end is None):
-            start, end = service
-        ref = ln.plan_id or ln.item_id
-        parts = policy.bundles.get(ref) if ref else None
-        if parts:
-            for j, (c, amount) in enumerate(zip(parts, allocate_bundle(price, parts), strict=True)):
-                m = c.method or method
-                if start is None or end is None:
-                    m = Method.POINT_IN_TIME
-                out.append(
-                    Obligation(
-                        f"{inv.id}:{no}:{j}",
-                        inv.id,
-                        inv.customer_id,
-                        c.product,
-                        inv.currency,
-                        m,
-                        start,
-                        end,
-                        amount,
-                    )
-                )
-            continue
-        if start is None or end is None:
-            method = Method.POINT_IN_TIME
-        out.append(
-            Obligation(
-                f"{inv.id}:{no}",
-                inv.id,
-                inv.customer_id,
-                product_of(ln),
-                inv.currency,
-                method,
-                start,
-                end,
-                price,
-            )
-        )
-    return out
-
-
-def schedule_rows(ob: Obligation, booked_on: date, policy: RecognitionPolicy) -> list[tuple[int, int, date]]:
-    """``(month, amount, posted on)`` rows of an obligation booked on ``booked_on`` (catch-up folded).
-
-    Example: a Jan-Dec line finalized on March 3 recognizes Jan-Mar together in March
-        >>> from datetime import UTC, datetime
-        >>> ob = Obligation("k", "in_1", "c", "p", "USD", Method.RATABLE, datetime(2027, 1, 1, tzinfo=UTC),
-        ...                 datetime(2028, 1, 1, tzinfo=UTC), 36500)
-        >>> [r[1] for r in schedule_rows(ob, date(2027, 3, 3), RecognitionPolicy())][:2]
-        [9000, 3000]
-    """
-    bm = month_index(booked_on)
-    if ob.method is Method.POINT_IN_TIME or ob.start is None or ob.end is None:
-        return [(bm, ob.price_minor, booked_on)]
-    rows = ratable_schedule(ob.price_minor, ob.start, ob.end, basis=policy.basis, tz=policy.tz)
-    early = 0
-    out: list[tuple[int, int, date]] = []
-    for m, amount in rows:
-        if m < bm:
-            early += amount
-        elif m == bm:
-            out.append((m, amount + early, month_end(m)))
-            early = 0
-        else:
-            if early:
-                out.append((bm, early, month_end(bm)))
-                early = 0
-            out.append((m, amount, month_end(m)))
-    if early or not out:
-        out.append((bm, early, month_end(bm)))
-    return out
 
 
 class _Row:
@@ -501,7 +378,7 @@ def build_books(
     lock: Lock | None = None,
     write_offs: Mapping[str, datetime] | None = None,
     settlement_rates: Mapping[str, Decimal] | None = None,
-    product_of: Callable[[InvoiceLine], str] = _default_product,
+    product_of: Callable[[InvoiceLine], str] = default_product,
 ) -> Books:
     """The books of these documents (drafts ignored); see the module docstring for the rules.
 

@@ -238,7 +238,7 @@ def exact_schedule(amount: int, start: datetime, end: datetime, tz: tzinfo) -> l
     months: list[int] = []
     cur = start
     while cur < end:
-        boundary = datetime.combine(month_of(m + 1), time(), tz).astimezone(UTC)
+        boundary = datetime.combine(month_of(m + 1), time.min, tz).astimezone(UTC)
         stop = boundary if boundary < end else end
         weights.append((stop - cur) // _MICRO)
         months.append(m)
@@ -263,7 +263,7 @@ def ratable_schedule(
     s = ensure_aware(start, "start").astimezone(tz)
     e = ensure_aware(end, "end").astimezone(tz)
     last = e.date().toordinal()
-    if e.time() != time() and e > s:
+    if (e.hour, e.minute, e.second, e.microsecond) != (0, 0, 0, 0) and e > s:
         last += 1  # a partial last day counts whole
     return day_schedule(amount, s.date().toordinal(), last)
 
