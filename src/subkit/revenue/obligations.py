@@ -31,6 +31,7 @@ from subkit.revenue.schedule import (
     month_end,
     month_index,
     ratable_schedule,
+    with_month_ends,
 )
 
 __all__ = ["Obligation", "default_product", "obligations_of", "schedule_rows"]
@@ -144,6 +145,8 @@ def schedule_rows(ob: Obligation, booked_on: date, policy: RecognitionPolicy) ->
     if ob.method is Method.POINT_IN_TIME or ob.start is None or ob.end is None:
         return [(bm, ob.price_minor, booked_on)]
     rows = ratable_schedule(ob.price_minor, ob.start, ob.end, basis=policy.basis, tz=policy.tz)
+    if rows[0][0] >= bm:  # nothing to catch up (the usual case)
+        return with_month_ends(rows)
     early = 0
     out: list[tuple[int, int, date]] = []
     for m, amount in rows:

@@ -47,6 +47,7 @@ __all__ = [
     "month_index",
     "month_of",
     "ratable_schedule",
+    "with_month_ends",
 ]
 
 _MICRO = timedelta(microseconds=1)
@@ -168,10 +169,14 @@ def month_end(index: int) -> date:
         >>> month_end(month_index(date(2028, 2, 1)))
         datetime.date(2028, 2, 29)
     """
-    return month_of(index + 1) - timedelta(days=1)
+    found = _END.get(index)
+    if found is None:
+        found = _END[index] = month_of(index + 1) - timedelta(days=1)
+    return found
 
 
 _FIRST: dict[int, int] = {}
+_END: dict[int, date] = {}
 
 
 def _first_ordinal(index: int) -> int:
@@ -202,8 +207,12 @@ def day_schedule(amount: int, start: int, end: int) -> list[tuple[int, int]]:
     """
     if end <= start:
         end = start + 1
-    m = month_index(date.fromordinal(start))
-    nxt = _first_ordinal(m + 1)
+    return _day_rows(amount, start, end, month_index(date.fromordinal(start)))
+
+
+def _day_rows(amount: int, start: int, end: int, m: int) -> list[tuple[int, int]]:
+    firsts = _FIRST
+    nxt = firsts.get(m + 1) or _first_ordinal(m + 1)
     if end <= nxt:
         return [(m, amount)]
     weights = [nxt - start]
@@ -211,11 +220,37 @@ def day_schedule(amount: int, start: int, end: int) -> list[tuple[int, int]]:
     cur = nxt
     while cur < end:
         m += 1
-        nxt = _first_ordinal(m + 1)
+        nxt = firsts.get(m + 1) or _first_ordinal(m + 1)
         weights.append((nxt if nxt < end else end) - cur)
         months.append(m)
         cur = nxt
-    return list(zip(months, allocate_minor(amount, weights), strict=True))
+    return list(zip(months, _largest_remainder(amount, weights), strict=True))
+
+
+def with_month_ends(rows: list[tuple[int, int]]) -> list[tuple[int, int, date]]:
+    """``(month, amount)`` rows with the day each is posted: the month's last day.
+
+    Example:
+        >>> with_month_ends([(month_index(date(2027, 2, 1)), 2800)])
+        [(24325, 2800, datetime.date(2027, 2, 28))]
+    """
+    ends = _END
+    return [(m, a, ends.get(m) or month_end(m)) for m, a in rows]
+
+
+def _largest_remainder(total: int, weights: list[int]) -> list[int]:
+    """:func:`subkit.core.money.allocate_minor` for positive integer weights (the same parts), inlined
+    because it runs once per line on the hot path."""
+    if total < 0:
+        return [-p for p in _largest_remainder(-total, weights)]
+    wsum = sum(weights)
+    parts = [total * w // wsum for w in weights]
+    left = total - sum(parts)
+    if left:
+        order = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % wsum), i))
+        for i in order[:left]:
+            parts[i] += 1
+    return parts
 
 
 def exact_schedule(amount: int, start: datetime, end: datetime, tz: tzinfo) -> list[tuple[int, int]]:
@@ -260,12 +295,17 @@ def ratable_schedule(
     """
     if basis is Basis.EXACT:
         return exact_schedule(amount, start, end, tz)
-    s = ensure_aware(start, "start").astimezone(tz)
-    e = ensure_aware(end, "end").astimezone(tz)
-    last = e.date().toordinal()
-    if (e.hour, e.minute, e.second, e.microsecond) != (0, 0, 0, 0) and e > s:
+    if start.tzinfo is None or end.tzinfo is None:
+        ensure_aware(start, "start"), ensure_aware(end, "end")  # raises NaiveDatetimeError
+    s = start.astimezone(tz)
+    e = end.astimezone(tz)
+    sd = s.date()
+    first, last = sd.toordinal(), e.date().toordinal()
+    if (e.hour or e.minute or e.second or e.microsecond) and e > s:
         last += 1  # a partial last day counts whole
-    return day_schedule(amount, s.date().toordinal(), last)
+    if last <= first:
+        last = first + 1
+    return _day_rows(amount, first, last, sd.year * 12 + sd.month - 1)
 
 
 def allocate_bundle(price_minor: int, components: tuple[Component, ...]) -> list[int]:
