@@ -175,3 +175,28 @@ def test_default_size_exercises_every_capability(tmp_path: Path) -> None:
     assert summary.customers == 300 and len(summary.monthly) == 12
     # Payments are optional (subkit.services.collector); when wired, every part of them is exercised too.
     assert [k for k, n in summary.payments if n == 0] == []
+
+
+def test_the_demo_ends_with_the_revenue_waterfall_and_roll_forward(first: tuple[Path, DemoSummary]) -> None:
+    db, summary = first
+    text = summary.render()
+    assert text.splitlines()[-1].lstrip().startswith("Total")  # the waterfall is the last table
+    assert "Revenue recognition (ASC 606 / IFRS 15: ratable by day, books in UTC)" in text
+    rev = summary.revenue
+    assert rev is not None and rev.currency == "USD"
+    _, _, invoices, notes = stored(db)
+    end = summary.end
+    for cur, opening, billed, recognized, reversed_, closing in rev.rollforward:
+        mine = [
+            i for i in invoices if i.currency == cur and i.finalized_at is not None and i.finalized_at < end
+        ]
+        # Billed is every finalized invoice's net of tax; nothing existed before the run.
+        assert opening == 0
+        assert billed == sum(i.total_minor - i.tax_minor for i in mine)
+        assert closing == opening + billed - recognized - reversed_ >= 0
+        credited = sum(n.amount_minor for n in notes if n.currency == cur)
+        assert 0 <= reversed_ <= credited
+    usd = next(r for r in rev.rollforward if r[0] == "USD")
+    # The waterfall books what the roll-forward bills and recognizes what leaves deferred revenue.
+    assert sum(b for _, b, _ in rev.waterfall) == usd[2]
+    assert len(rev.months) == summary.months and sum(rev.recognized) == usd[3]

@@ -15,6 +15,7 @@ from dateutil.relativedelta import relativedelta
 from subkit.customer.customer import Customer
 from subkit.entrypoints.demo.business import CURRENCIES
 from subkit.entrypoints.demo.payments import Payments
+from subkit.entrypoints.demo.revenue import revenue_section
 from subkit.entrypoints.demo.simulation import Simulation
 from subkit.entrypoints.demo.summary import ACTIVITY, CurrencyTotals, DemoSummary, MonthRow
 from subkit.entrypoints.text import format_invoice
@@ -117,6 +118,7 @@ def summarize(
         samples=_samples(invoices, by_id),
         monthly=monthly,
         payments=payments.report() if payments is not None else (),
+        revenue=revenue_section(engine.store, sim.clock, start, end, CURRENCIES[0]),
     )
 
 

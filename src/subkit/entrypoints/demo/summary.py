@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from subkit.entrypoints.demo.business import CURRENCIES
+from subkit.entrypoints.demo.revenue import RevenueSection
 from subkit.entrypoints.text import money, table
 
 __all__ = ["ACTIVITY", "CurrencyTotals", "DemoSummary", "MonthRow"]
@@ -120,6 +121,7 @@ class DemoSummary:
     samples: tuple[tuple[str, str], ...] = ()
     monthly: tuple[MonthRow, ...] = ()
     payments: tuple[tuple[str, int], ...] = ()
+    revenue: RevenueSection | None = None
 
     @property
     def invoice_count(self) -> int:
@@ -200,6 +202,8 @@ class DemoSummary:
             )
         )
         out.extend(table(mheader, mrows, right=range(1, len(mheader)), indent="  "))
+        if self.revenue is not None:
+            out.extend(["", *self.revenue.render()])
         return "\n".join(out) + "\n"
 
 
