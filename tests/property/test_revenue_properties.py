@@ -215,3 +215,12 @@ def test_a_schedule_sums_to_its_amount_within_a_cent_of_each_exact_share(
                 (hi - lo) // timedelta(microseconds=1), total // timedelta(microseconds=1)
             )
             assert abs(a - exact) < 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-(10**12), 10**12), st.lists(st.integers(1, 400), min_size=1, max_size=14))
+def test_the_inlined_largest_remainder_is_allocate_minor(total: int, weights: list[int]) -> None:
+    from subkit.core.money import allocate_minor
+    from subkit.revenue.schedule import _largest_remainder
+
+    assert _largest_remainder(total, weights) == allocate_minor(total, weights)

@@ -413,3 +413,27 @@ def test_a_document_dated_in_a_closed_month_moves_to_the_first_open_day() -> Non
     months = amounts(books)
     # January keeps its $31; from February, (365 - 31 - 153) = 181 over 334 days: Feb 28 x 181/334.
     assert months["2027-01"] == 3100 and sum(months.values()) == 36500 - 15300
+
+
+def test_naive_datetimes_are_refused() -> None:
+    from datetime import datetime
+
+    from subkit.errors import NaiveDatetimeError
+
+    with pytest.raises(NaiveDatetimeError):
+        ratable_schedule(100, datetime(2027, 1, 1), at(2027, 2, 1))
+
+
+def test_dataframes_hold_the_same_integers() -> None:
+    pd = pytest.importorskip("pandas", reason="pandas is an optional extra (analytics)")
+    from subkit.revenue.frames import journal_frame, revenue_frame, waterfall_frame
+
+    inv = issued("in_1", [line(36500, start=at(2027, 1, 1), end=at(2028, 1, 1))], at(2027, 1, 1))
+    books = build_books([inv])
+    rev = revenue_frame(books)
+    assert rev["amount_minor"].sum() == 36500 and rev["amount_minor"].dtype.kind == "i"
+    assert rev.groupby("month")["amount_minor"].sum().iloc[:3].tolist() == [3100, 2800, 3100]
+    journal = journal_frame(books)
+    assert journal["debit_minor"].sum() == journal["credit_minor"].sum() == 2 * 36500
+    w = waterfall_frame(waterfall(books, date(2027, 1, 1), date(2027, 3, 1)))
+    assert isinstance(w, pd.DataFrame) and w.loc[date(2027, 1, 1)].tolist() == [36500, 3100, 2800]
