@@ -28,13 +28,12 @@ from subkit.revenue.schedule import (
     Method,
     RecognitionPolicy,
     allocate_bundle,
-    month_end,
     month_index,
     ratable_schedule,
     with_month_ends,
 )
 
-__all__ = ["Obligation", "default_product", "obligations_of", "schedule_rows"]
+__all__ = ["Obligation", "default_product", "month_rows", "obligations_of", "schedule_rows"]
 
 
 class Obligation(NamedTuple):
@@ -131,35 +130,53 @@ def obligations_of(
     return out
 
 
-def schedule_rows(ob: Obligation, booked_on: date, policy: RecognitionPolicy) -> list[tuple[int, int, date]]:
-    """``(month, amount, posted on)`` rows of an obligation booked on ``booked_on`` (catch-up folded).
+def month_rows(ob: Obligation, booked_month: int, policy: RecognitionPolicy) -> list[tuple[int, int]]:
+    """``(month, amount)`` rows of an obligation booked in ``booked_month``, catch-up folded.
 
-    Example: a Jan-Dec line finalized on March 3 recognizes Jan-Mar together in March
+    Months before the booking month are recognized in the booking month.
+
+    Example: a Jan-Dec line finalized in March recognizes Jan-Mar together in March
         >>> from datetime import UTC, datetime
         >>> ob = Obligation("k", "in_1", "c", "p", "USD", Method.RATABLE, datetime(2027, 1, 1, tzinfo=UTC),
         ...                 datetime(2028, 1, 1, tzinfo=UTC), 36500)
-        >>> [r[1] for r in schedule_rows(ob, date(2027, 3, 3), RecognitionPolicy())][:2]
+        >>> [a for _, a in month_rows(ob, month_index(date(2027, 3, 3)), RecognitionPolicy())][:2]
         [9000, 3000]
+    """
+    if ob.method is Method.POINT_IN_TIME or ob.start is None or ob.end is None:
+        return [(booked_month, ob.price_minor)]
+    rows = ratable_schedule(ob.price_minor, ob.start, ob.end, basis=policy.basis, tz=policy.tz)
+    if rows[0][0] >= booked_month:  # nothing to catch up (the usual case)
+        return rows
+    early = 0
+    out: list[tuple[int, int]] = []
+    for m, amount in rows:
+        if m < booked_month:
+            early += amount
+        elif m == booked_month:
+            out.append((m, amount + early))
+            early = 0
+        else:
+            if early:
+                out.append((booked_month, early))
+                early = 0
+            out.append((m, amount))
+    if early or not out:
+        out.append((booked_month, early))
+    return out
+
+
+def schedule_rows(ob: Obligation, booked_on: date, policy: RecognitionPolicy) -> list[tuple[int, int, date]]:
+    """``(month, amount, posted on)`` rows of an obligation booked on ``booked_on`` (see :func:`month_rows`).
+
+    A ratable row is posted on its month's last day, a point-in-time one on ``booked_on``.
+
+    Example:
+        >>> from datetime import UTC, datetime
+        >>> ob = Obligation("k", "in_1", "c", "p", "USD", Method.POINT_IN_TIME, None, None, 500)
+        >>> schedule_rows(ob, date(2027, 3, 3), RecognitionPolicy())
+        [(24326, 500, datetime.date(2027, 3, 3))]
     """
     bm = month_index(booked_on)
     if ob.method is Method.POINT_IN_TIME or ob.start is None or ob.end is None:
         return [(bm, ob.price_minor, booked_on)]
-    rows = ratable_schedule(ob.price_minor, ob.start, ob.end, basis=policy.basis, tz=policy.tz)
-    if rows[0][0] >= bm:  # nothing to catch up (the usual case)
-        return with_month_ends(rows)
-    early = 0
-    out: list[tuple[int, int, date]] = []
-    for m, amount in rows:
-        if m < bm:
-            early += amount
-        elif m == bm:
-            out.append((m, amount + early, month_end(m)))
-            early = 0
-        else:
-            if early:
-                out.append((bm, early, month_end(bm)))
-                early = 0
-            out.append((m, amount, month_end(m)))
-    if early or not out:
-        out.append((bm, early, month_end(bm)))
-    return out
+    return with_month_ends(month_rows(ob, bm, policy))

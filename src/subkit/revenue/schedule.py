@@ -121,9 +121,11 @@ class RecognitionPolicy:
     timezone: str = "UTC"
     methods: Mapping[LineKind, Method] = field(default_factory=lambda: dict(DEFAULT_METHODS))
     bundles: Mapping[str, tuple[Component, ...]] = field(default_factory=dict)
+    #: The books' time zone (from ``timezone``).
+    tz: tzinfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        zone(self.timezone)  # refuses an unknown zone now, with ValidationError
+        object.__setattr__(self, "tz", zone(self.timezone))  # refuses an unknown zone with ValidationError
         for key, parts in self.bundles.items():
             prices = [c.standalone_minor for c in parts]
             if not prices or min(prices) < 0 or not any(prices):
@@ -131,11 +133,6 @@ class RecognitionPolicy:
                     f"bundle {key!r} needs components with non-negative standalone prices, one above 0",
                     field="bundles",
                 )
-
-    @property
-    def tz(self) -> tzinfo:
-        """The books' time zone."""
-        return zone(self.timezone)
 
     def method(self, kind: LineKind) -> Method:
         """The method for a line of ``kind``."""
@@ -246,7 +243,14 @@ def _largest_remainder(total: int, weights: list[int]) -> list[int]:
     wsum = sum(weights)
     parts = [total * w // wsum for w in weights]
     left = total - sum(parts)
-    if left:
+    if left == 1:  # the usual case: one pass finds the largest remainder (the first of equals)
+        best, best_r = 0, -1
+        for i, w in enumerate(weights):
+            r = total * w % wsum
+            if r > best_r:
+                best, best_r = i, r
+        parts[best] += 1
+    elif left:
         order = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % wsum), i))
         for i in order[:left]:
             parts[i] += 1
@@ -297,8 +301,8 @@ def ratable_schedule(
         return exact_schedule(amount, start, end, tz)
     if start.tzinfo is None or end.tzinfo is None:
         ensure_aware(start, "start"), ensure_aware(end, "end")  # raises NaiveDatetimeError
-    s = start.astimezone(tz)
-    e = end.astimezone(tz)
+    s = start if start.tzinfo is tz else start.astimezone(tz)
+    e = end if end.tzinfo is tz else end.astimezone(tz)
     sd = s.date()
     first, last = sd.toordinal(), e.date().toordinal()
     if (e.hour or e.minute or e.second or e.microsecond) and e > s:
