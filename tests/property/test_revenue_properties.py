@@ -1,6 +1,7 @@
 """Properties of the revenue books, for any documents hypothesis can think of.
 
-- Every journal entry balances, in its currency and in the reporting currency.
+- Every journal entry balances, in its currency and in the reporting currency (invoices open,
+  paid, partly credited, voided or written off; proration credits; overpayments).
 - At every date: deferred + recognized + tax payable = invoiced - credited (all in minor units,
   tax included on both sides; recognized is revenue less reversals). Without tax this is the
   issue's "recognized + deferred = invoiced - credited".
@@ -18,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from subkit.core.money import exact_to_minor, minor_to_decimal
-from subkit.invoice.invoice import CreditNote, Invoice, InvoiceLine, LineKind
+from subkit.invoice.invoice import CreditNote, Invoice, InvoiceLine, InvoiceStatus, LineKind
 from subkit.payment.attempts import AttemptStatus, PaymentAttempt
 from subkit.revenue import Account, Basis, RecognitionPolicy, balances, build_books
 from subkit.revenue.schedule import month_index, ratable_schedule
@@ -81,6 +82,13 @@ def invoice_docs(draw: st.DrawFn, n: int) -> tuple[Invoice, list[CreditNote], li
         left -= amount
         due -= outstanding
     pays = []
+    fate = draw(st.sampled_from(["open", "open", "void", "uncollectible"]))
+    if not notes and inv.amount_due_minor > 0 and fate != "open":
+        if fate == "void":
+            inv = inv.bumped(status=InvoiceStatus.VOID, voided_at=booked + draw(st.integers(0, 400)) * DAY)
+        else:
+            inv = inv.bumped(status=InvoiceStatus.UNCOLLECTIBLE, payment_due_at=booked + 30 * DAY)
+        return inv, notes, pays
     if due > 0 and draw(st.booleans()):
         pays.append(
             PaymentAttempt(
@@ -137,6 +145,10 @@ def test_books_balance_and_reconcile_at_every_date(
             assert inv.finalized_at is not None
             on = max(n.created_at.astimezone(local).date(), inv.finalized_at.astimezone(local).date())
             credited += n.amount_minor if on <= d else 0
+        for i in invoices:  # a void credits everything left on the invoice, on its date
+            if i.status == InvoiceStatus.VOID and i.voided_at and i.finalized_at:
+                on = max(i.voided_at.astimezone(local).date(), i.finalized_at.astimezone(local).date())
+                credited += i.total_minor if on <= d else 0
         deferred = -b[Account.DEFERRED_REVENUE]
         recognized = -(b[Account.REVENUE] + b[Account.REFUNDS])
         tax = -b[Account.TAX_PAYABLE]
