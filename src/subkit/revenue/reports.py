@@ -207,15 +207,15 @@ def waterfall_of_rows(
     width = last - first + 1
     cells: dict[int, list[int]] = {}
     billed_by: dict[int, int] = defaultdict(int)
-    for booked, amount in billed:
-        if booked <= last:
-            billed_by[booked] += amount
-    for booked, month, amount in rows:
+    for booked, month, amount in rows:  # first: ``billed`` may be filled while ``rows`` streams
         if first <= month <= last:
             line = cells.get(booked)
             if line is None:
                 line = cells[booked] = [0] * width
             line[month - first] += amount
+    for booked, amount in billed:
+        if booked <= last:
+            billed_by[booked] += amount
     keys = sorted(set(cells) | {b for b in billed_by if b >= first})
     out = {
         month_of(b): (billed_by.get(b, 0) if b >= first else 0, tuple(cells.get(b, [0] * width)))
