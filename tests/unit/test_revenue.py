@@ -257,7 +257,8 @@ def test_a_credit_note_reduces_remaining_deferred_revenue_prospectively() -> Non
 
 
 def test_a_credit_note_splits_tax_and_net_by_the_invoice_proportions() -> None:
-    # $100 + $20 tax, one-off; a $60 credit: 60 x 100/120 = 50 net, 10 tax. The fee was recognized when
+    # $100 + $20 tax, one-off; a $60 credit: 60 x 100/120 = 50 net, 10 tax (split by the original tax
+    # proportion, as docs.stripe.com/tax/invoicing/refunds does). The fee was recognized when
     # billed, so the 50 reverses revenue (Dr refunds) in the note's period.
     inv = issued("in_1", [line(10000, LineKind.ONE_OFF, tax=2000)], at(2027, 1, 5))
     books = build_books([inv], [note("cn_1", inv, 6000, at(2027, 2, 2), outstanding=6000)])
@@ -437,3 +438,23 @@ def test_dataframes_hold_the_same_integers() -> None:
     assert journal["debit_minor"].sum() == journal["credit_minor"].sum() == 2 * 36500
     w = waterfall_frame(waterfall(books, date(2027, 1, 1), date(2027, 3, 1)))
     assert isinstance(w, pd.DataFrame) and w.loc[date(2027, 1, 1)].tolist() == [36500, 3100, 2800]
+
+
+def test_stripe_credit_note_before_payment_is_like_an_upfront_discount() -> None:
+    # docs.stripe.com/revenue-recognition/examples/credit-notes: $120 for Jan-Mar from Jan 1, a $30 credit
+    # note before payment, $90 paid in February: revenue 31, 28, 31; deferred +59, -28, -31.
+    # Here: the schedule 4134/3733/4133 (12000 x 31/90, 28/90, 31/90, largest remainder) less 3000 is
+    # re-spread by those weights: 3100.5, 2799.75, 3099.75 -> 3100, 2800, 3100.
+    inv = issued("in_1", [line(12000, start=at(2027, 1, 1), end=at(2027, 4, 1))], at(2027, 1, 1))
+    books = build_books(
+        [inv],
+        [note("cn_1", inv, 3000, at(2027, 1, 1, 1), outstanding=3000)],
+        [paid("pa_1", inv, 9000, at(2027, 2, 10))],
+    )
+    assert amounts(books) == {"2027-01": 3100, "2027-02": 2800, "2027-03": 3100}
+    rf = rollforward_by_month(books, date(2027, 1, 1), date(2027, 4, 1))
+    assert [r.closing_minor - r.opening_minor for r in rf] == [5900, -2800, -3100]
+    assert [balances(books, d)[Account.RECEIVABLE] for d in (date(2027, 1, 31), date(2027, 2, 28))] == [
+        9000,
+        0,
+    ]
