@@ -19,13 +19,15 @@ Policy, and where it comes from:
   booking month are caught up in the booking month (no contract asset is kept).
 - Ratable rows are posted on the last day of their month; point-in-time rows on the
   booking date.
-- A credit note is split into tax and net by the invoice's own proportions, and the net over
-  the invoice's obligations by their prices. Each part first reduces that obligation's
-  remaining deferred revenue (the rows not yet posted are re-spread over the same months:
-  prospective, IFRS 15.21(a)); what exceeds it reverses revenue already recognized, in the
-  note's own period (Dr refunds, a contra-revenue account). A proration credit line on an
-  upgrade invoice is an obligation with a negative price over the rest of the old period:
-  it winds down the old line's remaining schedule while the new line starts its own.
+- A credit note is split into tax and net by the invoice's own proportions, and the net
+  over the invoice's obligations by their prices: a change in the transaction price is
+  allocated on the same basis as at inception (ASC 606-10-32-43). Each part first reduces
+  that obligation's remaining deferred revenue (the rows not yet posted are re-spread over
+  the same months: prospective, IFRS 15.21(a)); what exceeds it reverses revenue already
+  recognized, in the note's own period (Dr refunds, a contra-revenue account; ASC
+  606-10-32-44). A proration credit line on an upgrade invoice is an obligation with a
+  negative price over the rest of the old period: it winds down the old line's remaining
+  schedule while the new line starts its own.
 - A void is a credit note for everything left; a write-off (uncollectible invoice) is bad
   debt (Dr write-off, Cr receivable) and does not reverse revenue (a credit loss, not a price
   change). The store keeps no date for a write-off: the host passes ``write_offs`` dates,
