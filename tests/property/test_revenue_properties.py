@@ -18,7 +18,7 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from subkit.core.money import exact_to_minor, minor_to_decimal
+from subkit.core.money import allocate_minor, exact_to_minor, minor_to_decimal
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceLine, InvoiceStatus, LineKind
 from subkit.payment.attempts import AttemptStatus, PaymentAttempt
 from subkit.revenue import Account, Basis, RecognitionPolicy, balances, build_books
@@ -66,6 +66,8 @@ def invoice_docs(draw: st.DrawFn, n: int) -> tuple[Invoice, list[CreditNote], li
             break
         amount = draw(st.integers(1, left))
         outstanding = draw(st.integers(0, min(amount, due)))
+        net, tax_total = inv.total_minor - inv.tax_minor, inv.tax_minor
+        tax = allocate_minor(amount, [net, tax_total])[1] if net > 0 and tax_total > 0 else 0
         when = booked + draw(st.integers(0, 500)) * DAY
         notes.append(
             CreditNote(
@@ -76,6 +78,7 @@ def invoice_docs(draw: st.DrawFn, n: int) -> tuple[Invoice, list[CreditNote], li
                 amount_minor=amount,
                 outstanding_minor=outstanding,
                 credit_minor=amount - outstanding,
+                tax_minor=tax,
                 created_at=when,
             )
         )

@@ -59,7 +59,14 @@ def issued(
 
 
 def note(
-    id: str, inv: Invoice, amount: int, when: datetime, *, outstanding: int = 0, refund: bool = False
+    id: str,
+    inv: Invoice,
+    amount: int,
+    when: datetime,
+    *,
+    outstanding: int = 0,
+    refund: bool = False,
+    tax: int = 0,
 ) -> CreditNote:
     rest = amount - outstanding
     return CreditNote(
@@ -71,6 +78,7 @@ def note(
         outstanding_minor=outstanding,
         credit_minor=0 if refund else rest,
         refund_minor=rest if refund else 0,
+        tax_minor=tax,
         created_at=when,
     )
 

@@ -257,11 +257,11 @@ def test_a_credit_note_reduces_remaining_deferred_revenue_prospectively() -> Non
 
 
 def test_a_credit_note_splits_tax_and_net_by_the_invoice_proportions() -> None:
-    # $100 + $20 tax, one-off; a $60 credit: 60 x 100/120 = 50 net, 10 tax (split by the original tax
-    # proportion, as docs.stripe.com/tax/invoicing/refunds does). The fee was recognized when
+    # $100 + $20 tax, one-off; a $60 credit reverses 60 / 1.2 = 50 net and 10 tax (the tax engine's
+    # split, by the original rate, as docs.stripe.com/tax/invoicing/refunds does). The fee was recognized when
     # billed, so the 50 reverses revenue (Dr refunds) in the note's period.
     inv = issued("in_1", [line(10000, LineKind.ONE_OFF, tax=2000)], at(2027, 1, 5))
-    books = build_books([inv], [note("cn_1", inv, 6000, at(2027, 2, 2), outstanding=6000)])
+    books = build_books([inv], [note("cn_1", inv, 6000, at(2027, 2, 2), outstanding=6000, tax=1000)])
     assert postings(books, "invoice") == [
         ("invoice", "2027-01-05", "receivable", 12000, 0),
         ("invoice", "2027-01-05", "deferred_revenue", 0, 10000),

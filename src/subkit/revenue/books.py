@@ -19,15 +19,15 @@ Policy, and where it comes from:
   booking month are caught up in the booking month (no contract asset is kept).
 - Ratable rows are posted on the last day of their month; point-in-time rows on the
   booking date.
-- A credit note is split into tax and net by the invoice's own proportions, and the net
-  over the invoice's obligations by their prices: a change in the transaction price is
-  allocated on the same basis as at inception (ASC 606-10-32-43). Each part first reduces
-  that obligation's remaining deferred revenue (the rows not yet posted are re-spread over
-  the same months: prospective, IFRS 15.21(a)); what exceeds it reverses revenue already
-  recognized, in the note's own period (Dr refunds, a contra-revenue account; ASC
-  606-10-32-44). A proration credit line on an upgrade invoice is an obligation with a
-  negative price over the rest of the old period: it winds down the old line's remaining
-  schedule while the new line starts its own.
+- A credit note's tax is its own ``tax_minor`` (what :mod:`subkit.tax.credit` reversed; a
+  void reverses all the tax left). Its net goes over the invoice's obligations by their
+  prices: a change in the transaction price is allocated on the same basis as at inception
+  (ASC 606-10-32-43). Each part first reduces that obligation's remaining deferred revenue
+  (the rows not yet posted are re-spread over the same months: prospective, IFRS
+  15.21(a)); what exceeds it reverses revenue already recognized, in the note's own period
+  (Dr refunds, a contra-revenue account; ASC 606-10-32-44). A proration credit line on an
+  upgrade invoice is an obligation with a negative price over the rest of the old period:
+  it winds down the old line's remaining schedule while the new line starts its own.
 - A void is a credit note for everything left; a write-off (uncollectible invoice) is bad
   debt (Dr write-off, Cr receivable) and does not reverse revenue (a credit loss, not a price
   change). The store keeps no date for a write-off: the host passes ``write_offs`` dates,
@@ -37,7 +37,9 @@ Policy, and where it comes from:
 - Period close: a document dated in a closed month that was not part of that close is moved
   to the first open day (``moved_from`` keeps its own date), with all its effects.
 
-Example: the issue's reference case, a one-time $10 fee paid at once
+The issue's reference case, a one-time $10 fee paid at once.
+
+Example:
     >>> from datetime import UTC, datetime
     >>> from subkit.invoice.invoice import Invoice, InvoiceLine, LineKind
     >>> at = datetime(2027, 1, 10, tzinfo=UTC)
@@ -272,12 +274,9 @@ class _InvoiceBooks:
         moved: date | None,
         amount: int,
         outstanding: int,
+        tax: int = 0,
     ) -> None:
-        inv = self.inv
-        if self.net > 0 and inv.tax_minor > 0:
-            net_part, tax_part = allocate_minor(amount, [self.net, inv.tax_minor])
-        else:
-            net_part, tax_part = amount, 0
+        net_part, tax_part = amount - tax, tax  # the tax engine's split (subkit.tax.credit)
         month = month_index(on)
         reduced = reduced_rep = reversed_rep = 0
         parts = _split(net_part, [ob.price_minor for ob in self.obs])
@@ -311,17 +310,24 @@ class _InvoiceBooks:
         fixed = {Account.DEFERRED_REVENUE: reduced_rep, Account.REFUNDS: reversed_rep}
         self.entry(id, on, kind, source, signed, fixed, moved_from=moved)
 
-    def apply(self, ev: _Event, credited: int, rates: Mapping[str, Decimal]) -> None:
-        """Journal one dated document of this invoice."""
+    def apply(self, ev: _Event, credited: tuple[int, int], rates: Mapping[str, Decimal]) -> None:
+        """Journal one dated document of this invoice (``credited``: its credit notes' amount and tax)."""
         doc, kind, inv = ev.doc, ev.kind, self.inv
         if isinstance(doc, CreditNote):
             self.credit(
-                f"cn:{doc.id}", kind, doc.id, ev.on, ev.moved_from, doc.amount_minor, doc.outstanding_minor
+                f"cn:{doc.id}",
+                kind,
+                doc.id,
+                ev.on,
+                ev.moved_from,
+                doc.amount_minor,
+                doc.outstanding_minor,
+                doc.tax_minor,
             )
         elif kind is EntryKind.VOID:
-            left = inv.total_minor - credited
+            left, tax_left = inv.total_minor - credited[0], inv.tax_minor - credited[1]
             if left > 0:
-                self.credit(f"void:{inv.id}", kind, ev.source, ev.on, ev.moved_from, left, left)
+                self.credit(f"void:{inv.id}", kind, ev.source, ev.on, ev.moved_from, left, left, tax_left)
         elif isinstance(doc, PaymentAttempt):
             applied = min(doc.applied_minor, doc.amount_minor)
             self.ar_left -= applied
@@ -435,7 +441,8 @@ def build_books(
             d, mv = lock.place(source, local_date(at, tz))
             events.append(_Event(max(d, on), _ORDER[kind], source, mv, kind, doc))
         events.sort(key=lambda e: (e.on, e.order, e.source))
-        credited = sum(n.amount_minor for n in notes.get(inv.id, ()))
+        mine = notes.get(inv.id, ())
+        credited = (sum(n.amount_minor for n in mine), sum(n.tax_minor for n in mine))
         for ev in events:
             ib.flush(ev.on)
             ib.apply(ev, credited, rates)

@@ -221,7 +221,9 @@ class JournalEntry(NamedTuple):
 class Converter:
     """Converts one invoice's postings at its locked rate, rounded once per account cumulatively.
 
-    Example: three recognitions of 1/3 each of 1.00 EUR at 1.10 USD/EUR give 0.37 + 0.36 + 0.37
+    Three recognitions of 1/3 each of 1.00 EUR at 1.10 USD/EUR give 0.37 + 0.36 + 0.37.
+
+    Example:
         >>> c = Converter("EUR", "USD", Decimal("1.1"))
         >>> [c.convert(Account.REVENUE, -a) for a in (33, 34, 33)]
         [-36, -38, -36]

@@ -135,7 +135,9 @@ def month_rows(ob: Obligation, booked_month: int, policy: RecognitionPolicy) -> 
 
     Months before the booking month are recognized in the booking month.
 
-    Example: a Jan-Dec line finalized in March recognizes Jan-Mar together in March
+    A Jan-Dec line finalized in March recognizes Jan-Mar together in March.
+
+    Example:
         >>> from datetime import UTC, datetime
         >>> ob = Obligation("k", "in_1", "c", "p", "USD", Method.RATABLE, datetime(2027, 1, 1, tzinfo=UTC),
         ...                 datetime(2028, 1, 1, tzinfo=UTC), 36500)

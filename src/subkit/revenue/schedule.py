@@ -13,7 +13,9 @@ Rules (ASC 606-10-25-27 / IFRS 15.35: a service consumed as it is delivered is s
 - Months are integers (``year * 12 + month - 1``) on the hot path; :func:`month_of` turns
   one back into the first day of that month.
 
-Example: an annual $365.00 plan from 2027-01-01 (a common year) recognizes $31, $28, $31...
+An annual $365.00 plan from 2027-01-01 (a common year) recognizes $31, $28, $31...
+
+Example:
     >>> rows = day_schedule(36500, date(2027, 1, 1).toordinal(), date(2028, 1, 1).toordinal())
     >>> [amount for _, amount in rows][:3], sum(a for _, a in rows)
     ([3100, 2800, 3100], 36500)
@@ -198,7 +200,9 @@ def day_schedule(amount: int, start: int, end: int) -> list[tuple[int, int]]:
 
     A period shorter than a day counts as its first day. Rows are ``(month, amount)``.
 
-    Example: $31 monthly from Jan 15 (Stripe's per-day example: 17 days in Jan, 14 in Feb)
+    $31 monthly from Jan 15 (Stripe's per-day example: 17 days in Jan, 14 in Feb).
+
+    Example:
         >>> day_schedule(3100, date(2027, 1, 15).toordinal(), date(2027, 2, 15).toordinal())
         [(24324, 1700), (24325, 1400)]
     """
@@ -263,7 +267,9 @@ def exact_schedule(amount: int, start: datetime, end: datetime, tz: tzinfo) -> l
     Month boundaries are midnights in ``tz``; durations are measured in UTC, so a month with a
     DST change is an hour shorter or longer.
 
-    Example: two days across midnight Jan 31 in Paris, 36 hours of them in January
+    Two days across midnight Jan 31 in Paris, 36 hours of them in January.
+
+    Example:
         >>> paris = zone("Europe/Paris")
         >>> start, end = datetime(2027, 1, 30, 11, tzinfo=UTC), datetime(2027, 2, 1, 11, tzinfo=UTC)
         >>> exact_schedule(300, start, end, paris)
@@ -292,7 +298,9 @@ def ratable_schedule(
 
     By day, a period that does not start or end at midnight counts its partial days whole.
 
-    Example: a leap year's February has 29 days of 366
+    A leap year's February has 29 days of 366.
+
+    Example:
         >>> rows = ratable_schedule(36600, datetime(2028, 1, 1, tzinfo=UTC), datetime(2029, 1, 1, tzinfo=UTC))
         >>> [a for _, a in rows][:3]
         [3100, 2900, 3100]
@@ -317,7 +325,9 @@ def allocate_bundle(price_minor: int, components: tuple[Component, ...]) -> list
 
     Largest remainder: the parts sum exactly to ``price_minor`` (ASC 606-10-32-31).
 
-    Example: $1,000 for software (SSP $900) + support (SSP $300): 750 + 250
+    $1,000 for software (SSP $900) + support (SSP $300): 750 + 250.
+
+    Example:
         >>> allocate_bundle(100000, (Component("software", 90000), Component("support", 30000)))
         [75000, 25000]
     """

@@ -4,7 +4,9 @@
 refunds, and hands them to the pure :func:`subkit.revenue.books.build_books`. The one thing
 it writes is its own: a :class:`~subkit.revenue.close.RevenueClose` when a month is closed.
 
-Example: an annual $365 plan from Jan 1 (the issue's reference case)
+An annual $365 plan from Jan 1 (the issue's reference case).
+
+Example:
     >>> from datetime import UTC, date, datetime
     >>> from subkit.invoice.invoice import Invoice, InvoiceLine, LineKind
     >>> from subkit.testing import InMemoryStore, TestClock

@@ -18,6 +18,7 @@ from subkit.entrypoints.demo.payments import Payments
 from subkit.entrypoints.demo.revenue import revenue_section
 from subkit.entrypoints.demo.simulation import Simulation
 from subkit.entrypoints.demo.summary import ACTIVITY, CurrencyTotals, DemoSummary, MonthRow
+from subkit.entrypoints.demo.tax import tax_by_jurisdiction
 from subkit.entrypoints.text import format_invoice
 from subkit.invoice.invoice import CreditNote, Invoice, LineKind
 from subkit.services.engine import BillingEngine
@@ -118,6 +119,7 @@ def summarize(
         samples=_samples(invoices, by_id),
         monthly=monthly,
         payments=payments.report() if payments is not None else (),
+        tax=tax_by_jurisdiction(invoices),
         revenue=revenue_section(engine.store, sim.clock, start, end, CURRENCIES[0]),
     )
 
