@@ -21,12 +21,14 @@ SubkitError (subkit_error)
 │   └── ExchangeRateNotFoundError (exchange_rate_not_found)
 ├── StateError (invalid_state)
 │   ├── IllegalTransitionError (illegal_transition)
-│   └── InvoiceImmutableError (invoice_immutable)
+│   ├── InvoiceImmutableError (invoice_immutable)
+│   └── PeriodClosedError (period_closed)
 ├── ConflictError (conflict)
 │   ├── ConcurrencyError (stale_version)
 │   └── DuplicateError (duplicate)
 ├── GatewayError (gateway_transport)
-└── StoreUnavailableError (store_unavailable)       a database that cannot be opened
+├── StoreUnavailableError (store_unavailable)       a database that cannot be opened
+└── UnbalancedEntryError (journal_unbalanced)       a journal entry whose debits differ from its credits
 tax (subkit.tax):
     ValidationError > TaxLocationError (tax_location)   where the customer is cannot be told
     ValidationError > TaxIdError (invalid_tax_id)        a tax id failing its format or checksum
@@ -66,6 +68,7 @@ __all__ = [
     "NaiveDatetimeError",
     "NotFoundError",
     "OptionalDependencyError",
+    "PeriodClosedError",
     "PricingError",
     "QuoteExpiredError",
     "SensitiveDataError",
@@ -75,6 +78,7 @@ __all__ = [
     "TaxIdError",
     "TaxLocationError",
     "TaxRateNotFoundError",
+    "UnbalancedEntryError",
     "UnknownCurrencyError",
     "ValidationError",
     "WebhookSignatureError",
@@ -286,6 +290,28 @@ class ExchangeRateNotFoundError(NotFoundError):
     """
 
     code = "exchange_rate_not_found"
+
+
+class UnbalancedEntryError(SubkitError):
+    """A journal entry whose debits do not equal its credits (a bug, never a business outcome).
+
+    Example:
+        >>> UnbalancedEntryError("debits 100 != credits 90").code
+        'journal_unbalanced'
+    """
+
+    code = "journal_unbalanced"
+
+
+class PeriodClosedError(StateError):
+    """A revenue period is already closed (a closed period is never rewritten).
+
+    Example:
+        >>> PeriodClosedError("2027-01 is closed", field="through").code
+        'period_closed'
+    """
+
+    code = "period_closed"
 
 
 class WebhookSignatureError(SubkitError, ValueError):

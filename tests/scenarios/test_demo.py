@@ -272,3 +272,40 @@ def test_other_currencies_lock_a_rate_and_report_in_usd(first: tuple[Path, DemoS
     assert converted.startswith("an invoice in ")
     assert re.search(r"(Exchange rate|Wechselkurs|Taux de change): 1 (EUR|GBP|JPY) = ", text)
     assert summary.converted is not None and len(customers) == 40
+
+
+def test_the_demo_ends_with_the_revenue_waterfall_and_roll_forward(first: tuple[Path, DemoSummary]) -> None:
+    db, summary = first
+    text = summary.render()
+    assert text.splitlines()[-1].lstrip().startswith("Total")  # the waterfall is the last table
+    assert "Revenue recognition (ASC 606 / IFRS 15: ratable by day, books in UTC)" in text
+    rev = summary.revenue
+    assert rev is not None and rev.currency == "USD"
+    _, _, invoices, notes = stored(db)
+    end = summary.end
+    digits = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0}
+
+    def in_usd_cents(inv: Invoice, minor: int) -> int:
+        # The locked-rate rule, by hand: minor / 10**digits x rate, in cents, rounded half up once.
+        if inv.currency == "USD":
+            return minor
+        assert inv.fx_rate is not None and inv.reporting_currency == "USD"
+        exact = Decimal(minor) / Decimal(10) ** digits[inv.currency] * inv.fx_rate * 100
+        return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    # Every invoice is kept in the books' currency, USD, at the rate locked on it: one roll-forward.
+    assert [r[0] for r in rev.rollforward] == ["USD"]
+    for _cur, opening, billed, recognized, reversed_, closing in rev.rollforward:
+        mine = [i for i in invoices if i.finalized_at is not None and i.finalized_at < end]
+        # Billed is every finalized invoice's net of tax; nothing existed before the run.
+        assert opening == 0
+        # Deferred revenue is converted per obligation (invoice line), each rounded once.
+        assert billed == sum(in_usd_cents(i, ln.net_minor) for i in mine for ln in i.lines)
+        assert closing == opening + billed - recognized - reversed_ >= 0
+        credited = sum(in_usd_cents(next(i for i in invoices if i.id == n.invoice_id), n.amount_minor)
+                       for n in notes)  # fmt: skip
+        assert 0 <= reversed_ <= credited
+    usd = next(r for r in rev.rollforward if r[0] == "USD")
+    # The waterfall books what the roll-forward bills and recognizes what leaves deferred revenue.
+    assert sum(b for _, b, _ in rev.waterfall) == usd[2]
+    assert len(rev.months) == summary.months and sum(rev.recognized) == usd[3]

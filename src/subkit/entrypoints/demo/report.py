@@ -16,6 +16,7 @@ from subkit.customer.customer import Customer
 from subkit.entrypoints.demo.business import CURRENCIES
 from subkit.entrypoints.demo.currency import converted_sample, reported_totals
 from subkit.entrypoints.demo.payments import Payments
+from subkit.entrypoints.demo.revenue import revenue_section
 from subkit.entrypoints.demo.simulation import Simulation
 from subkit.entrypoints.demo.summary import ACTIVITY, CurrencyTotals, DemoSummary, MonthRow
 from subkit.entrypoints.demo.tax import tax_by_jurisdiction
@@ -122,6 +123,7 @@ def summarize(
         tax=tax_by_jurisdiction(invoices),
         reported=reported_totals(invoices),
         converted=converted_sample(invoices, by_id),
+        revenue=revenue_section(engine.store, sim.clock, start, end, CURRENCIES[0]),
     )
 
 

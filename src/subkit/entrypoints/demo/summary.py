@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from subkit.entrypoints.demo.business import CURRENCIES
+from subkit.entrypoints.demo.revenue import RevenueSection
 from subkit.entrypoints.demo.tax import render_tax
 from subkit.entrypoints.text import money, table
 
@@ -124,6 +125,7 @@ class DemoSummary:
     tax: tuple[tuple[str, str, int, int], ...] = ()
     reported: tuple[tuple[str, int], ...] = ()
     converted: tuple[str, str] | None = None
+    revenue: RevenueSection | None = None
     integrations: tuple[str, ...] = ()
 
     @property
@@ -211,6 +213,8 @@ class DemoSummary:
             )
         )
         out.extend(table(mheader, mrows, right=range(1, len(mheader)), indent="  "))
+        if self.revenue is not None:
+            out.extend(["", *self.revenue.render()])
         return "\n".join(out) + "\n"
 
 
