@@ -34,6 +34,10 @@ tax (subkit.tax):
     ValidationError > TaxIdError (invalid_tax_id)        a tax id failing its format or checksum
     NotFoundError > TaxRateNotFoundError (tax_rate_not_found)
     SubkitError > OptionalDependencyError (missing_dependency)  ImportError: which extra to install
+integrations (webhooks, the customer portal):
+    SubkitError > WebhookSignatureError (webhook_signature)  ValueError: a webhook not signed as it claims
+    WebhookSignatureError > WebhookTimestampError (webhook_timestamp)  signed outside the tolerance window
+    StateError > QuoteExpiredError (quote_expired)   a previewed change no longer gives its amounts
 ```
 
 Example:
@@ -66,6 +70,7 @@ __all__ = [
     "OptionalDependencyError",
     "PeriodClosedError",
     "PricingError",
+    "QuoteExpiredError",
     "SensitiveDataError",
     "StateError",
     "StoreUnavailableError",
@@ -76,6 +81,8 @@ __all__ = [
     "UnbalancedEntryError",
     "UnknownCurrencyError",
     "ValidationError",
+    "WebhookSignatureError",
+    "WebhookTimestampError",
 ]
 
 
@@ -305,3 +312,25 @@ class PeriodClosedError(StateError):
     """
 
     code = "period_closed"
+
+
+class WebhookSignatureError(SubkitError, ValueError):
+    """A webhook whose signature header is missing, malformed or matches none of the secrets.
+
+    Answer the request with 400 and do not process it: the body may have been forged or
+    changed (re-serializing the JSON before verifying changes it too; verify the raw bytes).
+    """
+
+    code = "webhook_signature"
+
+
+class WebhookTimestampError(WebhookSignatureError):
+    """A correctly signed webhook whose timestamp is outside the tolerance window (a replay)."""
+
+    code = "webhook_timestamp"
+
+
+class QuoteExpiredError(StateError):
+    """A previewed change (a portal quote) no longer gives the amounts shown: preview again."""
+
+    code = "quote_expired"

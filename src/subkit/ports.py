@@ -15,6 +15,9 @@ Port                subkit's implementations                     Contract suite
 ``TaxProvider``     ``TaxEngine`` (``subkit.tax.engine``)        --
 ==================  ==========================================  ==========================
 
+``WebhookTransport`` (sends a signed webhook) has ``adapters.webhooks.HttpxTransport`` and
+``testing.webhooks.MockTransport``.
+
 A unit of work reaches one small repository per aggregate (as cosmicpython's
 ``uow.batches``): ``uow.invoices.by_number("INV-000042")``,
 ``uow.payment_methods.by_reference("ACME-7781")``, ``uow.claims``, ``uow.numbers``,
@@ -67,6 +70,7 @@ __all__ = [
     "SubscriptionRepository",
     "TaxProvider",
     "UnitOfWork",
+    "WebhookTransport",
 ]
 
 E = TypeVar("E", bound=Entity)
@@ -426,4 +430,21 @@ class ExchangeRateProvider(Protocol):
 
     def rate(self, base: str, quote: str, on: date) -> ExchangeRate:
         """Units of ``quote`` per one ``base`` in force on ``on``, with its date and source."""
+
+
+class WebhookTransport(Protocol):
+    """Sends one webhook request (``subkit.adapters.webhooks.HttpxTransport``; a fake in ``subkit.testing``).
+
+    Returns the HTTP status code; raises (any exception) when no answer came (connection
+    refused, timeout). The relay (:class:`subkit.services.webhooks.Webhooks`) retries both.
+
+    Example:
+        >>> from subkit.testing.webhooks import MockTransport
+        >>> t: WebhookTransport = MockTransport(lambda request: 204)
+        >>> t.send("https://example.test/hook", b"{}", {"Subkit-Signature": "t=0,v1=00"}, 5.0)
+        204
+    """
+
+    def send(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+        """POST ``body`` with ``headers`` to ``url``; the response's status code."""
         ...

@@ -178,6 +178,31 @@ def test_default_size_exercises_every_capability(tmp_path: Path) -> None:
     assert [k for k, n in summary.payments if n == 0] == []
 
 
+def test_the_integration_step_delivers_signed_webhooks_and_reads_the_audit_trail(
+    first: tuple[Path, DemoSummary],
+) -> None:
+    from subkit.core.audit import AuditEntry
+    from subkit.services.webhooks import Delivery
+
+    db, summary = first
+    text = summary.render()
+    lines = section(text, "Integrations (portal, signed webhooks, audit trail)")
+    assert (
+        "Webhooks: 2 delivered to https://crm.example/subkit, 2 signatures verified by the receiver" in text
+    )
+    with SqlStore(str(db)) as store, store.begin() as uow:
+        deliveries = uow.find(Delivery, status="delivered")
+        sub_id = re.search(r"cancellation of (sub_\d+)", lines[0]).group(1)  # type: ignore[union-attr]
+        entries = uow.find(AuditEntry, subscription_id=sub_id)
+        sub = uow.get(Subscription, sub_id)
+    assert [d.event_type for d in deliveries] == ["subscription.cancel_scheduled", "subscription.reactivated"]
+    assert [(e.action, e.actor.kind, e.reason) for e in entries] == [
+        ("subscription.cancel_scheduled", "customer", "trying another tool"),
+        ("subscription.reactivated", "customer", ""),
+    ]
+    assert not sub.cancel_at_period_end  # the customer kept it: the year's figures are unchanged
+
+
 # Standard rates in 2026 (EC TEDB for the EU, HMRC, CRA, NY DTF), in percent; 0 where the seller
 # collects nothing (Japan, California: no SaaS tax) or the customer reverse-charges.
 DEMO_TAX = {

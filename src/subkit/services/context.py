@@ -93,6 +93,8 @@ class BillingConfig:
     #: Where the rate locked at finalization comes from (``StaticRateProvider``, ``EcbRateProvider``,
     #: the host's); required with ``reporting_currency``.
     exchange_rates: ExchangeRateProvider | None = None
+    #: Record the audit trail: the engine wraps its store in :class:`~subkit.services.audit.AuditedStore`.
+    audit: bool = False
 
     def __post_init__(self) -> None:
         if self.reporting_currency is not None:

@@ -126,6 +126,7 @@ class DemoSummary:
     reported: tuple[tuple[str, int], ...] = ()
     converted: tuple[str, str] | None = None
     revenue: RevenueSection | None = None
+    integrations: tuple[str, ...] = ()
 
     @property
     def invoice_count(self) -> int:
@@ -161,6 +162,10 @@ class DemoSummary:
             pw = max(len(k) for k, _ in self.payments)
             for key, n in self.payments:
                 add(f"  {key.capitalize():<{pw}}  {n:>6,}")
+        if self.integrations:
+            add("")
+            add("Integrations (portal, signed webhooks, audit trail)")
+            out.extend(self.integrations)
         add("")
         add(f"Invoices: {self.invoice_count:,} issued")
         add(_pairs(self.invoices_by_status))
