@@ -15,6 +15,7 @@ Example:
 
 from subkit.adapters.storage.memory import InMemoryStore
 from subkit.catalog.catalog import BillingTiming, Catalog, Plan, PlanKind, Product
+from subkit.catalog.metrics import Aggregation, BillableMetric
 from subkit.catalog.pricing import (
     FlatFee,
     Graduated,
@@ -69,6 +70,8 @@ from subkit.errors import (
     StateError,
     SubkitError,
     UnknownCurrencyError,
+    UnknownMetricError,
+    UsageConflictError,
     ValidationError,
 )
 from subkit.invoice.discounts import AppliedDiscount, Coupon, CouponDuration, PromotionCode
@@ -85,7 +88,8 @@ from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
 from subkit.services.engine import AdvanceReport, BillingConfig, BillingEngine
 from subkit.subscription.model import Subscription, SubscriptionItem, SubscriptionStatus, TrialEndBehavior
 from subkit.subscription.proration import Granularity, ProrationBehavior
-from subkit.usage.record import UsageRecord
+from subkit.usage.event import IngestResult, UsageEvent
+from subkit.usage.quarantine import QuarantinedUsage
 
 __version__ = "0.1.0"
 
@@ -96,7 +100,9 @@ __all__ = [
     "YEARLY",
     "Address",
     "AdvanceReport",
+    "Aggregation",
     "AppliedDiscount",
+    "BillableMetric",
     "BillingConfig",
     "BillingEngine",
     "BillingReason",
@@ -124,6 +130,7 @@ __all__ = [
     "Granularity",
     "IllegalTransitionError",
     "InMemoryStore",
+    "IngestResult",
     "Interval",
     "IntervalUnit",
     "InvalidPeriodError",
@@ -147,6 +154,7 @@ __all__ = [
     "Product",
     "PromotionCode",
     "ProrationBehavior",
+    "QuarantinedUsage",
     "Rounding",
     "Seller",
     "SensitiveDataError",
@@ -164,7 +172,9 @@ __all__ = [
     "TrialEndBehavior",
     "UnitOfWork",
     "UnknownCurrencyError",
-    "UsageRecord",
+    "UnknownMetricError",
+    "UsageConflictError",
+    "UsageEvent",
     "ValidationError",
     "Volume",
     "__version__",

@@ -23,7 +23,8 @@ SubkitError (subkit_error)
 │   └── InvoiceImmutableError (invoice_immutable)
 ├── ConflictError (conflict)
 │   ├── ConcurrencyError (stale_version)
-│   └── DuplicateError (duplicate)
+│   ├── DuplicateError (duplicate)
+│   └── UsageConflictError (usage_conflict)          a usage event id reused with other content
 ├── GatewayError (gateway_transport)
 └── StoreUnavailableError (store_unavailable)       a database that cannot be opened
 ```
@@ -60,6 +61,8 @@ __all__ = [
     "StoreUnavailableError",
     "SubkitError",
     "UnknownCurrencyError",
+    "UnknownMetricError",
+    "UsageConflictError",
     "ValidationError",
 ]
 
@@ -213,3 +216,25 @@ class CatalogFileError(CatalogError):
     """
 
     code = "invalid_catalog_file"
+
+
+class UnknownMetricError(ValidationError):
+    """A usage event names a metric no billable metric or plan of the catalog defines (a typo?).
+
+    Example:
+        >>> UnknownMetricError("no metric 'cals'", field="metric").code
+        'unknown_metric'
+    """
+
+    code = "unknown_metric"
+
+
+class UsageConflictError(ConflictError):
+    """A usage event id already recorded with other content (the same id must mean the same event).
+
+    Example:
+        >>> isinstance(UsageConflictError("evt_1 differs"), ConflictError)
+        True
+    """
+
+    code = "usage_conflict"

@@ -25,7 +25,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from subkit.core.events import Event
@@ -36,7 +36,7 @@ from subkit.invoice.invoice import Invoice, InvoiceItem
 from subkit.ports import UnitOfWork
 from subkit.services.context import ServiceContext, Work
 from subkit.services.invoicing import Invoicing
-from subkit.services.metering import usage_totals
+from subkit.services.usage_rating import with_usage
 from subkit.subscription.machine import run_due_action
 from subkit.subscription.model import Subscription
 
@@ -98,9 +98,7 @@ def run_due_actions(
         customer = uow.get(Customer, sub.customer_id)
         bctx = ctx.billing_context(work, sub, customer)
         if sub.period_end == sub.due_at:
-            usage = usage_totals(uow, sub, bctx, sub.period_end)
-            if usage:
-                bctx = replace(bctx, usage=usage)
+            bctx = with_usage(uow, sub, bctx, sub.period_end)  # [usage] services.usage_rating
         inv = invoicing.apply(work, run_due_action(sub, bctx), customer)
         report.actions += 1
         if inv is not None:

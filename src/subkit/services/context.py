@@ -86,6 +86,9 @@ class BillingConfig:
     #: The currency reports and the books are kept in; an invoice in another currency locks the
     #: rate to it at finalization (``Invoice.fx_rate``). ``None``: every invoice's own currency.
     reporting_currency: str | None = None
+    #: Keep usage events for an unknown metric or subscription aside (``QuarantinedUsage``) instead
+    #: of refusing them; ``engine.replay_quarantined_usage()`` ingests them once fixed.
+    usage_quarantine: bool = False
 
 
 def uuid_ids(prefix: str) -> str:

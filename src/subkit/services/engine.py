@@ -32,7 +32,7 @@ Example:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast, overload
 
@@ -52,9 +52,12 @@ from subkit.services.invoicing import Invoicing
 from subkit.services.metering import Metering
 from subkit.services.outbox import relay
 from subkit.services.subscriptions import Subscriptions, When
+from subkit.services.usage_rating import current_usage
 from subkit.subscription.model import Subscription, TrialEndBehavior
 from subkit.subscription.proration import ProrationBehavior
-from subkit.usage.record import UsageRecord
+from subkit.usage.event import IngestResult, UsageEvent
+from subkit.usage.quarantine import QuarantinedUsage
+from subkit.usage.rating import Measured
 
 __all__ = ["AdvanceReport", "BillingConfig", "BillingEngine", "CatalogRecord", "change_balance"]
 
@@ -339,13 +342,18 @@ class BillingEngine:
         self,
         subscription_id: str,
         metric: str,
-        quantity: object,
+        quantity: object = None,
         *,
         at: datetime | None = None,
         id: str | None = None,
-    ) -> UsageRecord:
-        """Record metered usage; a repeated event ``id`` is ignored (idempotent)."""
-        return self._metering.record(subscription_id, metric, quantity, at=at, id=id)
+        properties: Mapping[str, object] | None = None,
+    ) -> UsageEvent:
+        """Record one usage event; the same ``id`` again is a duplicate (counted once, ``.duplicate``).
+
+        The same ``id`` with other content is ``UsageConflictError``; an unknown metric is
+        ``UnknownMetricError`` (see :mod:`subkit.services.metering`).
+        """
+        return self._metering.record(subscription_id, metric, quantity, at=at, id=id, properties=properties)
 
     # ------------------------------------------------------------------ the clock moves
     def advance(self, until: datetime | None = None) -> AdvanceReport:
@@ -415,3 +423,20 @@ class BillingEngine:
     def credit_notes(self, invoice_id: str) -> list[CreditNote]:
         """Credit notes of an invoice."""
         return self._credit_notes.of_invoice(invoice_id)
+
+    # ------------------------------------------------------------------ usage (services.metering)
+    def ingest_usage(self, events: Iterable[Mapping[str, Any]], *, chunk_size: int = 50_000) -> IngestResult:
+        """Ingest usage events in bulk (plain mappings); see :mod:`subkit.services.metering`."""
+        return self._metering.ingest(events, chunk_size=chunk_size)
+
+    def quarantined_usage(self) -> list[QuarantinedUsage]:
+        """Usage events held in quarantine (``BillingConfig(usage_quarantine=True)``)."""
+        return self._metering.quarantined()
+
+    def replay_quarantined_usage(self) -> IngestResult:
+        """Ingest the quarantined events again; ``quarantined`` counts those still refused."""
+        return self._metering.replay_quarantined()
+
+    def current_usage(self, subscription_id: str, *, at: datetime | None = None) -> dict[str, Measured]:
+        """Each metered item's usage in the current period so far (to ``at``, default now), by item id."""
+        return current_usage(self._ctx, subscription_id, self._ctx.now(at))

@@ -1,0 +1,117 @@
+"""Rating: a subscription's metered usage in a period, measured by the store, ready to price.
+
+One store aggregation per metered item (``uow.usage.aggregate``: ``GROUP BY`` in SQL), never
+the history as objects. The period is the subscription's own billing period (anchored in
+the customer's time zone), ``[period_start, end)``.
+
+Example:
+    >>> from datetime import datetime, UTC
+    >>> from subkit.catalog.catalog import Catalog, Plan, Product
+    >>> from subkit.catalog.pricing import FlatFee, PerUnit
+    >>> from subkit.services.context import ServiceContext, Work
+    >>> from subkit.services.engine import BillingEngine
+    >>> from subkit.testing import InMemoryStore, TestClock
+    >>> engine = BillingEngine(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
+    >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
+    ...     Plan(id="api", product_id="app", name="API", metric="calls",
+    ...          prices={"USD": PerUnit(unit_price="0.01")}))))
+    >>> cus = engine.create_customer(name="Ada", currency="USD")
+    >>> sub = engine.subscribe(cus.id, items=[("basic", 1), ("api", 0)])
+    >>> _ = engine.record_usage(sub.id, "calls", 120, at=datetime(2027, 1, 9, tzinfo=UTC))
+    >>> ctx = ServiceContext(engine.store, engine.clock)
+    >>> with engine.store.begin() as uow:
+    ...     totals = usage_totals(uow, sub, ctx.billing_context(Work(uow), sub), sub.period_end)
+    >>> list(totals.values())
+    [Decimal('120')]
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from subkit.catalog.catalog import Plan
+from subkit.catalog.metrics import BillableMetric
+from subkit.catalog.pricing import Percentage
+from subkit.ports import UnitOfWork
+from subkit.services.context import ServiceContext, Work
+from subkit.subscription.model import BillingContext, Subscription
+from subkit.usage.aggregate import UsageQuery
+from subkit.usage.rating import Measured, unit_label
+
+__all__ = ["current_usage", "measure", "metered_items", "usage_totals", "with_usage"]
+
+_TICK = timedelta(microseconds=1)
+
+
+def metered_items(sub: Subscription, ctx: BillingContext) -> list[tuple[str, Plan, BillableMetric]]:
+    """(item id, plan, metric) of each metered item of ``sub``."""
+    found = []
+    for it in sub.items:
+        plan = ctx.catalog.plan(it.plan_id, it.plan_version)
+        if plan.metric:
+            metric = ctx.catalog.billable_metric(plan.metric) or BillableMetric(code=plan.metric)
+            found.append((it.id, plan, metric))
+    return found
+
+
+def _needs_amounts(plan: Plan, currency: str) -> bool:
+    price = plan.prices.get(currency)
+    return isinstance(price, Percentage) and bool(
+        price.fixed_fee or price.min_per_transaction is not None or price.max_per_transaction is not None
+    )
+
+
+def measure(
+    uow: UnitOfWork, sub: Subscription, ctx: BillingContext, start: datetime, end: datetime
+) -> dict[str, Measured]:
+    """Each metered item's usage in ``[start, end)``, by item id (none metered: empty, nothing read)."""
+    out = {}
+    for item_id, plan, metric in metered_items(sub, ctx):
+        q = UsageQuery.of(sub.id, metric, start, end)
+        groups = uow.usage.aggregate(q)
+        if not groups and metric.group_by is None:
+            groups = {None: Decimal(0)}  # a minimum charge still applies to no usage
+        amounts = uow.usage.amounts(q) if _needs_amounts(plan, sub.currency) else None
+        out[item_id] = Measured(
+            tuple(groups.items()), unit_label(metric, plan.interval), amounts, metric.group_by
+        )
+    return out
+
+
+def usage_totals(
+    uow: UnitOfWork, sub: Subscription, ctx: BillingContext, end: datetime
+) -> dict[str, Decimal]:
+    """Each metered item's total usage from the period start to ``end``, by item id."""
+    return {k: m.total for k, m in measure(uow, sub, ctx, sub.period_start, end).items()}
+
+
+def with_usage(uow: UnitOfWork, sub: Subscription, ctx: BillingContext, end: datetime) -> BillingContext:
+    """``ctx`` carrying the current period's measured usage up to ``end`` (as is when nothing is metered)."""
+    detail = measure(uow, sub, ctx, sub.period_start, end)
+    if not detail:
+        return ctx
+    return replace(ctx, usage={k: m.total for k, m in detail.items()}, usage_detail=detail)
+
+
+def current_usage(ctx: ServiceContext, subscription_id: str, at: datetime) -> dict[str, Measured]:
+    """Each metered item's usage from the current period's start to ``at`` (read only).
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> from subkit.testing import InMemoryStore, TestClock
+        >>> ctx = ServiceContext(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
+        >>> current_usage(ctx, "sub_1", datetime(2027, 1, 2, tzinfo=UTC))
+        Traceback (most recent call last):
+        subkit.errors.NotFoundError: [not_found] id: no subscription with id 'sub_1'
+    """
+    with ctx.store.begin() as uow:
+        work = Work(uow)
+        sub = uow.get(Subscription, subscription_id)
+        bctx = ctx.billing_context(work, sub)
+        end = min(max(at, sub.period_start + _TICK), sub.period_end)
+        detail = measure(uow, sub, bctx, sub.period_start, end)
+        uow.rollback()
+    return detail

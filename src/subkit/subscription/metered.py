@@ -1,0 +1,90 @@
+"""Invoice lines for a metered item: one per group of its metric, priced by the plan's model.
+
+Example:
+    >>> from datetime import datetime, UTC
+    >>> from decimal import ROUND_HALF_UP, Decimal
+    >>> from subkit.catalog.catalog import Plan
+    >>> from subkit.catalog.pricing import Package
+    >>> from subkit.usage.rating import Measured
+    >>> plan = Plan(id="api", product_id="app", name="API", metric="calls",
+    ...             prices={"USD": Package(package_size=1000, package_price="5", free_units=500)})
+    >>> used = Measured(((None, Decimal(2600)),), "calls")   # 2600 - 500 free = 2100: 3 packages
+    >>> [(ln.description, ln.amount_minor) for ln in metered_lines(
+    ...     plan, "it_1", used, "USD", datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC), 0)]
+    [('API (calls)', 1500)]
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from subkit.catalog.catalog import Plan
+from subkit.catalog.pricing import Percentage
+from subkit.core.money import CONTEXT, Rounding
+from subkit.invoice.invoice import InvoiceLine, LineKind
+from subkit.usage.rating import Measured
+
+__all__ = ["metered_amount", "metered_lines"]
+
+_ONE = Decimal(1)
+_QUANTUM = Decimal("1e-12")  # as the other lines (subscription.model)
+
+
+def metered_amount(plan: Plan, currency: str, quantity: Decimal, amounts: list[Decimal] | None) -> Decimal:
+    """The exact charge of ``quantity`` (per transaction when the price is a percentage that needs it).
+
+    Example:
+        >>> from subkit.catalog.catalog import Plan
+        >>> p = Plan(id="pay", product_id="app", name="Payments", metric="pay",
+        ...          prices={"USD": Percentage(rate="2.9", fixed_fee="0.30")})
+        >>> metered_amount(p, "USD", Decimal(110), [Decimal(100), Decimal(10)])  # 3.20 + 0.59
+        Decimal('3.79000')
+    """
+    price = plan.price(currency)
+    if isinstance(price, Percentage) and amounts is not None:
+        return price.amount_for_transactions(amounts)
+    return price.amount(quantity)
+
+
+def metered_lines(
+    plan: Plan,
+    item_id: str,
+    used: Measured,
+    currency: str,
+    start: datetime,
+    end: datetime,
+    cycle: int,
+    *,
+    rounding: Rounding = Rounding.HALF_UP,
+    prefix: str = "",
+) -> list[InvoiceLine]:
+    """The usage lines of one metered item over ``[start, end)``: one per group, ungrouped first."""
+    lines = []
+    groups = sorted(used.groups, key=lambda g: (g[0] is not None, g[0] or ""))
+    for group, quantity in groups:
+        amounts = used.amounts.get(group, []) if used.amounts is not None else None
+        exact = metered_amount(plan, currency, quantity, amounts)
+        if exact == 0 and quantity == 0:
+            continue
+        label = used.label if group is None else f"{used.label}, {used.group_by or 'group'} {group}"
+        unit = exact if quantity in (0, 1) else CONTEXT.divide(exact, quantity)
+        unit = unit.quantize(_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT)  # informational only
+        unit = unit.quantize(_ONE) if unit == unit.to_integral_value() else unit.normalize(CONTEXT)
+        lines.append(
+            InvoiceLine.build(
+                f"{prefix}{plan.name} ({label})",
+                LineKind.USAGE,
+                currency=currency,
+                quantity=quantity,
+                unit_amount=unit,
+                exact_amount=exact,
+                plan_id=plan.id,
+                item_id=item_id,
+                period_start=start,
+                period_end=end,
+                cycle=cycle,
+                rounding=rounding,
+            )
+        )
+    return lines
