@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from subkit.catalog.metrics import Aggregation, BillableMetric
@@ -36,7 +36,7 @@ __all__ = ["WEIGHTED_PLACES", "Group", "UsageQuery", "aggregate_rows", "amounts_
 #: A weighted sum (an average level) is kept to 9 decimal places (ROUND_HALF_UP), like usage values.
 WEIGHTED_PLACES = 9
 _Q = Decimal(1).scaleb(-WEIGHTED_PLACES)
-_ZERO = Decimal(0)
+_ONE = Decimal(1)
 
 #: A group's key: the ``group_by`` property's value, or ``None``.
 Group = str | None
@@ -185,7 +185,7 @@ def weighted(
         >>> # 20 GB from day 15 of a 30-day period, nothing before: 20 * 15 / 30 = 10
         >>> day = 86_400_000_000
         >>> weighted({}, {None: [(15 * day, 20, 0)]}, 0, 30 * day)
-        {None: Decimal('10.000000000')}
+        {None: Decimal('10')}
     """
     length = Decimal(end - start)
     out: dict[Group, Decimal] = {}
@@ -194,5 +194,6 @@ def weighted(
         total = CONTEXT.multiply(level, length)
         for ts, units, nanos in changes.get(g, ()):
             total = CONTEXT.add(total, CONTEXT.multiply(value_of(units, nanos), Decimal(end - ts)))
-        out[g] = CONTEXT.divide(total, length).quantize(_Q, context=CONTEXT)
+        q = CONTEXT.divide(total, length).quantize(_Q, rounding=ROUND_HALF_UP, context=CONTEXT)
+        out[g] = q.quantize(_ONE) if q == q.to_integral_value() else q.normalize(CONTEXT)
     return out
