@@ -203,7 +203,7 @@ class UsageRepository(Protocol):
         ...
 
     def late_span(self, subscription_id: str, before: int, recorded_since: int) -> tuple[int, int] | None:
-        """Earliest and latest ``ts`` of events with ``ts < before`` recorded since ``recorded_since``."""
+        """Earliest and latest ``ts`` of late events (``late`` = 1) before ``before`` recorded since then."""
         ...
 
 

@@ -337,3 +337,41 @@ def test_current_usage_any_moment() -> None:
     upcoming = e.upcoming_invoice(sub.id)
     assert upcoming is not None
     assert [ln.amount_minor for ln in upcoming.lines if ln.kind == LineKind.USAGE] == [1200]
+
+
+def test_late_events_go_to_the_next_invoice_as_labelled_adjustments() -> None:
+    e = _engine(plans=(_plan("api", "calls", PerUnit(unit_price="0.01")),))
+    cus = e.create_customer(name="Ada", currency="USD")
+    sub = e.subscribe(cus.id, items=[("base", 1), ("api", 0)], at=JAN, id="sub_1")
+    e.record_usage(sub.id, "calls", properties={"n": 4000}, at=datetime(2027, 1, 10, tzinfo=UTC), id="j1")
+    e.advance(FEB)
+    january_bill = e.invoices(subscription_id=sub.id)[-1]
+    assert _usage_lines(e, sub.id) == [("Api (calls)", Decimal(4000), 4000)]
+    # February 10: an event of January 20 arrives, after January's invoice was finalized
+    e.clock.travel_to(datetime(2027, 2, 10, tzinfo=UTC))
+    e.record_usage(sub.id, "calls", properties={"n": 500}, at=datetime(2027, 1, 20, tzinfo=UTC), id="late1")
+    e.record_usage(sub.id, "calls", properties={"n": 100}, at=datetime(2027, 2, 12, tzinfo=UTC), id="f1")
+    e.advance(datetime(2027, 3, 1, tzinfo=UTC))
+    assert e.get_invoice(january_bill.id).total_minor == january_bill.total_minor  # never re-billed
+    # March 1 invoice: February's 100 calls (1.00) and January's late 500 calls (5.00), labelled
+    assert _usage_lines(e, sub.id) == [
+        ("Api (calls)", Decimal(100), 100),
+        ("Late usage 2027-01-01 - 2027-02-01: Api (calls)", Decimal(500), 500),
+    ]
+    # April 1: nothing late any more, nothing billed twice
+    e.advance(datetime(2027, 4, 1, tzinfo=UTC))
+    assert _usage_lines(e, sub.id) == []
+
+
+def test_late_event_two_periods_back_with_graduated_price_bills_the_difference() -> None:
+    price = Graduated(tiers=(Tier(up_to=1000, unit_price="0"), Tier(up_to=None, unit_price="0.01")))
+    e = _engine(plans=(_plan("api", "calls", price),))
+    cus = e.create_customer(name="Ada", currency="USD")
+    sub = e.subscribe(cus.id, items=[("base", 1), ("api", 0)], at=JAN, id="sub_1")
+    e.record_usage(sub.id, "calls", properties={"n": 800}, at=datetime(2027, 1, 10, tzinfo=UTC), id="j1")
+    e.advance(datetime(2027, 3, 1, tzinfo=UTC))  # January: 800 calls, all free
+    e.clock.travel_to(datetime(2027, 3, 5, tzinfo=UTC))
+    e.record_usage(sub.id, "calls", properties={"n": 700}, at=datetime(2027, 1, 30, tzinfo=UTC), id="late")
+    e.advance(datetime(2027, 4, 1, tzinfo=UTC))
+    # January now 1500 calls: 1000 free + 500 x 0.01 = 5.00, of which 0.00 was billed: 700 more, 5.00
+    assert _usage_lines(e, sub.id) == [("Late usage 2027-01-01 - 2027-02-01: Api (calls)", Decimal(700), 500)]

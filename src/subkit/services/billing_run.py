@@ -98,7 +98,7 @@ def run_due_actions(
         customer = uow.get(Customer, sub.customer_id)
         bctx = ctx.billing_context(work, sub, customer)
         if sub.period_end == sub.due_at:
-            bctx = with_usage(uow, sub, bctx, sub.period_end)  # [usage] services.usage_rating
+            bctx = with_usage(uow, sub, bctx, sub.period_end, now=ctx.now())  # [usage] services.usage_rating
         inv = invoicing.apply(work, run_due_action(sub, bctx), customer)
         report.actions += 1
         if inv is not None:

@@ -56,11 +56,15 @@ DEFAULT_CHUNK = 50_000
 class _Resolver:
     """What one chunk's events need, read once per chunk: metrics, subscriptions, customers' subscriptions."""
 
-    __slots__ = ("by_customer", "catalog", "metrics", "subs", "uow")
+    __slots__ = ("by_customer", "catalog", "metrics", "specs", "subs", "targets", "uow")
 
     def __init__(self, uow: UnitOfWork, catalog: Catalog, chunk: Sequence[Mapping[str, Any]]) -> None:
         self.uow, self.catalog = uow, catalog
         self.metrics: dict[str, BillableMetric | None] = {}
+        #: metric code -> (code, property merged from ``quantity``, property read as the number, signed)
+        self.specs: dict[str, tuple[str, str | None, str | None, bool]] = {}
+        #: subscription id -> (id, customer id, current period start in epoch microseconds)
+        self.targets: dict[str, tuple[str, str, int]] = {}
         sub_ids = {e["subscription_id"] for e in chunk if e.get("subscription_id") is not None}
         self.subs: dict[str, Subscription] = uow.get_many(Subscription, list(sub_ids)) if sub_ids else {}
         cus_ids = {
@@ -118,30 +122,46 @@ class _Resolver:
 
 
 def _row(res: _Resolver, event: Mapping[str, Any], recorded: int) -> UsageRow:
-    metric = res.metric(event.get("metric"))
-    sub = res.subscription(event, metric.code)
+    code = event.get("metric")
+    spec = res.specs.get(code) if type(code) is str else None
+    if spec is None:
+        metric = res.metric(code)
+        merge = None if metric.aggregation == Aggregation.COUNT else metric.field
+        value = None if metric.aggregation in (Aggregation.COUNT, Aggregation.UNIQUE_COUNT) else metric.field
+        spec = res.specs[metric.code] = (
+            metric.code,
+            merge,
+            value,
+            metric.aggregation == Aggregation.WEIGHTED_SUM,
+        )
+    code, merge, value_field, signed = spec
+    sub_id = event.get("subscription_id")
+    target = res.targets.get(sub_id) if sub_id is not None else None
+    if target is None:
+        sub = res.subscription(event, code)
+        target = (sub.id, sub.customer_id, micros(sub.period_start))
+        if sub_id is not None:
+            res.targets[sub_id] = target
     props: Mapping[str, object] | None = event.get("properties")
-    numeric = metric.aggregation != Aggregation.COUNT
-    field = metric.field if numeric else None
     quantity = event.get("quantity")
-    if quantity is not None and field is not None:
-        props = {**(props or {}), field: quantity}
-    if field is not None and metric.aggregation == Aggregation.UNIQUE_COUNT:
-        field = None  # a unique count reads the property as text; no number to keep
+    if quantity is not None and merge is not None:
+        props = {**props, merge: quantity} if props else {merge: quantity}
     row = usage_row(
         event.get("id"),  # type: ignore[arg-type]  # checked there
-        sub.id,
-        sub.customer_id,
-        metric.code,
+        target[0],
+        target[1],
+        code,
         event.get("timestamp"),  # type: ignore[arg-type]  # checked there
         props,
-        value_field=field,
+        value_field=value_field,
         recorded=recorded,
     )
-    if (row.units < 0 or row.nanos < 0) and metric.aggregation != Aggregation.WEIGHTED_SUM:
+    if row.ts < target[2]:
+        row = row._replace(late=1)  # its period already closed: the next renewal adjusts for it
+    if (row.units < 0 or row.nanos < 0) and not signed:
         raise ValidationError(
             "usage quantity must not be negative (only a weighted sum's level changes may be)",
-            field=f"properties.{metric.field}",
+            field=f"properties.{value_field}",
         )
     return row
 

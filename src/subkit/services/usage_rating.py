@@ -31,17 +31,22 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from subkit.catalog.catalog import Plan
 from subkit.catalog.metrics import BillableMetric
 from subkit.catalog.pricing import Percentage
+from subkit.invoice.invoice import InvoiceLine
 from subkit.ports import UnitOfWork
 from subkit.services.context import ServiceContext, Work
+from subkit.subscription.metered import adjustment_line, metered_amount
 from subkit.subscription.model import BillingContext, Subscription
 from subkit.usage.aggregate import UsageQuery
+from subkit.usage.billed import UsageBilled
+from subkit.usage.event import micros
 from subkit.usage.rating import Measured, unit_label
 
-__all__ = ["current_usage", "measure", "metered_items", "usage_totals", "with_usage"]
+__all__ = ["LATE_MARGIN", "current_usage", "measure", "metered_items", "usage_totals", "with_usage"]
 
 _TICK = timedelta(microseconds=1)
 
@@ -88,12 +93,101 @@ def usage_totals(
     return {k: m.total for k, m in measure(uow, sub, ctx, sub.period_start, end).items()}
 
 
-def with_usage(uow: UnitOfWork, sub: Subscription, ctx: BillingContext, end: datetime) -> BillingContext:
-    """``ctx`` carrying the current period's measured usage up to ``end`` (as is when nothing is metered)."""
+def with_usage(
+    uow: UnitOfWork, sub: Subscription, ctx: BillingContext, end: datetime, *, now: datetime | None = None
+) -> BillingContext:
+    """``ctx`` carrying the current period's measured usage up to ``end`` (as is when nothing is metered).
+
+    With ``now`` (a renewal), the period's billing is written down (:class:`~subkit.usage.billed.UsageBilled`)
+    and closed periods whose usage changed since they were billed (late events) get adjustment lines.
+    """
     detail = measure(uow, sub, ctx, sub.period_start, end)
     if not detail:
         return ctx
-    return replace(ctx, usage={k: m.total for k, m in detail.items()}, usage_detail=detail)
+    out = replace(ctx, usage={k: m.total for k, m in detail.items()}, usage_detail=detail)
+    if now is None:
+        return out
+    stamp = micros(now)
+    plans = {item_id: plan for item_id, plan, _ in metered_items(sub, ctx)}
+    adjustments = _late_adjustments(uow, sub, ctx, plans, stamp)
+    uow.add(
+        UsageBilled(
+            id=f"ub_{sub.id}_{micros(sub.period_start)}",
+            subscription_id=sub.id,
+            start=sub.period_start,
+            end=end,
+            checked=stamp,
+            lines=_billed_lines(sub, plans, detail),
+        )
+    )
+    return replace(out, usage_adjustments=tuple(adjustments)) if adjustments else out
+
+
+#: Late events recorded up to this long before a renewal's clock are measured again at the next one
+#: (a transaction still in flight when the renewal read): re-measuring is harmless, it bills differences.
+LATE_MARGIN = timedelta(minutes=10)
+
+
+def _billed_lines(
+    sub: Subscription, plans: dict[str, Plan], detail: dict[str, Measured]
+) -> tuple[tuple[str, str | None, Decimal, Decimal], ...]:
+    lines = []
+    for item_id, used in detail.items():
+        plan = plans[item_id]
+        for group, q in used.groups:
+            amounts = used.amounts.get(group, []) if used.amounts is not None else None
+            lines.append((item_id, group, q, metered_amount(plan, sub.currency, q, amounts)))
+    return tuple(lines)
+
+
+def _late_adjustments(
+    uow: UnitOfWork, sub: Subscription, ctx: BillingContext, plans: dict[str, Plan], stamp: int
+) -> list[InvoiceLine]:
+    """Adjustment lines for closed periods whose usage changed since billed: the previous period
+    (always measured again: events racing its renewal) and those holding late events."""
+    records = uow.find(UsageBilled, subscription_id=sub.id)
+    if not records:
+        return []
+    start = micros(sub.period_start)
+    since = max(r.checked for r in records) - LATE_MARGIN // timedelta(microseconds=1)
+    span = uow.usage.late_span(sub.id, start, since)
+    tz = ZoneInfo(sub.timezone)
+    lines: list[InvoiceLine] = []
+    for rec in sorted(records, key=lambda r: r.start):
+        r_start, r_end = micros(rec.start), micros(rec.end)
+        previous = r_end == start
+        touched = span is not None and span[0] < r_end and span[1] >= r_start
+        if not (previous or touched):
+            continue
+        now = measure(uow, sub, ctx, rec.start, rec.end)
+        fresh = _billed_lines(sub, plans, {k: v for k, v in now.items() if k in plans})
+        billed = rec.billed()
+        changed = []
+        label = f"Late usage {rec.start.astimezone(tz).date()} - {rec.end.astimezone(tz).date()}: "
+        for item_id, group, q, exact in fresh:
+            old_q, old_exact = billed.get((item_id, group), (Decimal(0), Decimal(0)))
+            if q == old_q and exact == old_exact:
+                continue
+            plan, used = plans[item_id], now[item_id]
+            name = used.label if group is None else f"{used.label}, {used.group_by or 'group'} {group}"
+            lines.append(
+                adjustment_line(
+                    plan,
+                    item_id,
+                    f"{label}{plan.name} ({name})",
+                    q - old_q,
+                    exact - old_exact,
+                    sub.currency,
+                    rec.start,
+                    rec.end,
+                    sub.cycle,
+                    rounding=ctx.rounding,
+                )
+            )
+            changed.append(item_id)
+        if changed or rec.checked < stamp:
+            uow.update(rec.model_copy(update={"lines": fresh, "checked": stamp, "version": rec.version + 1}))
+    return lines
 
 
 def current_usage(ctx: ServiceContext, subscription_id: str, at: datetime) -> dict[str, Measured]:

@@ -272,6 +272,8 @@ def arrears_lines(
                 rounding=ctx.rounding,
             )
         )
+    if ctx.usage_adjustments:  # [usage] late usage of closed periods (services.usage_rating)
+        lines += ctx.usage_adjustments
     return lines
 
 

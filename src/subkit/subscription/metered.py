@@ -25,7 +25,7 @@ from subkit.core.money import CONTEXT, Rounding
 from subkit.invoice.invoice import InvoiceLine, LineKind
 from subkit.usage.rating import Measured
 
-__all__ = ["metered_amount", "metered_lines"]
+__all__ = ["adjustment_line", "metered_amount", "metered_lines"]
 
 _ONE = Decimal(1)
 _QUANTUM = Decimal("1e-12")  # as the other lines (subscription.model)
@@ -88,3 +88,47 @@ def metered_lines(
             )
         )
     return lines
+
+
+def adjustment_line(
+    plan: Plan,
+    item_id: str,
+    description: str,
+    quantity: Decimal,
+    exact: Decimal,
+    currency: str,
+    start: datetime,
+    end: datetime,
+    cycle: int,
+    *,
+    rounding: Rounding = Rounding.HALF_UP,
+) -> InvoiceLine:
+    """A usage line for a late change to a closed period: ``quantity`` more (or less) used, ``exact`` owed.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> from subkit.catalog.pricing import PerUnit
+        >>> plan = Plan(id="api", product_id="app", name="API", metric="calls",
+        ...             prices={"USD": PerUnit(unit_price="1")})
+        >>> ln = adjustment_line(plan, "it_1", "Late usage", Decimal(3), Decimal(3), "USD",
+        ...                      datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC), 1)
+        >>> ln.amount_minor, ln.period_start.month
+        (300, 1)
+    """
+    unit = exact if quantity in (0, 1) else CONTEXT.divide(exact, quantity)
+    unit = unit.quantize(_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT)
+    unit = unit.quantize(_ONE) if unit == unit.to_integral_value() else unit.normalize(CONTEXT)
+    return InvoiceLine.build(
+        description,
+        LineKind.USAGE,
+        currency=currency,
+        quantity=quantity,
+        unit_amount=unit,
+        exact_amount=exact,
+        plan_id=plan.id,
+        item_id=item_id,
+        period_start=start,
+        period_end=end,
+        cycle=cycle,
+        rounding=rounding,
+    )

@@ -211,6 +211,8 @@ class BillingContext:
     usage: Mapping[str, Decimal] = field(default_factory=dict)  # item_id -> quantity used this period
     #: item_id -> the period's usage per group, with its label (subkit.usage.rating); wins over ``usage``
     usage_detail: Mapping[str, Measured] = field(default_factory=dict)
+    #: lines adjusting closed periods for late usage, billed with the period's arrears (usage_rating)
+    usage_adjustments: tuple[InvoiceLine, ...] = ()
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ Example:
     >>> row = usage_row("evt_1", "sub_1", "cus_1", "storage", datetime(2027, 1, 5, tzinfo=UTC),
     ...                 {"gb": "20.5", "region": "eu"}, value_field="gb")
     >>> row.units, row.nanos, row.properties
-    (20, 500000000, '{"gb":"20.5","region":"eu"}')
+    (20, 500000000, '{"region":"eu"}')
     >>> row_value(row)
     Decimal('20.5')
 """
@@ -52,8 +52,8 @@ class UsageRow(NamedTuple):
     """One stored usage event (plain values; see the module docstring).
 
     Example:
-        >>> UsageRow("e1", "sub_1", "cus_1", "calls", 0, 3, 0, None, 0).units
-        3
+        >>> UsageRow("e1", "sub_1", "cus_1", "calls", 0, 3, 0, None, 0).late
+        0
     """
 
     id: str
@@ -65,6 +65,7 @@ class UsageRow(NamedTuple):
     nanos: int
     properties: str | None  # JSON object of strings, keys sorted; None when empty
     recorded: int  # when it was ingested, UTC epoch microseconds
+    late: int = 0  # 1: its period had already closed when it arrived (a late event; see usage_rating)
 
     def same_event(self, other: UsageRow) -> bool:
         """Whether ``other`` is this event (the same content; ``recorded`` aside).
@@ -184,6 +185,8 @@ def row_value(row: UsageRow) -> Decimal:
 def _text(value: object, key: str) -> str:
     if isinstance(value, str):
         return value
+    if type(value) is int:
+        return str(value)
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return str(decimal_of(value, f"properties.{key}"))
     if isinstance(value, (bool, float)):
@@ -203,8 +206,11 @@ def usage_row(
     *,
     value_field: str | None,
     recorded: int = 0,
+    late: int = 0,
 ) -> UsageRow:
     """Check one event and encode it (``value_field``: the property holding the metric's number).
+
+    The number is kept exactly in ``units`` and ``nanos``, not repeated in ``properties``.
 
     Example:
         >>> from datetime import datetime, UTC
@@ -212,32 +218,50 @@ def usage_row(
         Traceback (most recent call last):
         subkit.errors.ValidationError: [invalid] id: a usage event needs its unique id (the host's event id)
     """
-    if not isinstance(id, str) or not id or "\x00" in id or _has_surrogate(id):
+    if type(id) is not str or not id or "\x00" in id or (not id.isascii() and _has_surrogate(id)):
         raise ValidationError("a usage event needs its unique id (the host's event id)", field="id")
     if not isinstance(timestamp, datetime):
         raise ValidationError("timestamp must be an aware datetime", field="timestamp")
-    ts = micros(timestamp)
-    props: dict[str, str] = {}
+    if timestamp.utcoffset() is None:
+        raise NaiveDatetimeError("usage timestamps must be timezone-aware", field="timestamp")
+    d = timestamp - _EPOCH
+    ts = (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
+    units = nanos = 0
+    found = value_field is None
+    body = None
     if properties:
+        props: dict[str, str] = {}
         for key, value in properties.items():
-            if not isinstance(key, str):
+            if key == value_field:
+                units, nanos = _number(value, key)
+                found = True
+                continue
+            if type(key) is not str:
                 raise ValidationError("property names must be strings", field="properties")
-            text = props[key] = _text(value, key)
+            text = props[key] = value if type(value) is str else _text(value, key)
             if "\x00" in key or "\x00" in text:
                 raise ValidationError("properties must be text without NUL", field=f"properties.{key}")
-    units = nanos = 0
-    if value_field is not None:
-        raw = props.get(value_field)
-        if raw is None:
-            raise ValidationError(
-                f"metric {metric!r} reads property {value_field!r}; the event has none",
-                field=f"properties.{value_field}",
-            )
-        units, nanos = parts(decimal_of(raw, f"properties.{value_field}"), f"properties.{value_field}")
-    body = json.dumps(props, sort_keys=True, separators=(",", ":"), ensure_ascii=False) if props else None
-    if body is not None and _has_surrogate(body):
-        raise ValidationError("properties must be text without lone surrogates", field="properties")
-    return UsageRow(id, subscription_id, customer_id, metric, ts, units, nanos, body, recorded)
+        if props:
+            body = _dumps(props)
+            if not body.isascii() and _has_surrogate(body):
+                raise ValidationError("properties must be text without lone surrogates", field="properties")
+    if not found:
+        raise ValidationError(
+            f"metric {metric!r} reads property {value_field!r}; the event has none",
+            field=f"properties.{value_field}",
+        )
+    return UsageRow(id, subscription_id, customer_id, metric, ts, units, nanos, body, recorded, late)
+
+
+_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _number(value: object, key: str) -> tuple[int, int]:
+    if type(value) is int:
+        if abs(value) > _MAX_UNITS:
+            raise ValidationError(f"{value} is too large for a usage value", field=f"properties.{key}")
+        return value, 0
+    return parts(decimal_of(value, f"properties.{key}"), f"properties.{key}")
 
 
 def _has_surrogate(text: str) -> bool:

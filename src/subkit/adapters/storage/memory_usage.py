@@ -127,10 +127,18 @@ class MemoryUsage:
         self._check_open()
         with self._lock:
             series = [rows for (sub, _), rows in self._table.by_series.items() if sub == subscription_id]
-            found = [r.ts for rows in series for r in rows if r.ts < before and r.recorded >= recorded_since]
+            found = [
+                r.ts
+                for rows in series
+                for r in rows
+                if r.late and r.ts < before and r.recorded >= recorded_since
+            ]
         found.extend(
             r.ts
             for r in self._pending.values()
-            if r.subscription_id == subscription_id and r.ts < before and r.recorded >= recorded_since
+            if r.subscription_id == subscription_id
+            and r.late
+            and r.ts < before
+            and r.recorded >= recorded_since
         )
         return (min(found), max(found)) if found else None

@@ -171,8 +171,11 @@ class StoreUsageContract(StoreFixture):
 
     def test_late_span(self, store: Store) -> None:
         rows = [_ev("a", 2, {"v": 1}), _ev("b", 10, {"v": 1}), _ev("c", 20, {"v": 1})]
-        rows = [r._replace(recorded=micros(FEB) + n) for n, r in enumerate(rows)]  # all arrived in February
-        self._ingest(store, [_ev("old", 1, {"v": 1}), *rows])
+        rows = [
+            r._replace(recorded=micros(FEB) + n, late=1) for n, r in enumerate(rows)
+        ]  # arrived in February
+        on_time = _ev("x", 3, {"v": 1})._replace(recorded=micros(FEB) + 5)  # not marked late: not counted
+        self._ingest(store, [_ev("old", 1, {"v": 1}), on_time, *rows])
         with store.begin() as uow:
             assert uow.usage.late_span("sub_1", micros(FEB), micros(FEB)) == (rows[0].ts, rows[2].ts)
             assert uow.usage.late_span("sub_1", micros(FEB), micros(FEB) + 10) is None

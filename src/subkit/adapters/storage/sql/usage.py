@@ -54,7 +54,18 @@ if TYPE_CHECKING:
 __all__ = ["COLUMNS", "SqlUsage"]
 
 #: The stored columns, in :class:`~subkit.usage.event.UsageRow` order (then ``batch``).
-COLUMNS = ("id", "subscription_id", "customer_id", "metric", "ts", "units", "nanos", "properties", "recorded")
+COLUMNS = (
+    "id",
+    "subscription_id",
+    "customer_id",
+    "metric",
+    "ts",
+    "units",
+    "nanos",
+    "properties",
+    "recorded",
+    "late",
+)
 _COLS = ", ".join(COLUMNS)
 _CHUNK = 500  # ids per statement when reading duplicates back
 
@@ -115,7 +126,7 @@ class SqlUsage:
 
     def _executemany(self, rows: list[UsageRow], batch: int) -> int:
         sql = (
-            f"INSERT INTO subkit_usage ({_COLS}, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {int(batch)}) "
+            f"INSERT INTO subkit_usage ({_COLS}, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {int(batch)}) "
             "ON CONFLICT (id) DO NOTHING"
         )
         try:
@@ -130,7 +141,7 @@ class SqlUsage:
             cur.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS subkit_usage_in (id text, subscription_id text, "
                 "customer_id text, metric text, ts bigint, units bigint, nanos bigint, properties jsonb, "
-                "recorded bigint) ON COMMIT DELETE ROWS"
+                "recorded bigint, late smallint) ON COMMIT DELETE ROWS"
             )
             cur.execute("TRUNCATE subkit_usage_in")
             with cur.copy(f"COPY subkit_usage_in ({_COLS}) FROM STDIN") as copy:
@@ -153,7 +164,7 @@ class SqlUsage:
             marks = ", ".join([p] * len(chunk))
             props = "properties::text" if self._pg else "properties"
             sql = (
-                f"SELECT id, subscription_id, customer_id, metric, ts, units, nanos, {props}, recorded "
+                f"SELECT id, subscription_id, customer_id, metric, ts, units, nanos, {props}, recorded, late "
                 f"FROM subkit_usage WHERE id IN ({marks}) AND batch <> {p}"
             )
             found.extend(_row(r) for r in self._rows(sql, [*chunk, batch]))
@@ -164,7 +175,7 @@ class SqlUsage:
         """The stored event ``id``, or ``None``."""
         props = "properties::text" if self._pg else "properties"
         sql = (
-            f"SELECT id, subscription_id, customer_id, metric, ts, units, nanos, {props}, recorded "
+            f"SELECT id, subscription_id, customer_id, metric, ts, units, nanos, {props}, recorded, late "
             f"FROM subkit_usage WHERE id = {self._p()}"
         )
         found = self._rows(sql, [id])
@@ -252,7 +263,7 @@ class SqlUsage:
         p = self._p()
         sql = (
             f"SELECT min(ts), max(ts) FROM subkit_usage WHERE subscription_id = {p} "
-            f"AND recorded >= {p} AND ts < {p}"
+            f"AND late = 1 AND recorded >= {p} AND ts < {p}"
         )
         ((low, high),) = self._rows(sql, [subscription_id, recorded_since, before])
         return None if low is None else (int(low), int(high))
@@ -264,4 +275,4 @@ def _row(r: Sequence[Any]) -> UsageRow:
         props = json.dumps(json.loads(props), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         if props == "{}":
             props = None
-    return UsageRow(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), int(r[6]), props, int(r[8]))
+    return UsageRow(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), int(r[6]), props, int(r[8]), int(r[9]))
