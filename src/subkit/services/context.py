@@ -89,6 +89,8 @@ class BillingConfig:
     #: Keep usage events for an unknown metric or subscription aside (``QuarantinedUsage``) instead
     #: of refusing them; ``engine.replay_quarantined_usage()`` ingests them once fixed.
     usage_quarantine: bool = False
+    #: Prepaid-credit wallets (services.wallets): invoices consume them before payment. Off: no reads.
+    wallets: bool = False
 
 
 def uuid_ids(prefix: str) -> str:

@@ -53,11 +53,13 @@ from subkit.services.metering import Metering
 from subkit.services.outbox import relay
 from subkit.services.subscriptions import Subscriptions, When
 from subkit.services.usage_rating import current_usage
+from subkit.services.wallets import Wallets
 from subkit.subscription.model import Subscription, TrialEndBehavior
 from subkit.subscription.proration import ProrationBehavior
 from subkit.usage.event import IngestResult, UsageEvent
 from subkit.usage.quarantine import QuarantinedUsage
 from subkit.usage.rating import Measured
+from subkit.usage.wallet import Wallet, WalletEntry
 
 __all__ = ["AdvanceReport", "BillingConfig", "BillingEngine", "CatalogRecord", "change_balance"]
 
@@ -440,3 +442,16 @@ class BillingEngine:
     def current_usage(self, subscription_id: str, *, at: datetime | None = None) -> dict[str, Measured]:
         """Each metered item's usage in the current period so far (to ``at``, default now), by item id."""
         return current_usage(self._ctx, subscription_id, self._ctx.now(at))
+
+    # ------------------------------------------------------------------ prepaid credits (services.wallets)
+    def grant_credits(self, customer_id: str, amount: object, **options: Any) -> Wallet:
+        """Add prepaid credits to the customer's wallet (``kind``, ``priority``, ``expires_at``...)."""
+        return Wallets(self._ctx).grant(customer_id, amount, **options)
+
+    def wallet(self, customer_id: str, currency: str | None = None) -> Wallet:
+        """The customer's wallet (``wallet.available(at)`` is the balance usable at ``at``)."""
+        return Wallets(self._ctx).wallet(customer_id, currency)
+
+    def wallet_ledger(self, customer_id: str) -> list[WalletEntry]:
+        """Every movement of the customer's prepaid credits, oldest first."""
+        return Wallets(self._ctx).ledger(customer_id)
