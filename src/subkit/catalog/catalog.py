@@ -103,6 +103,9 @@ class Plan(Model):
     entitlements: dict[str, int | bool | None] = Field(default_factory=dict)
     version: int = Field(default=1, ge=1)
     effective_from: AwareDatetime | None = None
+    #: Progressive billing: when a subscription's unbilled usage charges in a period reach this
+    #: amount (per currency), an interim invoice bills them (services.progressive).
+    usage_thresholds: dict[CurrencyCode, Amount] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> Plan:

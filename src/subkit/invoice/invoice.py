@@ -84,6 +84,7 @@ class BillingReason(StrEnum):
     SUBSCRIPTION_UPDATE = "subscription_update"
     SUBSCRIPTION_CANCEL = "subscription_cancel"
     MANUAL = "manual"
+    SUBSCRIPTION_THRESHOLD = "subscription_threshold"  # an interim invoice: usage crossed a threshold
 
 
 class InvoiceLine(Value):

@@ -51,6 +51,7 @@ from subkit.services.customers import Customers, change_balance
 from subkit.services.invoicing import Invoicing
 from subkit.services.metering import Metering
 from subkit.services.outbox import relay
+from subkit.services.progressive import check_thresholds
 from subkit.services.subscriptions import Subscriptions, When
 from subkit.services.usage_rating import current_usage
 from subkit.services.wallets import Wallets
@@ -118,7 +119,7 @@ class BillingEngine:
         self._customers = Customers(ctx)
         self._invoicing = Invoicing(ctx)
         self._credit_notes = CreditNotes(ctx)
-        self._metering = Metering(ctx)
+        self._metering = Metering(ctx, on_usage=self.check_usage_thresholds)
         self._subscriptions = Subscriptions(ctx, self._invoicing)
         self._after_finalize: list[Callable[[str], None]] = []
 
@@ -455,3 +456,9 @@ class BillingEngine:
     def wallet_ledger(self, customer_id: str) -> list[WalletEntry]:
         """Every movement of the customer's prepaid credits, oldest first."""
         return Wallets(self._ctx).ledger(customer_id)
+
+    def check_usage_thresholds(
+        self, subscription_ids: Iterable[str], *, at: datetime | None = None
+    ) -> list[Invoice]:
+        """Issue interim invoices where unbilled usage reached the plan's threshold (progressive billing)."""
+        return check_thresholds(self._ctx, self._invoicing, subscription_ids, self._ctx.now(at))

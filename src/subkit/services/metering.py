@@ -33,7 +33,7 @@ Example:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -56,7 +56,7 @@ DEFAULT_CHUNK = 50_000
 class _Resolver:
     """What one chunk's events need, read once per chunk: metrics, subscriptions, customers' subscriptions."""
 
-    __slots__ = ("by_customer", "catalog", "metrics", "specs", "subs", "targets", "uow")
+    __slots__ = ("by_customer", "catalog", "metrics", "specs", "subs", "targets", "thresholds", "uow")
 
     def __init__(self, uow: UnitOfWork, catalog: Catalog, chunk: Sequence[Mapping[str, Any]]) -> None:
         self.uow, self.catalog = uow, catalog
@@ -65,6 +65,8 @@ class _Resolver:
         self.specs: dict[str, tuple[str, str | None, str | None, bool]] = {}
         #: subscription id -> (id, customer id, current period start in epoch microseconds)
         self.targets: dict[str, tuple[str, str, int]] = {}
+        #: whether any plan has usage thresholds (then the subscriptions touched are checked)
+        self.thresholds = any(p.usage_thresholds for p in catalog.plans)
         sub_ids = {e["subscription_id"] for e in chunk if e.get("subscription_id") is not None}
         self.subs: dict[str, Subscription] = uow.get_many(Subscription, list(sub_ids)) if sub_ids else {}
         cus_ids = {
@@ -193,10 +195,13 @@ class Metering:
         IngestResult(accepted=0, duplicates=(), quarantined=0)
     """
 
-    __slots__ = ("ctx",)
+    __slots__ = ("ctx", "on_usage")
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, on_usage: Callable[[list[str]], object] | None = None) -> None:
         self.ctx = ctx
+        #: Called after a commit with the subscriptions whose plans have usage thresholds
+        #: (the engine checks them: progressive billing).
+        self.on_usage = on_usage
 
     def record(
         self,
@@ -231,6 +236,8 @@ class Metering:
                 )
             result = uow.usage.ingest([row])
             stored = uow.usage.get(row.id) if result.duplicates else row
+        if res.thresholds and result.accepted and self.on_usage is not None:
+            self.on_usage([row.subscription_id])
         return UsageEvent.of(stored or row, bool(result.duplicates))
 
     def _resolver(self, uow: UnitOfWork, chunk: Sequence[Mapping[str, Any]]) -> _Resolver:
@@ -270,6 +277,8 @@ class Metering:
                 result = uow.usage.ingest(rows)
                 if bad:
                     self._quarantine(uow, bad)
+            if res.thresholds and result.accepted and self.on_usage is not None:
+                self.on_usage(list(dict.fromkeys(r.subscription_id for r in rows)))
             accepted += result.accepted
             duplicates.extend(result.duplicates)
             held += len(bad)

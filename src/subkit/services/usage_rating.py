@@ -46,7 +46,18 @@ from subkit.usage.billed import UsageBilled
 from subkit.usage.event import micros
 from subkit.usage.rating import Measured, unit_label
 
-__all__ = ["LATE_MARGIN", "current_usage", "measure", "metered_items", "usage_totals", "with_usage"]
+__all__ = [
+    "LATE_MARGIN",
+    "billed_lines",
+    "billed_so_far",
+    "current_usage",
+    "measure",
+    "metered_items",
+    "record_billed",
+    "usage_totals",
+    "with_billed",
+    "with_usage",
+]
 
 _TICK = timedelta(microseconds=1)
 
@@ -104,12 +115,49 @@ def with_usage(
     detail = measure(uow, sub, ctx, sub.period_start, end)
     if not detail:
         return ctx
+    current = billed_so_far(uow, sub)
+    if current is not None:  # interim invoices (progressive billing) billed part of the period
+        detail = with_billed(detail, current)
     out = replace(ctx, usage={k: m.total for k, m in detail.items()}, usage_detail=detail)
     if now is None:
         return out
     stamp = micros(now)
     plans = {item_id: plan for item_id, plan, _ in metered_items(sub, ctx)}
     adjustments = _late_adjustments(uow, sub, ctx, plans, stamp)
+    record_billed(uow, sub, current, end, stamp, billed_lines(sub, plans, detail))
+    return replace(out, usage_adjustments=tuple(adjustments)) if adjustments else out
+
+
+def billed_so_far(uow: UnitOfWork, sub: Subscription) -> UsageBilled | None:
+    """What interim invoices billed of the current period, or ``None``."""
+    key = f"ub_{sub.id}_{micros(sub.period_start)}"
+    return uow.get_many(UsageBilled, [key]).get(key)
+
+
+def with_billed(detail: dict[str, Measured], record: UsageBilled) -> dict[str, Measured]:
+    """``detail`` with what ``record`` says was billed of it (the lines then bill the rest)."""
+    billed: dict[str, dict[str | None, tuple[Decimal, Decimal]]] = {}
+    for (item, group), pair in record.billed().items():
+        billed.setdefault(item, {})[group] = pair
+    return {k: m._replace(billed=billed.get(k, {})) for k, m in detail.items()}
+
+
+def record_billed(
+    uow: UnitOfWork,
+    sub: Subscription,
+    current: UsageBilled | None,
+    end: datetime,
+    stamp: int,
+    lines: tuple[tuple[str, str | None, Decimal, Decimal], ...],
+) -> None:
+    """Write down the period's usage billed so far (cumulative: quantity and exact charge per group)."""
+    if current is not None:
+        uow.update(
+            current.model_copy(
+                update={"end": end, "checked": stamp, "lines": lines, "version": current.version + 1}
+            )
+        )
+        return
     uow.add(
         UsageBilled(
             id=f"ub_{sub.id}_{micros(sub.period_start)}",
@@ -117,10 +165,9 @@ def with_usage(
             start=sub.period_start,
             end=end,
             checked=stamp,
-            lines=_billed_lines(sub, plans, detail),
+            lines=lines,
         )
     )
-    return replace(out, usage_adjustments=tuple(adjustments)) if adjustments else out
 
 
 #: Late events recorded up to this long before a renewal's clock are measured again at the next one
@@ -128,9 +175,10 @@ def with_usage(
 LATE_MARGIN = timedelta(minutes=10)
 
 
-def _billed_lines(
+def billed_lines(
     sub: Subscription, plans: dict[str, Plan], detail: dict[str, Measured]
 ) -> tuple[tuple[str, str | None, Decimal, Decimal], ...]:
+    """(item id, group, quantity, exact charge) of ``detail``: what a record of the period keeps."""
     lines = []
     for item_id, used in detail.items():
         plan = plans[item_id]
@@ -155,12 +203,14 @@ def _late_adjustments(
     lines: list[InvoiceLine] = []
     for rec in sorted(records, key=lambda r: r.start):
         r_start, r_end = micros(rec.start), micros(rec.end)
+        if r_start >= start:
+            continue  # the current period (interim invoices): billed with it, not adjusted
         previous = r_end == start
         touched = span is not None and span[0] < r_end and span[1] >= r_start
         if not (previous or touched):
             continue
         now = measure(uow, sub, ctx, rec.start, rec.end)
-        fresh = _billed_lines(sub, plans, {k: v for k, v in now.items() if k in plans})
+        fresh = billed_lines(sub, plans, {k: v for k, v in now.items() if k in plans})
         billed = rec.billed()
         changed = []
         label = f"Late usage {rec.start.astimezone(tz).date()} - {rec.end.astimezone(tz).date()}: "

@@ -21,13 +21,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from subkit.catalog.catalog import Plan
 from subkit.catalog.pricing import Percentage
-from subkit.core.money import CONTEXT, Rounding
+from subkit.core.money import CONTEXT, Rounding, exact_to_minor, minor_units
 from subkit.invoice.invoice import InvoiceLine, LineKind
 from subkit.usage.rating import Measured
 
 __all__ = ["adjustment_line", "metered_amount", "metered_lines"]
 
 _ONE = Decimal(1)
+_ZERO = Decimal(0)
 _QUANTUM = Decimal("1e-12")  # as the other lines (subscription.model)
 
 
@@ -38,8 +39,8 @@ def metered_amount(plan: Plan, currency: str, quantity: Decimal, amounts: list[D
         >>> from subkit.catalog.catalog import Plan
         >>> p = Plan(id="pay", product_id="app", name="Payments", metric="pay",
         ...          prices={"USD": Percentage(rate="2.9", fixed_fee="0.30")})
-        >>> metered_amount(p, "USD", Decimal(110), [Decimal(100), Decimal(10)])  # 3.20 + 0.59
-        Decimal('3.79000')
+        >>> metered_amount(p, "USD", Decimal(110), [Decimal(100), Decimal(10)]) == Decimal("3.79")
+        True
     """
     price = plan.price(currency)
     if isinstance(price, Percentage) and amounts is not None:
@@ -62,10 +63,21 @@ def metered_lines(
     """The usage lines of one metered item over ``[start, end)``: one per group, ungrouped first."""
     lines = []
     groups = sorted(used.groups, key=lambda g: (g[0] is not None, g[0] or ""))
+    digits = minor_units(currency)
     for group, quantity in groups:
         amounts = used.amounts.get(group, []) if used.amounts is not None else None
         exact = metered_amount(plan, currency, quantity, amounts)
-        if exact == 0 and quantity == 0:
+        if used.billed is not None:
+            # Interim invoices billed part of it: bill the rest, rounded as the whole would be
+            # (the rounded whole less the rounded part), so the invoices sum to the one-invoice total.
+            billed_q, billed_exact = used.billed.get(group, (_ZERO, _ZERO))
+            minor = exact_to_minor(exact, currency, rounding) - exact_to_minor(
+                billed_exact, currency, rounding
+            )
+            exact, quantity = Decimal(minor).scaleb(-digits), quantity - billed_q
+            if minor == 0 and quantity == 0:
+                continue
+        elif exact == 0 and quantity == 0:
             continue
         label = used.label if group is None else f"{used.label}, {used.group_by or 'group'} {group}"
         unit = exact if quantity in (0, 1) else CONTEXT.divide(exact, quantity)

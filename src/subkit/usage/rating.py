@@ -42,6 +42,8 @@ class Measured(NamedTuple):
     label: str
     amounts: dict[Group, list[Decimal]] | None = None
     group_by: str | None = None
+    #: What interim invoices already billed of this period: group -> (quantity, exact charge).
+    billed: dict[Group, tuple[Decimal, Decimal]] | None = None
 
     @property
     def total(self) -> Decimal:
