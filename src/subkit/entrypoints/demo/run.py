@@ -18,6 +18,7 @@ from dateutil.relativedelta import relativedelta
 from subkit.core.clock import TestClock
 from subkit.customer.customer import Customer
 from subkit.entrypoints.demo.business import DEFAULT_START, demo_catalog, demo_coupons
+from subkit.entrypoints.demo.metered import StorageStory, with_storage
 from subkit.entrypoints.demo.payments import card_payments
 from subkit.entrypoints.demo.report import summarize
 from subkit.entrypoints.demo.simulation import Simulation
@@ -72,9 +73,10 @@ def run_demo(
             return f"{prefix}_{next(counter):06d}"
 
         clock = TestClock(start)
-        engine = BillingEngine(store, clock, config=BillingConfig(granularity=Granularity.DAY), ids=ids)
+        config = BillingConfig(granularity=Granularity.DAY, wallets=True)
+        engine = BillingEngine(store, clock, config=config, ids=ids)
         rng = random.Random(seed)
-        engine.set_catalog(demo_catalog())
+        engine.set_catalog(with_storage(demo_catalog()))  # [usage] metered storage (demo.metered)
         coupons, codes = demo_coupons(start, end)
         for c in coupons:
             engine.add_coupon(c)
@@ -90,8 +92,10 @@ def run_demo(
             sim.schedule(start + timedelta(days=days // 2), "price_increase")
         for month in range(months):
             sim.schedule(start + relativedelta(months=month, days=14, hours=rng.randrange(24)), "outage")
+        storage = StorageStory(engine, random.Random(seed + 1), sim.counts)  # [usage]
         for day in range(1, days + 1):
             sim.run_until(start + timedelta(days=day))
+            storage.day(start + timedelta(days=day))
             if progress is not None:
                 progress(day, days)
         return summarize(engine, sim, seed=seed, months=months, days=days, payments=payments)
