@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -375,3 +375,42 @@ def test_late_event_two_periods_back_with_graduated_price_bills_the_difference()
     e.advance(datetime(2027, 4, 1, tzinfo=UTC))
     # January now 1500 calls: 1000 free + 500 x 0.01 = 5.00, of which 0.00 was billed: 700 more, 5.00
     assert _usage_lines(e, sub.id) == [("Late usage 2027-01-01 - 2027-02-01: Api (calls)", Decimal(700), 500)]
+
+
+def test_grace_period_keeps_the_period_open_for_late_events() -> None:
+    e = BillingEngine(InMemoryStore(), TestClock(JAN), config=BillingConfig(usage_grace=timedelta(days=3)))
+    e.set_catalog(
+        Catalog(
+            products=(Product(id="app", name="App"),),
+            plans=(
+                Plan(id="base", product_id="app", name="Base", prices={"USD": FlatFee(price="10")}),
+                _plan("api", "calls", PerUnit(unit_price="0.01")),
+            ),
+            metrics=METRICS,
+        )
+    )
+    cus = e.create_customer(name="Ada", currency="USD")
+    sub = e.subscribe(cus.id, items=[("base", 1), ("api", 0)], at=JAN, id="sub_1")
+    e.record_usage(sub.id, "calls", properties={"n": 300}, at=datetime(2027, 1, 10, tzinfo=UTC), id="a")
+    e.advance(FEB)
+    renewal = e.invoices(subscription_id=sub.id)[-1]
+    assert [ln.kind for ln in renewal.lines] == [LineKind.RECURRING]  # January's usage is held open
+    # February 2, within the grace period: an event of January 31 still counts for January
+    e.clock.travel_to(datetime(2027, 2, 2, tzinfo=UTC))
+    e.record_usage(sub.id, "calls", properties={"n": 200}, at=datetime(2027, 1, 31, tzinfo=UTC), id="b")
+    e.advance(datetime(2027, 2, 4, tzinfo=UTC))
+    usage_bill = e.invoices(subscription_id=sub.id)[-1]
+    assert usage_bill.period_start == JAN and usage_bill.period_end == FEB
+    assert [(ln.description, ln.quantity, ln.amount_minor) for ln in usage_bill.lines] == [
+        ("Api (calls)", Decimal(500), 500)
+    ]
+    # after the grace period: a January event is an adjustment on the next invoice, billed once
+    e.clock.travel_to(datetime(2027, 2, 10, tzinfo=UTC))
+    e.record_usage(sub.id, "calls", properties={"n": 50}, at=datetime(2027, 1, 31, tzinfo=UTC), id="c")
+    e.advance(datetime(2027, 3, 1, tzinfo=UTC))
+    e.advance(datetime(2027, 3, 4, tzinfo=UTC))
+    march = e.invoices(subscription_id=sub.id)[-1]  # February had no usage: no usage invoice for it
+    assert march.period_start == datetime(2027, 3, 1, tzinfo=UTC)
+    assert [(ln.description, ln.amount_minor) for ln in march.lines if ln.kind == LineKind.USAGE] == [
+        ("Late usage 2027-01-01 - 2027-02-01: Api (calls)", 50)
+    ]

@@ -31,7 +31,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from subkit.catalog.catalog import Catalog
@@ -91,6 +91,9 @@ class BillingConfig:
     usage_quarantine: bool = False
     #: Prepaid-credit wallets (services.wallets): invoices consume them before payment. Off: no reads.
     wallets: bool = False
+    #: Bill a period's usage this long after it ends (services.usage_close), with the events that
+    #: arrived meanwhile, instead of at the renewal. Zero: at the renewal; later events are adjustments.
+    usage_grace: timedelta = timedelta(0)
 
 
 def uuid_ids(prefix: str) -> str:

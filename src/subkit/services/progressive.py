@@ -79,7 +79,7 @@ def check_thresholds(
             if limit is None:
                 continue
             detail = measure(uow, sub, bctx, sub.period_start, at + _TICK)
-            current = billed_so_far(uow, sub)
+            current = billed_so_far(uow, sub.id, sub.period_start)
             if current is not None:
                 detail = with_billed(detail, current)
             plans = {item_id: plan for item_id, plan, _ in metered_items(sub, bctx)}
@@ -100,7 +100,9 @@ def check_thresholds(
             inv = invoicing.invoice(
                 work, customer, lines, at, sub, BillingReason.SUBSCRIPTION_THRESHOLD, (sub.period_start, at)
             )
-            record_billed(uow, sub, current, at, micros(at), billed_lines(sub, plans, detail))
+            record_billed(
+                uow, sub.id, sub.period_start, current, at, micros(at), billed_lines(sub, plans, detail)
+            )
             issued.append(inv)
         ctx.committed(work)
     return issued

@@ -42,7 +42,7 @@ from subkit.services.context import ServiceContext, Work
 from subkit.subscription.metered import adjustment_line, metered_amount
 from subkit.subscription.model import BillingContext, Subscription
 from subkit.usage.aggregate import UsageQuery
-from subkit.usage.billed import UsageBilled
+from subkit.usage.billed import UsageBilled, UsageClose
 from subkit.usage.event import micros
 from subkit.usage.rating import Measured, unit_label
 
@@ -105,17 +105,43 @@ def usage_totals(
 
 
 def with_usage(
-    uow: UnitOfWork, sub: Subscription, ctx: BillingContext, end: datetime, *, now: datetime | None = None
+    uow: UnitOfWork,
+    sub: Subscription,
+    ctx: BillingContext,
+    end: datetime,
+    *,
+    now: datetime | None = None,
+    grace: timedelta = timedelta(0),
 ) -> BillingContext:
     """``ctx`` carrying the current period's measured usage up to ``end`` (as is when nothing is metered).
 
     With ``now`` (a renewal), the period's billing is written down (:class:`~subkit.usage.billed.UsageBilled`)
     and closed periods whose usage changed since they were billed (late events) get adjustment lines.
+    With a ``grace`` period, the period's usage is not billed now: a
+    :class:`~subkit.usage.billed.UsageClose` bills it when the grace period ends
+    (:mod:`subkit.services.usage_close`), with the events that arrived meanwhile.
     """
+    if now is not None and grace > timedelta(0):
+        items = metered_items(sub, ctx)
+        if not items:
+            return ctx
+        uow.add(
+            UsageClose(
+                id=f"uc_{sub.id}_{micros(sub.period_start)}",
+                subscription_id=sub.id,
+                start=sub.period_start,
+                end=end,
+                due_at=end + grace,
+            )
+        )
+        held = {item_id: Measured((), unit_label(m, p.interval)) for item_id, p, m in items}
+        plans = {item_id: plan for item_id, plan, _ in items}
+        adjustments = _late_adjustments(uow, sub, ctx, plans, micros(now))
+        return replace(ctx, usage_detail=held, usage_adjustments=tuple(adjustments))
     detail = measure(uow, sub, ctx, sub.period_start, end)
     if not detail:
         return ctx
-    current = billed_so_far(uow, sub)
+    current = billed_so_far(uow, sub.id, sub.period_start)
     if current is not None:  # interim invoices (progressive billing) billed part of the period
         detail = with_billed(detail, current)
     out = replace(ctx, usage={k: m.total for k, m in detail.items()}, usage_detail=detail)
@@ -124,13 +150,13 @@ def with_usage(
     stamp = micros(now)
     plans = {item_id: plan for item_id, plan, _ in metered_items(sub, ctx)}
     adjustments = _late_adjustments(uow, sub, ctx, plans, stamp)
-    record_billed(uow, sub, current, end, stamp, billed_lines(sub, plans, detail))
+    record_billed(uow, sub.id, sub.period_start, current, end, stamp, billed_lines(sub, plans, detail))
     return replace(out, usage_adjustments=tuple(adjustments)) if adjustments else out
 
 
-def billed_so_far(uow: UnitOfWork, sub: Subscription) -> UsageBilled | None:
-    """What interim invoices billed of the current period, or ``None``."""
-    key = f"ub_{sub.id}_{micros(sub.period_start)}"
+def billed_so_far(uow: UnitOfWork, subscription_id: str, start: datetime) -> UsageBilled | None:
+    """What was billed so far of the period starting at ``start`` (interim invoices), or ``None``."""
+    key = f"ub_{subscription_id}_{micros(start)}"
     return uow.get_many(UsageBilled, [key]).get(key)
 
 
@@ -144,7 +170,8 @@ def with_billed(detail: dict[str, Measured], record: UsageBilled) -> dict[str, M
 
 def record_billed(
     uow: UnitOfWork,
-    sub: Subscription,
+    subscription_id: str,
+    start: datetime,
     current: UsageBilled | None,
     end: datetime,
     stamp: int,
@@ -160,9 +187,9 @@ def record_billed(
         return
     uow.add(
         UsageBilled(
-            id=f"ub_{sub.id}_{micros(sub.period_start)}",
-            subscription_id=sub.id,
-            start=sub.period_start,
+            id=f"ub_{subscription_id}_{micros(start)}",
+            subscription_id=subscription_id,
+            start=start,
             end=end,
             checked=stamp,
             lines=lines,

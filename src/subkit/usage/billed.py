@@ -23,7 +23,7 @@ from pydantic import AwareDatetime
 
 from subkit.core.model import Amount, Entity
 
-__all__ = ["UsageBilled"]
+__all__ = ["UsageBilled", "UsageClose"]
 
 
 class UsageBilled(Entity):
@@ -42,3 +42,22 @@ class UsageBilled(Entity):
     def billed(self) -> dict[tuple[str, str | None], tuple[Amount, Amount]]:
         """(item id, group) -> (quantity, exact charge) billed so far."""
         return {(item, group): (q, amount) for item, group, q, amount in self.lines}
+
+
+class UsageClose(Entity):
+    """A closed period whose usage is billed after a grace period (``due_at``), not at the renewal.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> c = UsageClose(id="uc_1", subscription_id="sub_1", start=datetime(2027, 1, 1, tzinfo=UTC),
+        ...                end=datetime(2027, 2, 1, tzinfo=UTC), due_at=datetime(2027, 2, 4, tzinfo=UTC))
+        >>> c.status
+        'open'
+    """
+
+    kind: ClassVar[str] = "usage_close"
+    subscription_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    status: str = "open"
+    due_at: AwareDatetime | None = None
