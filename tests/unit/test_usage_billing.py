@@ -18,7 +18,13 @@ from subkit.catalog.catalog import Catalog, Plan, Product
 from subkit.catalog.metrics import BillableMetric
 from subkit.catalog.pricing import FlatFee, Graduated, Package, Percentage, PerUnit, Tier, Volume
 from subkit.core.clock import TestClock
-from subkit.errors import NotFoundError, UnknownMetricError, UsageConflictError, ValidationError
+from subkit.errors import (
+    NaiveDatetimeError,
+    NotFoundError,
+    UnknownMetricError,
+    UsageConflictError,
+    ValidationError,
+)
 from subkit.invoice.invoice import LineKind
 from subkit.ports import Store
 from subkit.services.context import BillingConfig
@@ -222,6 +228,18 @@ def test_duplicates_conflicts_and_unknown_metrics() -> None:
         e.record_usage(sub.id, "calls", properties={"n": -3}, id="e4")
     with pytest.raises(ValidationError, match="float"):
         e.record_usage(sub.id, "calls", properties={"n": 1.5}, id="e5")
+    with pytest.raises(NaiveDatetimeError):
+        e.ingest_usage(
+            [
+                {
+                    "id": "e7",
+                    "subscription_id": sub.id,
+                    "metric": "calls",
+                    "timestamp": datetime(2027, 1, 2),
+                    "properties": {"n": 1},
+                }
+            ]
+        )
     result = e.ingest_usage(
         [
             {

@@ -222,9 +222,10 @@ def usage_row(
         raise ValidationError("a usage event needs its unique id (the host's event id)", field="id")
     if not isinstance(timestamp, datetime):
         raise ValidationError("timestamp must be an aware datetime", field="timestamp")
-    if timestamp.utcoffset() is None:
-        raise NaiveDatetimeError("usage timestamps must be timezone-aware", field="timestamp")
-    d = timestamp - _EPOCH
+    try:
+        d = timestamp - _EPOCH  # a naive datetime cannot be subtracted from an aware one
+    except TypeError:
+        raise NaiveDatetimeError("usage timestamps must be timezone-aware", field="timestamp") from None
     ts = (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
     units = nanos = 0
     found = value_field is None
