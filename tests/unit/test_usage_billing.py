@@ -432,3 +432,38 @@ def test_grace_period_keeps_the_period_open_for_late_events() -> None:
     assert [(ln.description, ln.amount_minor) for ln in march.lines if ln.kind == LineKind.USAGE] == [
         ("Late usage 2027-01-01 - 2027-02-01: Api (calls)", 50)
     ]
+
+
+def test_dst_period_in_new_york_and_a_leap_february() -> None:
+    ny = ZoneInfo("America/New_York")
+    e = _engine(
+        plans=(
+            _plan("disk", "storage", PerUnit(unit_price="0.10")),
+            _plan("api", "calls", PerUnit(unit_price="1")),
+        )
+    )
+    cus = e.create_customer(name="Ny", currency="USD", timezone="America/New_York")
+    start = datetime(2027, 3, 1, tzinfo=ny)
+    sub = e.subscribe(cus.id, items=[("base", 1), ("disk", 0), ("api", 0)], at=start)
+    assert sub.period_end == datetime(2027, 4, 1, tzinfo=ny)  # 743 hours: clocks go forward on March 14
+    e.record_usage(sub.id, "calls", properties={"n": 1}, at=datetime(2027, 3, 31, 23, 30, tzinfo=ny), id="in")
+    e.record_usage(sub.id, "calls", properties={"n": 5}, at=datetime(2027, 4, 1, 0, 30, tzinfo=ny), id="out")
+    # +10 GB at March 16 00:00 local, for 16 x 24 = 384 of the period's 743 hours:
+    # 10 x 384 / 743 = 5.168236877... GB-month (to 9 places: 5.168236878), x 0.10 = 0.52
+    e.record_usage(sub.id, "storage", 10, at=datetime(2027, 3, 16, tzinfo=ny), id="gb")
+    e.advance(datetime(2027, 4, 1, tzinfo=ny))
+    assert _usage_lines(e, sub.id) == [
+        ("Disk (GB-month)", Decimal("5.168236878"), 52),
+        ("Api (calls)", Decimal(1), 100),
+    ]
+
+
+def test_weighted_sum_in_a_leap_february() -> None:
+    e = _engine(plans=(_plan("disk", "storage", PerUnit(unit_price="1")),))
+    cus = e.create_customer(name="Lea", currency="USD")
+    feb = datetime(2028, 2, 1, tzinfo=UTC)
+    sub = e.subscribe(cus.id, items=[("base", 1), ("disk", 0)], at=feb)
+    # +29 GB on February 15, 2028: 15 of the 29 days (15 to 29 inclusive) = 15 GB-month exactly
+    e.record_usage(sub.id, "storage", 29, at=datetime(2028, 2, 15, tzinfo=UTC), id="gb")
+    e.advance(datetime(2028, 3, 1, tzinfo=UTC))
+    assert _usage_lines(e, sub.id) == [("Disk (GB-month)", Decimal(15), 1500)]
