@@ -198,6 +198,10 @@ class UsageRepository(Protocol):
         """``query``'s quantity per group (:func:`subkit.usage.aggregate.aggregate_rows` defines it)."""
         ...
 
+    def aggregate_many(self, queries: Sequence[UsageQuery]) -> list[dict[Group, Decimal]]:
+        """Each query's answer, in order (SQL stores answer many subscriptions in one statement)."""
+        ...
+
     def amounts(self, query: UsageQuery) -> dict[Group, list[Decimal]]:
         """Each event's number in the period, per group, in time order (per-transaction pricing)."""
         ...

@@ -117,6 +117,10 @@ class MemoryUsage:
         self._check_open()
         return aggregate_rows(self._rows(query), query)
 
+    def aggregate_many(self, queries: Sequence[UsageQuery]) -> list[dict[Group, Decimal]]:
+        """Each query's answer, as :meth:`aggregate`."""
+        return [self.aggregate(q) for q in queries]
+
     def amounts(self, query: UsageQuery) -> dict[Group, list[Decimal]]:
         """Each event's number in the period, per group, in time order."""
         self._check_open()

@@ -227,7 +227,7 @@ def _v4_usage(conn: Connection) -> None:
         Column("recorded", BigInteger, nullable=False),
         Column("late", SmallInteger, nullable=False),
         Column("batch", BigInteger, nullable=False),
-        Index("ix_subkit_usage_series", "subscription_id", "metric", "ts"),
+        Index("ix_subkit_usage_series", "subscription_id", "metric", "ts", "units", "nanos"),
         sqlite_with_rowid=False,
     )
     md.create_all(conn)

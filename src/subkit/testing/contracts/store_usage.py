@@ -112,6 +112,27 @@ class StoreUsageContract(StoreFixture):
             assert agg(_q(BillableMetric(code="m", field="v"), FEB, FEB + timedelta(days=28))) == {None: 100}
             assert agg(_q(BillableMetric(code="other", aggregation="count"))) == {}
 
+    def test_aggregate_many_answers_as_aggregate(self, store: Store) -> None:
+        self._ingest(
+            store,
+            [
+                _ev("a", 2, {"v": 3, "region": "eu"}),
+                _ev("b", 3, {"v": 4, "region": "us"}, sub="sub_2"),
+                _ev("c", 4, {"v": 5, "region": "eu"}, sub="sub_2"),
+            ],
+        )
+        metrics = [
+            BillableMetric(code="m", field="v"),
+            BillableMetric(code="m", aggregation="count", group_by="region"),
+            BillableMetric(code="m", aggregation="max", field="v"),
+        ]
+        queries = [_q(m, sub=s) for m in metrics for s in ("sub_1", "sub_2", "sub_3")]
+        with store.begin() as uow:
+            many = uow.usage.aggregate_many(queries)
+            assert many == [uow.usage.aggregate(q) for q in queries]
+        # sum: 3 | 4 + 5 = 9 | none; count by region: eu 1 | us 1, eu 1 | none; max: 3 | 5 | none
+        assert many == [{None: 3}, {None: 9}, {}, {"eu": 1}, {"us": 1, "eu": 1}, {}, {None: 3}, {None: 5}, {}]
+
     def test_negative_and_fractional_values_exact(self, store: Store) -> None:
         self._ingest(
             store, [_ev("a", 2, {"v": "-0.000000001"}), _ev("b", 3, {"v": "0.1"}), _ev("c", 4, {"v": "-1.2"})]

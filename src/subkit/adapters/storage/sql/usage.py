@@ -181,16 +181,23 @@ class SqlUsage:
         found = self._rows(sql, [id])
         return _row(found[0]) if found else None
 
-    def _where(self, q: UsageQuery, *, carry: bool = False) -> tuple[str, str, list[Any]]:
-        """(group expression, WHERE clause, parameters) of ``q`` (``carry``: before the period instead)."""
+    def _where(
+        self, q: UsageQuery, *, carry: bool = False, subs: Sequence[str] | None = None
+    ) -> tuple[str, str, list[Any]]:
+        """(group expression, WHERE clause, parameters) of ``q`` (``carry``: before the period instead;
+        ``subs``: for these subscriptions instead of ``q``'s)."""
         p = self._p()
         params: list[Any] = []
         group = "NULL"
         if q.group_by is not None:
             group, key = self._prop(q.group_by)
             params.append(key)
-        clauses = [f"subscription_id = {p}", f"metric = {p}"]
-        params += [q.subscription_id, q.metric]
+        if subs is None:
+            clauses = [f"subscription_id = {p}", f"metric = {p}"]
+            params += [q.subscription_id, q.metric]
+        else:
+            clauses = [f"subscription_id IN ({', '.join([p] * len(subs))})", f"metric = {p}"]
+            params += [*subs, q.metric]
         if carry:
             clauses.append(f"ts < {p}")
             params.append(q.start)
@@ -248,6 +255,37 @@ class SqlUsage:
         for g, ts, u, n in self._rows(sql, params):
             changes.setdefault(g, []).append((int(ts), int(u), int(n)))
         return weighted(carry, changes, q.start, q.end)
+
+    def aggregate_many(self, queries: Sequence[UsageQuery]) -> list[dict[Group, Decimal]]:
+        """Each query's answer, as :meth:`aggregate`; counts and sums of the same shape (metric,
+        filters, groups, period) for many subscriptions in one ``GROUP BY subscription_id`` each."""
+        out: list[dict[Group, Decimal] | None] = [None] * len(queries)
+        shapes: dict[UsageQuery, list[int]] = {}
+        for n, q in enumerate(queries):
+            if q.aggregation in (Aggregation.COUNT, Aggregation.SUM):
+                shapes.setdefault(q._replace(subscription_id=""), []).append(n)
+            else:
+                out[n] = self.aggregate(q)
+        for shape, positions in shapes.items():
+            by_sub: dict[str, list[int]] = {}
+            for n in positions:
+                by_sub.setdefault(queries[n].subscription_id, []).append(n)
+            subs = list(by_sub)
+            for n in positions:
+                out[n] = {}
+            for c in range(0, len(subs), _CHUNK):
+                chunk = subs[c : c + _CHUNK]
+                group, where, params = self._where(shape, subs=chunk)
+                what = "count(*), 0" if shape.aggregation == Aggregation.COUNT else "sum(units), sum(nanos)"
+                sql = (
+                    f"SELECT subscription_id, {group} AS g, {what} FROM subkit_usage "
+                    f"WHERE {where} GROUP BY 1, 2"
+                )
+                for sub_id, g, u, nn in self._rows(sql, params):
+                    value = value_of(int(u), int(nn))
+                    for n in by_sub[sub_id]:
+                        out[n][g] = value  # type: ignore[index]  # set just above
+        return [o or {} for o in out]
 
     def amounts(self, query: UsageQuery) -> dict[Group, list[Decimal]]:
         """Each event's number in the period, per group, in time order."""
