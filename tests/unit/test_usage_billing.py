@@ -467,3 +467,17 @@ def test_weighted_sum_in_a_leap_february() -> None:
     e.record_usage(sub.id, "storage", 29, at=datetime(2028, 2, 15, tzinfo=UTC), id="gb")
     e.advance(datetime(2028, 3, 1, tzinfo=UTC))
     assert _usage_lines(e, sub.id) == [("Disk (GB-month)", Decimal(15), 1500)]
+
+
+def test_a_retry_without_a_time_is_the_same_event() -> None:
+    e = _engine(plans=(_plan("api", "calls", PerUnit(unit_price="1")),))
+    cus = e.create_customer(name="Ada", currency="USD")
+    sub = e.subscribe(cus.id, items=[("base", 1), ("api", 0)], at=JAN)
+    e.clock.travel_to(datetime(2027, 1, 5, tzinfo=UTC))
+    first = e.record_usage(sub.id, "calls", properties={"n": 3}, id="r1")  # timed by subkit
+    e.clock.travel_to(datetime(2027, 1, 5, 0, 0, 30, tzinfo=UTC))
+    again = e.record_usage(sub.id, "calls", properties={"n": 3}, id="r1")  # the retry, 30 s later
+    assert (first.duplicate, again.duplicate, again.timestamp) == (False, True, first.timestamp)
+    with pytest.raises(UsageConflictError):
+        e.record_usage(sub.id, "calls", properties={"n": 4}, id="r1")
+    assert [ev.id for ev in e.usage_events(sub.id)] == ["r1"]

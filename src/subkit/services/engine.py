@@ -31,10 +31,11 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 from subkit.catalog.catalog import Catalog
 from subkit.core.events import Event, EventType
@@ -42,6 +43,7 @@ from subkit.customer.customer import Customer
 from subkit.invoice.discounts import Coupon, PromotionCode
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceItem, InvoiceLine
 from subkit.ports import Clock, EventPublisher, Store
+from subkit.services.billing_preview import preview_advance
 from subkit.services.billing_run import AdvanceReport, BillingRun
 from subkit.services.bus import EventBus
 from subkit.services.catalog_admin import CatalogAdmin
@@ -51,11 +53,12 @@ from subkit.services.customers import Customers, change_balance
 from subkit.services.invoicing import Invoicing
 from subkit.services.metering import Metering
 from subkit.services.outbox import relay
+from subkit.services.plan_migration import PlanMigration, PlanMigrations
 from subkit.services.progressive import check_thresholds
 from subkit.services.subscriptions import Subscriptions, When
 from subkit.services.usage_rating import current_usage
 from subkit.services.wallets import Wallets
-from subkit.subscription.model import Subscription, TrialEndBehavior
+from subkit.subscription.model import ScheduledChange, Subscription, TrialEndBehavior
 from subkit.subscription.proration import ProrationBehavior
 from subkit.usage.event import IngestResult, UsageEvent
 from subkit.usage.quarantine import QuarantinedUsage
@@ -63,6 +66,8 @@ from subkit.usage.rating import Measured
 from subkit.usage.wallet import Wallet, WalletEntry
 
 __all__ = ["AdvanceReport", "BillingConfig", "BillingEngine", "CatalogRecord", "change_balance"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -121,6 +126,7 @@ class BillingEngine:
         self._credit_notes = CreditNotes(ctx)
         self._metering = Metering(ctx, on_usage=self.check_usage_thresholds)
         self._subscriptions = Subscriptions(ctx, self._invoicing)
+        self._plan_migrations = PlanMigrations(ctx, self._subscriptions)
         self._after_finalize: list[Callable[[str], None]] = []
 
     def new_id(self, prefix: str) -> str:
@@ -289,6 +295,38 @@ class BillingEngine:
             dry_run=True,
         )[1]
 
+    def scheduled_changes(self, subscription_id: str) -> tuple[ScheduledChange, ...]:
+        """The plan and quantity changes waiting on a subscription, soonest first."""
+        return self._subscriptions.scheduled_changes(subscription_id)
+
+    def release_schedule(
+        self,
+        subscription_id: str,
+        *,
+        item_id: str | None = None,
+        effective_at: datetime | None = None,
+        at: datetime | None = None,
+    ) -> Subscription:
+        """Cancel pending scheduled changes (all, one item's, or those due at ``effective_at``)."""
+        return self._subscriptions.release_schedule(
+            subscription_id, item_id=item_id, effective_at=effective_at, at=at
+        )
+
+    def migrate_subscriptions(
+        self,
+        plan_id: str,
+        *,
+        when: Literal["period_end", "now"] = "period_end",
+        dry_run: bool = False,
+        at: datetime | None = None,
+    ) -> list[PlanMigration]:
+        """Move live subscriptions on ``plan_id`` to the version in force at the move (previewable).
+
+        See :mod:`subkit.services.plan_migration`: at each period end by default (no
+        proration), or ``now`` (prorated); ``dry_run`` lists the moves and writes nothing.
+        """
+        return self._plan_migrations.migrate(plan_id, when=when, dry_run=dry_run, at=at)
+
     def cancel(
         self,
         subscription_id: str,
@@ -365,7 +403,25 @@ class BillingEngine:
         A :class:`~subkit.services.billing_run.BillingRun` per call: a conflicting batch is
         redone one subscription per transaction; one that still fails is in ``errors``.
         """
-        return BillingRun(self._ctx, self._invoicing, self._ctx.now(until)).execute()
+        report = BillingRun(self._ctx, self._invoicing, self._ctx.now(until)).execute()
+        for sub_id, code, message in report.errors:
+            log.warning("advance: subscription %s skipped [%s]: %s", sub_id, code, message)
+        log.info(
+            "advance to %s: %d actions, %d invoices, %d conflicts retried, %d skipped",
+            report.until.isoformat(),
+            report.actions,
+            report.invoices,
+            report.conflicts,
+            len(report.errors),
+        )
+        return report
+
+    def preview_advance(self, until: datetime | None = None) -> list[Invoice]:
+        """The invoices :meth:`advance` would issue up to ``until``, in order; writes nothing.
+
+        See :mod:`subkit.services.billing_preview` (``subkit bill --dry-run`` prints it).
+        """
+        return preview_advance(self._ctx, self._invoicing, self._ctx.now(until))
 
     # ------------------------------------------------------------------ invoices
     def add_invoice_item(
@@ -431,6 +487,12 @@ class BillingEngine:
     def ingest_usage(self, events: Iterable[Mapping[str, Any]], *, chunk_size: int = 50_000) -> IngestResult:
         """Ingest usage events in bulk (plain mappings); see :mod:`subkit.services.metering`."""
         return self._metering.ingest(events, chunk_size=chunk_size)
+
+    def usage_events(
+        self, subscription_id: str, *, metric: str | None = None, limit: int = 1000
+    ) -> list[UsageEvent]:
+        """A subscription's recorded usage events (of ``metric``), oldest first, at most ``limit``."""
+        return self._metering.events(subscription_id, metric=metric, limit=limit)
 
     def quarantined_usage(self) -> list[QuarantinedUsage]:
         """Usage events held in quarantine (``BillingConfig(usage_quarantine=True)``)."""

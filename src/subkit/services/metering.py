@@ -213,7 +213,11 @@ class Metering:
         id: str | None = None,
         properties: Mapping[str, object] | None = None,
     ) -> UsageEvent:
-        """Record one event; a repeated ``id`` with the same content is a duplicate (counted once)."""
+        """Record one event; a repeated ``id`` with the same content is a duplicate (counted once).
+
+        Without ``at`` the event is timed now; a retry of the same ``id`` (timed later) with
+        the same metric, subscription and properties is then the same event.
+        """
         event = {
             "id": id or self.ctx.ids("use"),
             "subscription_id": subscription_id,
@@ -234,6 +238,12 @@ class Metering:
                 return UsageEvent(
                     q.id, subscription_id, metric, q.timestamp, Decimal(0), q.properties, False, True
                 )
+            if at is None and id is not None:
+                # The time is subkit's (no ``at``): a retry of the same id gets a later one. It is
+                # the same event if all the host sent is the same.
+                held = uow.usage.get(row.id)
+                if held is not None and held._replace(ts=row.ts).same_event(row):
+                    return UsageEvent.of(held, True)
             result = uow.usage.ingest([row])
             stored = uow.usage.get(row.id) if result.duplicates else row
         if res.thresholds and result.accepted and self.on_usage is not None:
@@ -283,6 +293,16 @@ class Metering:
             duplicates.extend(result.duplicates)
             held += len(bad)
         return IngestResult(accepted, tuple(duplicates), held)
+
+    def events(
+        self, subscription_id: str, *, metric: str | None = None, limit: int = 1000
+    ) -> list[UsageEvent]:
+        """A subscription's recorded events (of ``metric``), oldest first, at most ``limit``."""
+        with self.ctx.store.begin() as uow:
+            uow.get(Subscription, subscription_id)
+            return [
+                UsageEvent.of(r, False) for r in uow.usage.events(subscription_id, metric=metric, limit=limit)
+            ]
 
     def quarantined(self) -> list[QuarantinedUsage]:
         """The events held in quarantine (not yet replayed), oldest first."""

@@ -117,6 +117,23 @@ class MemoryUsage:
         self._check_open()
         return aggregate_rows(self._rows(query), query)
 
+    def events(self, subscription_id: str, *, metric: str | None = None, limit: int = 1000) -> list[UsageRow]:
+        """A subscription's events (of ``metric``), by timestamp then arrival, at most ``limit``."""
+        self._check_open()
+        with self._lock:
+            found = [
+                r
+                for (sub, m), rows in self._table.by_series.items()
+                if sub == subscription_id and metric in (None, m)
+                for r in rows
+            ]
+        found += [
+            r
+            for r in self._pending.values()
+            if r.subscription_id == subscription_id and metric in (None, r.metric)
+        ]
+        return sorted(found, key=lambda r: (r.ts, r.recorded, r.id))[:limit]
+
     def aggregate_many(self, queries: Sequence[UsageQuery]) -> list[dict[Group, Decimal]]:
         """Each query's answer, as :meth:`aggregate`."""
         return [self.aggregate(q) for q in queries]

@@ -133,6 +133,19 @@ class StoreUsageContract(StoreFixture):
         # sum: 3 | 4 + 5 = 9 | none; count by region: eu 1 | us 1, eu 1 | none; max: 3 | 5 | none
         assert many == [{None: 3}, {None: 9}, {}, {"eu": 1}, {"us": 1, "eu": 1}, {}, {None: 3}, {None: 5}, {}]
 
+    def test_events_listed_in_time_order(self, store: Store) -> None:
+        rows = [
+            _ev("b", 9, {"v": 1}),
+            _ev("a", 2, {"v": 2}),
+            _ev("c", 5, {"v": 3}, metric="n"),
+            _ev("d", 1, {"v": 4}, sub="sub_2"),
+        ]
+        self._ingest(store, rows)
+        with store.begin() as uow:
+            assert [r.id for r in uow.usage.events("sub_1")] == ["a", "c", "b"]
+            assert [r.id for r in uow.usage.events("sub_1", metric="m", limit=1)] == ["a"]
+            assert uow.usage.events("sub_1", metric="m")[0] == rows[1]
+
     def test_negative_and_fractional_values_exact(self, store: Store) -> None:
         self._ingest(
             store, [_ev("a", 2, {"v": "-0.000000001"}), _ev("b", 3, {"v": "0.1"}), _ev("c", 4, {"v": "-1.2"})]

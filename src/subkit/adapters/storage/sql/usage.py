@@ -256,6 +256,20 @@ class SqlUsage:
             changes.setdefault(g, []).append((int(ts), int(u), int(n)))
         return weighted(carry, changes, q.start, q.end)
 
+    def events(self, subscription_id: str, *, metric: str | None = None, limit: int = 1000) -> list[UsageRow]:
+        """A subscription's events (of ``metric``), by timestamp then arrival, at most ``limit``."""
+        p = self._p()
+        props = "properties::text" if self._pg else "properties"
+        where, params = f"subscription_id = {p}", [subscription_id]
+        if metric is not None:
+            where += f" AND metric = {p}"
+            params.append(metric)
+        sql = (
+            f"SELECT id, subscription_id, customer_id, metric, ts, units, nanos, {props}, recorded, late "
+            f"FROM subkit_usage WHERE {where} ORDER BY ts, recorded, id LIMIT {int(limit)}"
+        )
+        return [_row(r) for r in self._rows(sql, params)]
+
     def aggregate_many(self, queries: Sequence[UsageQuery]) -> list[dict[Group, Decimal]]:
         """Each query's answer, as :meth:`aggregate`; counts and sums of the same shape (metric,
         filters, groups, period) for many subscriptions in one ``GROUP BY subscription_id`` each."""
