@@ -18,7 +18,7 @@ from dateutil.relativedelta import relativedelta
 from subkit.core.clock import TestClock
 from subkit.customer.customer import Customer
 from subkit.entrypoints.demo.business import DEFAULT_START, demo_catalog, demo_coupons
-from subkit.entrypoints.demo.metered import StorageStory, with_storage
+from subkit.entrypoints.demo.metered import StorageStory
 from subkit.entrypoints.demo.payments import card_payments
 from subkit.entrypoints.demo.report import summarize
 from subkit.entrypoints.demo.simulation import Simulation
@@ -77,7 +77,7 @@ def run_demo(
         config = BillingConfig(granularity=Granularity.DAY, seller=DEMO_SELLER, tax=demo_tax(), wallets=True)
         engine = BillingEngine(store, clock, config=config, ids=ids)
         rng = random.Random(seed)
-        engine.set_catalog(with_storage(demo_catalog()))  # [usage] metered storage (demo.metered)
+        engine.set_catalog(demo_catalog())
         coupons, codes = demo_coupons(start, end)
         for c in coupons:
             engine.add_coupon(c)
