@@ -22,6 +22,7 @@ from typing import Any as _Any
 from subkit.adapters.render import render_credit_note, render_invoice
 from subkit.adapters.storage.memory import InMemoryStore
 from subkit.catalog.catalog import BillingTiming, Catalog, Plan, PlanKind, Product
+from subkit.catalog.metrics import Aggregation, BillableMetric
 from subkit.catalog.pricing import (
     FlatFee,
     Graduated,
@@ -77,6 +78,8 @@ from subkit.errors import (
     StateError,
     SubkitError,
     UnknownCurrencyError,
+    UnknownMetricError,
+    UsageConflictError,
     ValidationError,
 )
 from subkit.fx import ExchangeRate, StaticRateProvider, fx_gain_loss, reporting_minor
@@ -98,7 +101,8 @@ from subkit.services.taxes import TaxSettings
 from subkit.subscription.model import Subscription, SubscriptionItem, SubscriptionStatus, TrialEndBehavior
 from subkit.subscription.proration import Granularity, ProrationBehavior
 from subkit.tax.engine import TaxEngine
-from subkit.usage.record import UsageRecord
+from subkit.usage.event import IngestResult, UsageEvent
+from subkit.usage.quarantine import QuarantinedUsage
 
 if _TYPE_CHECKING:
     from subkit.adapters.storage.sql import SqlStore, make_engine
@@ -144,7 +148,9 @@ __all__ = [
     "YEARLY",
     "Address",
     "AdvanceReport",
+    "Aggregation",
     "AppliedDiscount",
+    "BillableMetric",
     "BillingConfig",
     "BillingEngine",
     "BillingReason",
@@ -176,6 +182,7 @@ __all__ = [
     "Granularity",
     "IllegalTransitionError",
     "InMemoryStore",
+    "IngestResult",
     "Interval",
     "IntervalUnit",
     "InvalidPeriodError",
@@ -200,6 +207,7 @@ __all__ = [
     "Product",
     "PromotionCode",
     "ProrationBehavior",
+    "QuarantinedUsage",
     "RetryPolicy",
     "Rounding",
     "Seller",
@@ -224,7 +232,9 @@ __all__ = [
     "TrialEndBehavior",
     "UnitOfWork",
     "UnknownCurrencyError",
-    "UsageRecord",
+    "UnknownMetricError",
+    "UsageConflictError",
+    "UsageEvent",
     "ValidationError",
     "Volume",
     "__version__",
