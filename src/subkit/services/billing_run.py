@@ -90,22 +90,25 @@ def run_due_actions(
         ['2027-02-28', '2027-03-31']
     """
     uow = work.uow
+    get, apply, context, ids = uow.get, invoicing.apply, ctx.billing_context, report.invoice_ids
+    metered = work.metered()
     invoices: list[Invoice] = []
     while True:
-        sub = uow.get(Subscription, sub_id)
-        if sub.due_at is None or sub.due_at > until:
+        sub = get(Subscription, sub_id)
+        due = sub.due_at
+        if due is None or due > until:
             return invoices
-        customer = uow.get(Customer, sub.customer_id)
-        bctx = ctx.billing_context(work, sub, customer)
-        if sub.period_end == sub.due_at:
+        customer = get(Customer, sub.customer_id)
+        bctx = context(work, sub, customer)
+        if metered and sub.period_end == due:
             usage = usage_totals(uow, sub, bctx, sub.period_end)
             if usage:
                 bctx = replace(bctx, usage=usage)
-        inv = invoicing.apply(work, run_due_action(sub, bctx), customer)
+        inv = apply(work, run_due_action(sub, bctx), customer)
         report.actions += 1
         if inv is not None:
             report.invoices += 1
-            report.invoice_ids.append(inv.id)
+            ids.append(inv.id)
             invoices.append(inv)
 
 

@@ -114,7 +114,18 @@ class Work:
         ([], True)
     """
 
-    __slots__ = ("_catalog", "coupons", "finalized", "pending", "publish", "queue", "uow", "update")
+    __slots__ = (
+        "_catalog",
+        "_metered",
+        "contexts",
+        "coupons",
+        "finalized",
+        "pending",
+        "publish",
+        "queue",
+        "uow",
+        "update",
+    )
 
     def __init__(
         self,
@@ -132,13 +143,23 @@ class Work:
         self.publish: Callable[[Event], None] = self.queue.append if self.queue is not None else uow.publish
         self.finalized: list[Event] = []
         self.coupons: dict[str, Coupon] = {}
+        #: A billing run's batch: billing contexts by (coupon ids, has a payment method), made
+        #: once per batch (nothing a renewal does changes a coupon or the catalog). ``None``: off.
+        self.contexts: dict[tuple[tuple[str, ...], bool], BillingContext] | None = {} if deferred else None
         self._catalog: Catalog | None = None
+        self._metered: bool | None = None
 
     def catalog(self) -> Catalog:
         """The stored catalog, read once in this unit of work (a SQL store parses it at each read)."""
         if self._catalog is None:
             self._catalog = self.uow.get(CatalogRecord, "catalog").catalog
         return self._catalog
+
+    def metered(self) -> bool:
+        """Whether any plan of the catalog is metered (else no usage is ever read), once per unit of work."""
+        if self._metered is None:
+            self._metered = any(p.metric for p in self.catalog().plans)
+        return self._metered
 
     def coupon(self, coupon_id: str) -> Coupon:
         """A coupon, read once in this unit of work."""
@@ -174,15 +195,29 @@ class ServiceContext:
     def billing_context(
         self, work: Work, sub: Subscription | None = None, customer: Customer | None = None
     ) -> BillingContext:
-        """What the pure subscription operations need: catalog, the subscription's coupons, policies."""
+        """What the pure subscription operations need: catalog, the subscription's coupons, policies.
+
+        In a billing run's batch (``work.contexts``) one context serves every subscription
+        with the same coupons and payment-method presence.
+        """
+        has_pm = customer is not None and customer.default_payment_method_id is not None
+        if sub is not None and sub.payment_method_id is not None:
+            has_pm = True
+        cache = work.contexts
+        if cache is not None:
+            key = (tuple([d.coupon_id for d in sub.discounts]) if sub is not None else (), has_pm)
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = self._billing_context(work, sub, has_pm)
+            return found
+        return self._billing_context(work, sub, has_pm)
+
+    def _billing_context(self, work: Work, sub: Subscription | None, has_pm: bool) -> BillingContext:
         coupons = {}
         if sub is not None:
             for d in sub.discounts:
                 c = work.coupon(d.coupon_id)
                 coupons[c.id] = c
-        has_pm = customer is not None and customer.default_payment_method_id is not None
-        if sub is not None and sub.payment_method_id is not None:
-            has_pm = True
         return BillingContext(
             catalog=work.catalog(),
             coupons=coupons,
