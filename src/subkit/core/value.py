@@ -128,6 +128,10 @@ class Value(tuple[Any, ...]):
         cls._fields = tuple(own)
         cls._codecs = codecs
         cls._enums = enums
+        # Nested in a model, the schema is validated by pydantic-core itself: ``Model.__init__``
+        # (which turns errors into subkit errors) runs only where the value is built directly.
+        # Without this, every nested value read from JSON was validated a second time.
+        namespace["__init__"] = _schema_init
         cls._schema = typing.cast(type[Model], type(f"{cls.__name__}Schema", (Model,), namespace))
         cls._schema.__doc__ = f"Validates input, JSON and storage of :class:`{cls.__name__}`."
         cls.model_fields = cls._schema.model_fields
@@ -237,6 +241,13 @@ class Value(tuple[Any, ...]):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
         return self
+
+
+def _schema_init(self: Model, **data: Any) -> None:
+    Model.__init__(self, **data)
+
+
+_schema_init.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
 
 def _as_is_or_validated(cls: type[Value]) -> Callable[[Any, Callable[[Any], Any]], Any]:
