@@ -28,7 +28,8 @@ Example:
 
 from __future__ import annotations
 
-import uuid
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -88,14 +89,38 @@ class BillingConfig:
     reporting_currency: str | None = None
 
 
+_ID_DIGITS = 24
+_ID_BATCH = 512  # ids per read of the system's random source
+_ids = threading.local()
+
+
+def _forget_ids() -> None:
+    """In a forked child: never hand out the random digits the parent read (and may use)."""
+    global _ids
+    _ids = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_ids)
+
+
 def uuid_ids(prefix: str) -> str:
-    """The default id generator: ``prefix`` plus 24 random hex digits.
+    """The default id generator: ``prefix`` plus 24 random hex digits (96 bits from ``os.urandom``).
+
+    The random source is read for many ids at once (per thread; a forked child starts afresh):
+    one ``uuid4()`` per id was a system call each, a tenth of a SQL billing run.
 
     Example:
-        >>> len(uuid_ids("in")), uuid_ids("in")[:3]
-        (27, 'in_')
+        >>> len(uuid_ids("in")), uuid_ids("in")[:3], uuid_ids("in") != uuid_ids("in")
+        (27, 'in_', True)
     """
-    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+    state = _ids
+    text: str = getattr(state, "text", "")
+    pos: int = getattr(state, "pos", 0)
+    if pos >= len(text):
+        text, pos = os.urandom(_ID_DIGITS // 2 * _ID_BATCH).hex(), 0
+        state.text = text
+    state.pos = pos + _ID_DIGITS
+    return f"{prefix}_{text[pos : pos + _ID_DIGITS]}"
 
 
 class Work:
