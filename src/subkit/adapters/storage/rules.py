@@ -128,7 +128,9 @@ def read_entity(cls: type[E], body: str | bytes) -> E:
     """
     validator = _READERS.get(cls)
     if validator is None:
-        validator = _READERS[cls] = SchemaValidator(_one_pass(cls.__pydantic_core_schema__))
+        schema = cls.__pydantic_core_schema__
+        config = _model_node(schema).get("config")
+        validator = _READERS[cls] = SchemaValidator(_one_pass(schema), config)
     err = None
     try:
         return cast(E, validator.validate_json(body))
@@ -140,16 +142,57 @@ def read_entity(cls: type[E], body: str | bytes) -> E:
 _READERS: dict[type[Entity], SchemaValidator] = {}
 
 
+def _model_node(schema: Any) -> dict[str, Any]:
+    while schema.get("type") == "definitions":
+        schema = schema["schema"]
+    return cast(dict[str, Any], schema)
+
+
 def _one_pass(schema: Any) -> Any:
-    """A copy of a core schema whose models are built by the validator, not their ``__init__``."""
-    if isinstance(schema, dict):
-        out = {k: _one_pass(v) for k, v in schema.items()}
-        if out.get("type") == "model" and out.get("custom_init"):
-            out["custom_init"] = False
-        return out
+    """A copy of a core schema whose models are built from their validated fields, not by ``__init__``.
+
+    A model with its own ``__init__`` becomes its fields' schema followed by building the
+    instance as pydantic does (fields, fields set, no extra, no private state). pydantic-core
+    reuses a class's own validator for a model node, so flipping ``custom_init`` is not enough.
+    """
     if isinstance(schema, list):
         return [_one_pass(v) for v in schema]
-    return schema
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _one_pass(v) for k, v in schema.items()}
+    inner = out.get("schema")
+    if (
+        out.get("type") == "model"
+        and out.get("custom_init")
+        and not out.get("root_model")
+        and not out.get("post_init")
+        and isinstance(inner, dict)
+        and inner.get("type") == "model-fields"
+    ):
+        built: dict[str, Any] = {
+            "type": "function-after",
+            "function": {"type": "no-info", "function": _builder(out["cls"])},
+            "schema": inner,
+        }
+        if "ref" in out:
+            built["ref"] = out["ref"]
+        return built
+    return out
+
+
+def _builder(cls: type[Any]) -> Any:
+    new, setattr_ = object.__new__, object.__setattr__
+
+    def build(validated: tuple[dict[str, Any], Any, set[str]]) -> Any:
+        values, extra, fields_set = validated
+        obj = new(cls)
+        setattr_(obj, "__dict__", values)
+        setattr_(obj, "__pydantic_fields_set__", fields_set)
+        setattr_(obj, "__pydantic_extra__", extra)
+        setattr_(obj, "__pydantic_private__", None)
+        return obj
+
+    return build
 
 
 def check_entity(entity: Entity) -> None:
