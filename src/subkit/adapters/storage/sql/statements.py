@@ -337,7 +337,7 @@ def index_tuple(entity: Entity, *, check: bool = True) -> tuple[Any, ...]:
         >>> index_tuple(Customer(id="cus_1", name="Ada", currency="EUR"))
         (None, None, None, None, None)
     """
-    values = []
+    values: list[object] = []
     for field, read in _index_readers(type(entity)):
         value = None if read is None else read(entity)
         if value is None:
