@@ -35,7 +35,7 @@ from pydantic_core import ValidationError as PydanticValidationError
 
 from subkit.adapters.storage.lookups import LOOKUP_FIELD, index_row
 from subkit.core.events import Event
-from subkit.core.model import INDEX_FIELDS, Entity, raise_subkit_error
+from subkit.core.model import INDEX_FIELDS, Entity, raise_subkit_error, validated_construct
 from subkit.errors import NaiveDatetimeError, ValidationError
 
 __all__ = [
@@ -183,17 +183,10 @@ def _one_pass(schema: Any) -> Any:
     return out
 
 
-def _builder(cls: type[Any]) -> Any:
-    new, setattr_ = object.__new__, object.__setattr__
-
-    def build(validated: tuple[dict[str, Any], Any, set[str]]) -> Any:
-        values, extra, fields_set = validated
-        obj = new(cls)
-        setattr_(obj, "__dict__", values)
-        setattr_(obj, "__pydantic_fields_set__", fields_set)
-        setattr_(obj, "__pydantic_extra__", extra)
-        setattr_(obj, "__pydantic_private__", None)
-        return obj
+def _builder(cls: type[Entity]) -> Any:
+    def build(validated: tuple[dict[str, Any], None, set[str]]) -> Entity:
+        values, _extra, fields_set = validated  # extra fields are forbidden: never any
+        return validated_construct(cls, values, fields_set)
 
     return build
 
