@@ -148,12 +148,17 @@ class Value(tuple[Any, ...]):
     @classmethod
     def _from_schema(cls, m: Model) -> Self:
         """The value of a validated schema model; then the cross-field ``_check``."""
-        items = [getattr(m, f) for f in cls._fields]
-        for i, (encode, _) in cls._codecs.items():
-            if items[i] is not None:
-                items[i] = encode(items[i])
-        value = _new(cls, items)
-        value._check()
+        values = m.__dict__  # a validated model's fields (read here only, never written)
+        if cls._codecs:
+            items = [values[f] for f in cls._fields]
+            for i, (encode, _) in cls._codecs.items():
+                if items[i] is not None:
+                    items[i] = encode(items[i])
+            value = _new(cls, items)
+        else:
+            value = _new(cls, [values[f] for f in cls._fields])
+        if cls._check is not Value._check:
+            value._check()
         return value
 
     def _check(self) -> None:

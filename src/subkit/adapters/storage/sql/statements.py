@@ -325,7 +325,7 @@ def index_value(value: object) -> object:
     if isinstance(value, datetime):
         return micros(value)
     if isinstance(value, Enum):
-        value = value.value
+        value = value._value_  # what ``.value`` reads, without the enum property's lookup
     return value if isinstance(value, str) else str(value)
 
 
