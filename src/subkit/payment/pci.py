@@ -27,7 +27,7 @@ from pydantic import model_validator
 from subkit.core.model import Model
 from subkit.errors import SensitiveDataError
 
-__all__ = ["GuardedModel", "luhn_valid", "reject_card_data"]
+__all__ = ["GuardedModel", "luhn_valid", "mask_card_numbers", "reject_card_data"]
 
 # A run of digits where single separators (up to two spaces/dashes) may sit between digits.
 _DIGIT_RUN = re.compile(r"[0-9](?:[ -]{0,2}[0-9])*")
@@ -52,6 +52,25 @@ def luhn_valid(digits: str) -> bool:
                 d -= 9
         total += d
     return total % 10 == 0
+
+
+def mask_card_numbers(text: str) -> str:
+    """``text`` with every run that looks like a card number masked but its last four digits.
+
+    For what subkit writes from elsewhere (a gateway's error message, in a log line).
+
+    Example:
+        >>> mask_card_numbers("declined: card 4242-4242-4242-4242 expired; ref 12345")
+        'declined: card ************4242 expired; ref 12345'
+    """
+
+    def mask(match: re.Match[str]) -> str:
+        digits = re.sub(r"[^0-9]", "", match.group())
+        if 13 <= len(digits) <= 19 and luhn_valid(digits):
+            return "*" * (len(digits) - 4) + digits[-4:]
+        return match.group()
+
+    return _DIGIT_RUN.sub(mask, text)
 
 
 def _is_cvv_name(field: str) -> bool:
