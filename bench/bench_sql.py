@@ -463,8 +463,8 @@ def run(size: int) -> list[Row]:
 #: Issue 9's targets on SQL storage.
 TARGET_SQLITE_RATE = 6_000  # invoices per second at 100k subscriptions, one worker
 TARGET_PG_SCALE = 1.8  # two PostgreSQL workers at least this many times faster than one
-#: Per-invoice time may grow this much from the smallest to the largest size run (an O(N^2)
-#: step, such as a scan per batch, would grow it about as much as the size).
+#: The time over the bare writes may grow this much from the smallest to the largest size run
+#: (an O(N^2) step, such as a scan per batch, would grow it about as much as the size).
 TARGET_GROWTH = 1.5
 
 
@@ -483,12 +483,16 @@ def targets(rows: list[Row]) -> list[str]:
         f">= {TARGET_SQLITE_RATE:,} invoices/s{shown}"
     )
     if len(lite) >= 2:
+        # Judged on the ratio to the bare writes of the same rows, measured in the same run: the
+        # database's own cost per row grows with its size (and the machine's load moves both).
         small, large = min(lite), max(lite)
         growth = lite[large].micros_per_item / lite[small].micros_per_item
+        ratio_growth = lite[large].ratio / lite[small].ratio
         out.append(
-            f"[{verdict(growth <= TARGET_GROWTH)}] SQLite: no O(N^2) step (time per invoice "
-            f"{lite[small].micros_per_item:.0f} us at {small:,}, {lite[large].micros_per_item:.0f} us at "
-            f"{large:,}: x{growth:.2f}, at most x{TARGET_GROWTH})"
+            f"[{verdict(ratio_growth <= TARGET_GROWTH)}] SQLite: no O(N^2) step (time over the bare writes "
+            f"{lite[small].ratio:.1f}x at {small:,}, {lite[large].ratio:.1f}x at {large:,}: "
+            f"x{ratio_growth:.2f}, at most x{TARGET_GROWTH}; time per invoice {lite[small].micros_per_item:.0f} -> "
+            f"{lite[large].micros_per_item:.0f} us, x{growth:.2f})"
         )
     one = {r.size: r for r in rows if r.scenario == "sql.advance postgres 1 worker"}
     two = {r.size: r for r in rows if r.scenario == "sql.advance postgres 2 workers"}
