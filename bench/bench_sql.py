@@ -491,8 +491,8 @@ def targets(rows: list[Row]) -> list[str]:
         out.append(
             f"[{verdict(ratio_growth <= TARGET_GROWTH)}] SQLite: no O(N^2) step (time over the bare writes "
             f"{lite[small].ratio:.1f}x at {small:,}, {lite[large].ratio:.1f}x at {large:,}: "
-            f"x{ratio_growth:.2f}, at most x{TARGET_GROWTH}; time per invoice {lite[small].micros_per_item:.0f} -> "
-            f"{lite[large].micros_per_item:.0f} us, x{growth:.2f})"
+            f"x{ratio_growth:.2f}, at most x{TARGET_GROWTH}; time per invoice "
+            f"{lite[small].micros_per_item:.0f} -> {lite[large].micros_per_item:.0f} us, x{growth:.2f})"
         )
     one = {r.size: r for r in rows if r.scenario == "sql.advance postgres 1 worker"}
     two = {r.size: r for r in rows if r.scenario == "sql.advance postgres 2 workers"}
