@@ -32,3 +32,16 @@ def test_bench_runs_and_prints_one_table() -> None:
     targets = lines[lines.index("targets (issue 9):") + 1 :]
     assert any("[not measured" in t and ">= 20,000 invoices/s" in t for t in targets)
     assert any(t.startswith("  [info]") and "memory held per subscription (100:" in t for t in targets)
+
+
+def test_revenue_bench_runs_at_a_tiny_size() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--sizes", "200", "--only", "revenue"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "revenue.schedules+waterfall" in proc.stdout
+    assert "waterfalls equal" in proc.stdout  # subkit and the baseline agreed

@@ -60,6 +60,7 @@ class EventType(StrEnum):
     PAYMENT_REFUNDED = "payment.refunded"
     DUNNING_STEP = "dunning.step"
     PAYMENT_METHOD_EXPIRING = "payment_method.expiring"
+    CUSTOMER_ERASED = "customer.erased"
 
 
 class Event(Value):
