@@ -1,0 +1,363 @@
+"""Monthly recurring revenue: a month's worth of a charge, in the reporting currency, over time.
+
+A subscription's MRR is a step function of time: an :class:`MrrPoint` says "from ``at``, this
+subscription is worth ``mrr_minor`` a month", until its next point. :class:`MrrBook` holds every
+subscription's points and answers MRR, ARR, customers and ARPA as of any instant.
+
+Rules (see ``docs/analytics.md``):
+
+- A charge for an interval is normalized to a month: yearly / 12, quarterly / 3, weekly x 52 / 12,
+  daily x 365 / 12 (:func:`monthly_factor`), as ChartMogul normalizes a $2,000 yearly plan to
+  $166.67 of MRR.
+- An amount in another currency is converted at the rate its invoice locked (``Invoice.fx_rate``):
+  ``minor x 10^-digits x fx_rate`` in the reporting currency, exact.
+- Exact ``Decimal`` inside; each subscription's monthly value is rounded **once**, half-up, to the
+  reporting currency's minor units when its point is made (:func:`monthly_minor`). Every figure
+  after that is an exact sum of integers, so a breakdown always adds up to its total.
+- ARR = 12 x MRR; ARPA = MRR / paying customers, rounded once, half-up.
+
+Example:
+    >>> from datetime import datetime, UTC
+    >>> from subkit.core.periods import Interval
+    >>> monthly_minor(200_000, "USD", Interval(unit="year"), reporting="USD")  # $2,000 a year
+    16667
+    >>> jan, feb = datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC)
+    >>> book = MrrBook([MrrPoint(subscription_id="sub_1", customer_id="cus_1", at=jan, mrr_minor=16667),
+    ...                 MrrPoint(subscription_id="sub_2", customer_id="cus_2", at=jan, mrr_minor=3000),
+    ...                 MrrPoint(subscription_id="sub_2", customer_id="cus_2", at=feb, mrr_minor=0)], "USD")
+    >>> s = book.snapshot(jan)
+    >>> s.mrr_minor, s.arr_minor, s.customers, s.arpa_minor
+    (19667, 236004, 2, 9834)
+    >>> book.snapshot(feb).customers
+    1
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from moneyed import Money
+from pydantic import AwareDatetime
+
+from subkit.core.money import CONTEXT, check_currency, from_minor, minor_units
+from subkit.core.periods import Interval, IntervalUnit
+from subkit.core.value import Value
+from subkit.errors import CurrencyMismatchError, NaiveDatetimeError, ValidationError
+
+__all__ = [
+    "MrrBook",
+    "MrrPoint",
+    "MrrSnapshot",
+    "check_aware",
+    "divide_half_up",
+    "monthly_factor",
+    "monthly_minor",
+    "to_reporting",
+]
+
+_ONE = Decimal(1)
+_TWELVE = Decimal(12)
+#: Months in one unit of each interval: a week is 12/52 of a month, a day 12/365.
+_UNIT_MONTHS = {
+    IntervalUnit.MONTH: _ONE,
+    IntervalUnit.YEAR: _TWELVE,
+    IntervalUnit.WEEK: CONTEXT.divide(_TWELVE, Decimal(52)),
+    IntervalUnit.DAY: CONTEXT.divide(_TWELVE, Decimal(365)),
+}
+
+
+def check_aware(at: datetime, field: str = "at") -> datetime:
+    """``at`` if it is timezone-aware; a :class:`~subkit.errors.NaiveDatetimeError` otherwise.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> check_aware(datetime(2027, 1, 1, tzinfo=UTC)).year
+        2027
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise NaiveDatetimeError(
+            f"{field} is naive; pass a timezone-aware datetime (e.g. tzinfo=UTC)", field=field
+        )
+    return at
+
+
+def monthly_factor(interval: Interval) -> Decimal:
+    """What one interval's charge is multiplied by to give a month's worth (exact to 50 digits).
+
+    Example:
+        >>> from subkit.core.periods import Interval
+        >>> quarterly, weekly = Interval(unit="month", count=3), Interval(unit="week")
+        >>> round(monthly_factor(quarterly) * 300, 9), round(monthly_factor(weekly) * 12, 9)
+        (Decimal('100.000000000'), Decimal('52.000000000'))
+    """
+    return CONTEXT.divide(_ONE, CONTEXT.multiply(_UNIT_MONTHS[interval.unit], Decimal(interval.count)))
+
+
+def to_reporting(amount_minor: int, currency: str, reporting: str, fx_rate: Decimal | None = None) -> Decimal:
+    """``amount_minor`` of ``currency`` in major units of ``reporting``, exact, at the locked ``fx_rate``.
+
+    The same currency needs no rate; another currency without its locked rate is refused.
+
+    Example:
+        >>> to_reporting(1000, "EUR", "USD", Decimal("1.0825")), to_reporting(1234, "JPY", "JPY")
+        (Decimal('10.825000'), Decimal('1234'))
+    """
+    major = Decimal(amount_minor).scaleb(-minor_units(currency), CONTEXT)
+    if currency == reporting:
+        return major
+    if fx_rate is None:
+        raise CurrencyMismatchError(
+            f"an amount in {currency} has no locked rate to the reporting currency {reporting}; "
+            "finalize its invoice with reporting_currency set (Invoice.fx_rate) or report in "
+            f"{currency}",
+            field="fx_rate",
+        )
+    return CONTEXT.multiply(major, fx_rate)
+
+
+def monthly_minor(
+    amount_minor: int,
+    currency: str,
+    interval: Interval,
+    *,
+    reporting: str,
+    fx_rate: Decimal | None = None,
+    scale: Decimal = _ONE,
+) -> int:
+    """A charge of ``amount_minor`` per ``interval`` as a month's worth, in ``reporting`` minor units.
+
+    ``scale`` multiplies the exact amount first (a proration's full-period equivalent). The one
+    rounding of the figure: half-up to the reporting currency's minor units.
+
+    Example:
+        >>> from subkit.core.periods import Interval
+        >>> monthly_minor(1000, "USD", Interval(unit="week"), reporting="USD")  # $10 a week
+        4333
+        >>> monthly_minor(1000, "EUR", Interval(unit="month"), reporting="USD", fx_rate=Decimal("1.0825"))
+        1083
+    """
+    exact = CONTEXT.multiply(
+        to_reporting(amount_minor, currency, reporting, fx_rate), monthly_factor(interval)
+    )
+    if scale != _ONE:
+        exact = CONTEXT.multiply(exact, scale)
+    scaled = exact.scaleb(minor_units(reporting), CONTEXT)
+    return int(scaled.quantize(_ONE, rounding=ROUND_HALF_UP, context=CONTEXT))
+
+
+def divide_half_up(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded half-up (away from zero at .5), exactly on integers.
+
+    Example:
+        >>> divide_half_up(19667, 2), divide_half_up(-5, 2), divide_half_up(7, 0)
+        (9834, -3, 0)
+    """
+    if denominator == 0:
+        return 0
+    q, r = divmod(abs(numerator), abs(denominator))
+    if 2 * r >= abs(denominator):
+        q += 1
+    return q if (numerator >= 0) == (denominator > 0) else -q
+
+
+class MrrPoint(Value):
+    """From ``at`` on, ``subscription_id`` is worth ``mrr_minor`` a month (reporting minor units).
+
+    A slotted value; the subscription's next point ends it.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> MrrPoint(subscription_id="sub_1", customer_id="cus_1", at=datetime(2027, 1, 1, tzinfo=UTC),
+        ...          mrr_minor=2000).mrr_minor
+        2000
+    """
+
+    __slots__ = ()
+    subscription_id: str
+    customer_id: str
+    at: AwareDatetime
+    mrr_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class MrrSnapshot:
+    """The figures as of one instant, in minor units of ``currency``.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> s = MrrSnapshot(datetime(2027, 1, 1, tzinfo=UTC), "USD", 3000, 2, 1)
+        >>> s.arr_minor, s.arpa_minor, s.mrr, s.arr
+        (36000, 1500, Money('30.00', 'USD'), Money('360.00', 'USD'))
+    """
+
+    at: datetime
+    currency: str
+    mrr_minor: int
+    customers: int
+    subscriptions: int
+
+    @property
+    def arr_minor(self) -> int:
+        """Annual run rate: 12 x MRR."""
+        return 12 * self.mrr_minor
+
+    @property
+    def arpa_minor(self) -> int:
+        """Average MRR per paying customer, rounded half-up (0 with no customer)."""
+        return divide_half_up(self.mrr_minor, self.customers)
+
+    @property
+    def mrr(self) -> Money:
+        """MRR as ``Money``."""
+        return from_minor(self.mrr_minor, self.currency)
+
+    @property
+    def arr(self) -> Money:
+        """ARR as ``Money``."""
+        return from_minor(self.arr_minor, self.currency)
+
+    @property
+    def arpa(self) -> Money:
+        """ARPA as ``Money``."""
+        return from_minor(self.arpa_minor, self.currency)
+
+
+class MrrBook:
+    """Every subscription's MRR over time, and each customer's (the sum of their subscriptions).
+
+    Built once from points in any order; a subscription with two points at the same instant keeps
+    the last one given. All amounts are minor units of ``currency`` (the reporting currency).
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> t = datetime(2027, 3, 1, tzinfo=UTC)
+        >>> book = MrrBook([MrrPoint.trusted("sub_1", "cus_1", t, 500),
+        ...                 MrrPoint.trusted("sub_2", "cus_1", t, 700)], "EUR")
+        >>> book.customer_mrr(t), book.first_paid("cus_1") == t
+        ({'cus_1': 1200}, True)
+    """
+
+    __slots__ = ("_customers", "_first_paid", "_subs", "currency")
+
+    def __init__(self, points: Iterable[MrrPoint], currency: str) -> None:
+        self.currency = check_currency(currency)
+        by_sub: dict[str, list[tuple[datetime, int]]] = {}
+        owner: dict[str, str] = {}
+        for p in points:
+            sub_id, customer_id, at, mrr = p
+            found = by_sub.get(sub_id)
+            if found is None:
+                by_sub[sub_id] = [(at, mrr)]
+                owner[sub_id] = customer_id
+            else:
+                if owner[sub_id] != customer_id:
+                    raise ValidationError(
+                        f"subscription {sub_id} has points for customers {owner[sub_id]} and {customer_id}",
+                        field="customer_id",
+                    )
+                found.append((at, mrr))
+        #: subscription -> (customer, times, values), times ascending and distinct
+        self._subs: dict[str, tuple[str, list[datetime], list[int]]] = {}
+        subs_of: dict[str, list[str]] = {}
+        for sub_id, steps in by_sub.items():
+            if len(steps) > 1:
+                steps.sort(key=_first)
+                steps = _last_per_instant(steps)
+            self._subs[sub_id] = (owner[sub_id], [s[0] for s in steps], [s[1] for s in steps])
+            subs_of.setdefault(owner[sub_id], []).append(sub_id)
+        #: customer -> (times, totals): the customer's MRR, a step function too
+        self._customers: dict[str, tuple[list[datetime], list[int]]] = {}
+        self._first_paid: dict[str, datetime] = {}
+        for customer_id, sub_ids in subs_of.items():
+            if len(sub_ids) == 1:
+                _, times, values = self._subs[sub_ids[0]]
+            else:
+                times, values = _merge([self._subs[s] for s in sub_ids])
+            self._customers[customer_id] = (times, values)
+            for at, v in zip(times, values, strict=True):
+                if v > 0:
+                    self._first_paid[customer_id] = at
+                    break
+
+    # ------------------------------------------------------------------ reading
+    def customers(self) -> Iterator[tuple[str, list[datetime], list[int]]]:
+        """``(customer_id, times, totals)`` for every customer: their MRR from each time on."""
+        for customer_id, (times, values) in self._customers.items():
+            yield customer_id, times, values
+
+    def first_paid(self, customer_id: str) -> datetime | None:
+        """When the customer first had MRR above zero (``None``: never)."""
+        return self._first_paid.get(customer_id)
+
+    def subscription_mrr(self, at: datetime) -> dict[str, int]:
+        """Each subscription worth more than zero at ``at``: its MRR."""
+        check_aware(at)
+        out = {}
+        for sub_id, (_, times, values) in self._subs.items():
+            i = bisect_right(times, at)
+            if i and values[i - 1] > 0:
+                out[sub_id] = values[i - 1]
+        return out
+
+    def customer_mrr(self, at: datetime) -> dict[str, int]:
+        """Each customer worth more than zero at ``at``: their MRR (all their subscriptions)."""
+        check_aware(at)
+        out = {}
+        for customer_id, (times, values) in self._customers.items():
+            i = bisect_right(times, at)
+            if i and values[i - 1] > 0:
+                out[customer_id] = values[i - 1]
+        return out
+
+    def customer_of(self, subscription_id: str) -> str:
+        """The customer a subscription belongs to."""
+        return self._subs[subscription_id][0]
+
+    def snapshot(self, at: datetime) -> MrrSnapshot:
+        """MRR, paying customers and paying subscriptions at ``at`` (ARR and ARPA derive from them)."""
+        by_customer = self.customer_mrr(at)
+        return MrrSnapshot(
+            at, self.currency, sum(by_customer.values()), len(by_customer), len(self.subscription_mrr(at))
+        )
+
+    def __len__(self) -> int:
+        return len(self._subs)
+
+
+def _first(step: tuple[datetime, int]) -> datetime:
+    return step[0]
+
+
+def _last_per_instant(steps: Sequence[tuple[datetime, int]]) -> list[tuple[datetime, int]]:
+    out: list[tuple[datetime, int]] = []
+    for s in steps:
+        if out and out[-1][0] == s[0]:
+            out[-1] = s
+        else:
+            out.append(s)
+    return out
+
+
+def _merge(subs: Sequence[tuple[str, list[datetime], list[int]]]) -> tuple[list[datetime], list[int]]:
+    """The sum of several step functions, as one step function."""
+    events: list[tuple[datetime, int, int]] = []
+    for n, (_, times, values) in enumerate(subs):
+        events.extend((t, n, v) for t, v in zip(times, values, strict=True))
+    events.sort(key=lambda e: (e[0], e[1]))
+    current = [0] * len(subs)
+    total = 0
+    times_out: list[datetime] = []
+    values_out: list[int] = []
+    for t, n, v in events:
+        total += v - current[n]
+        current[n] = v
+        if times_out and times_out[-1] == t:
+            values_out[-1] = total
+        else:
+            times_out.append(t)
+            values_out.append(total)
+    return times_out, values_out
