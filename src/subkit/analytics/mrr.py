@@ -34,17 +34,19 @@ Example:
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC as _UTC
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from dateutil.relativedelta import relativedelta
 from moneyed import Money
 from pydantic import AwareDatetime
 
 from subkit.core.money import CONTEXT, check_currency, from_minor, minor_units
-from subkit.core.periods import Interval, IntervalUnit
+from subkit.core.periods import Interval, IntervalUnit, zone
 from subkit.core.value import Value
 from subkit.errors import CurrencyMismatchError, NaiveDatetimeError, ValidationError
 
@@ -54,6 +56,7 @@ __all__ = [
     "MrrSnapshot",
     "check_aware",
     "divide_half_up",
+    "month_starts",
     "monthly_factor",
     "monthly_minor",
     "to_reporting",
@@ -83,6 +86,25 @@ def check_aware(at: datetime, field: str = "at") -> datetime:
             f"{field} is naive; pass a timezone-aware datetime (e.g. tzinfo=UTC)", field=field
         )
     return at
+
+
+def month_starts(first: datetime, count: int, timezone: str = "UTC") -> list[datetime]:
+    """``count + 1`` instants (UTC): midnight on the 1st of ``first``'s month in ``timezone``, and after.
+
+    ``count`` months need ``count + 1`` bounds. Each is computed from the first (never chained),
+    in local time, so a month is a calendar month there, DST or not.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> [t.isoformat() for t in month_starts(datetime(2027, 3, 15, tzinfo=UTC), 2, "Europe/Paris")]
+        ['2027-02-28T23:00:00+00:00', '2027-03-31T22:00:00+00:00', '2027-04-30T22:00:00+00:00']
+    """
+    if count < 1:
+        raise ValidationError("count must be at least 1 month", field="count")
+    tz = zone(timezone)
+    local = check_aware(first, "first").astimezone(tz)
+    base = datetime(local.year, local.month, 1)
+    return [(base + relativedelta(months=k)).replace(tzinfo=tz).astimezone(_UTC) for k in range(count + 1)]
 
 
 def monthly_factor(interval: Interval) -> Decimal:
@@ -293,22 +315,24 @@ class MrrBook:
         """When the customer first had MRR above zero (``None``: never)."""
         return self._first_paid.get(customer_id)
 
-    def subscription_mrr(self, at: datetime) -> dict[str, int]:
-        """Each subscription worth more than zero at ``at``: its MRR."""
+    def subscription_mrr(self, at: datetime, *, before: bool = False) -> dict[str, int]:
+        """Each subscription worth more than zero at ``at`` (``before``: just before it): its MRR."""
         check_aware(at)
+        find = bisect_left if before else bisect_right
         out = {}
         for sub_id, (_, times, values) in self._subs.items():
-            i = bisect_right(times, at)
+            i = find(times, at)
             if i and values[i - 1] > 0:
                 out[sub_id] = values[i - 1]
         return out
 
-    def customer_mrr(self, at: datetime) -> dict[str, int]:
-        """Each customer worth more than zero at ``at``: their MRR (all their subscriptions)."""
+    def customer_mrr(self, at: datetime, *, before: bool = False) -> dict[str, int]:
+        """Each customer worth more than zero at ``at`` (``before``: just before it): their MRR."""
         check_aware(at)
+        find = bisect_left if before else bisect_right
         out = {}
         for customer_id, (times, values) in self._customers.items():
-            i = bisect_right(times, at)
+            i = find(times, at)
             if i and values[i - 1] > 0:
                 out[customer_id] = values[i - 1]
         return out
@@ -317,9 +341,13 @@ class MrrBook:
         """The customer a subscription belongs to."""
         return self._subs[subscription_id][0]
 
-    def snapshot(self, at: datetime) -> MrrSnapshot:
-        """MRR, paying customers and paying subscriptions at ``at`` (ARR and ARPA derive from them)."""
-        by_customer = self.customer_mrr(at)
+    def snapshot(self, at: datetime, *, before: bool = False) -> MrrSnapshot:
+        """MRR, paying customers and subscriptions at ``at`` (ARR and ARPA derive from them).
+
+        ``before``: just before ``at`` (a change at exactly ``at`` left out), which is how a
+        period ``[start, at)`` closes.
+        """
+        by_customer = self.customer_mrr(at, before=before)
         return MrrSnapshot(
             at, self.currency, sum(by_customer.values()), len(by_customer), len(self.subscription_mrr(at))
         )

@@ -25,9 +25,11 @@ The rules, per item (a subscription's MRR is the sum of its items):
   (``ended_at``), or from ``paused_at`` while it is paused. An incomplete subscription (never
   activated) counts zero.
 
-Limits: a change billed with ``ProrationBehavior.NONE`` shows at the next renewal, and pending
-proration lines once they are invoiced (a history is as complete as the invoices); a pause that
-already ended is not visible (the subscription keeps only its current pause).
+Proration lines still pending (``CREATE_PRORATIONS`` bills them with the next invoice) count
+from the change too, when the subscription's currency is the reporting one (no rate is locked
+before an invoice is). Limits: a change made with ``ProrationBehavior.NONE`` shows at the next
+renewal (nothing was charged for it before); a pause that already ended is not visible (the
+subscription keeps only its current pause).
 
 Example:
     >>> from datetime import datetime, UTC
@@ -77,6 +79,7 @@ class SubscriptionHistory:
     customer_id: str
     interval: Interval
     timezone: str = "UTC"
+    currency: str | None = None
     ended_at: datetime | None = None
     paused_at: datetime | None = None
     incomplete: bool = False
@@ -105,6 +108,7 @@ def history_of(sub: Subscription) -> SubscriptionHistory:
         sub.customer_id,
         sub.interval,
         sub.timezone,
+        sub.currency,
         ended if status == SubscriptionStatus.CANCELED else None,
         sub.paused_at if status == SubscriptionStatus.PAUSED else None,
         status == SubscriptionStatus.INCOMPLETE,
@@ -118,11 +122,13 @@ def mrr_points(
     reporting: str,
     granularity: Granularity = Granularity.SECOND,
     include_usage: bool = True,
+    pending: Iterable[InvoiceLine] = (),
 ) -> list[MrrPoint]:
     """The subscription's MRR points (one per instant its MRR changes), in ``reporting`` minor units.
 
     ``granularity`` is the engine's proration granularity (``BillingConfig.granularity``): a
     proration charge is scaled back to a full period with the same fraction it was charged for.
+    ``pending``: the subscription's lines not invoiced yet (in its ``currency``).
     """
     if history.incomplete:
         return []
@@ -140,6 +146,11 @@ def mrr_points(
             lines.append((ln, ps, pe, item, inv.currency, rate))
             if ln.kind == LineKind.RECURRING and ln.cycle is not None:
                 cycles[ln.cycle] = (ps, pe)
+    if history.currency == reporting:
+        for ln in pending:
+            item, ps, pe = ln.item_id, ln.period_start, ln.period_end
+            if item is not None and ps is not None and pe is not None and ln.kind == LineKind.PRORATION:
+                lines.append((ln, ps, pe, item, reporting, None))
     tz = zone(history.timezone)
     # (instant, order, key, monthly value): credits first, then what is charged at the same instant
     events: list[tuple[datetime, int, str, int]] = []

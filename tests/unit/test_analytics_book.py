@@ -1,0 +1,197 @@
+"""A hand-computed book: 10 customers, 6 months (Jan-Jun 2027), every movement type, run through the engine.
+
+Plans: basic $10/month, pro $30/month, annual $1,200/year (MRR $100, ChartMogul's yearly / 12),
+seats $5 per seat a month; coupon HALF3 takes 50% off the first 3 cycles. Mid-month changes are
+made on the 16th of 30-day months, where exactly half the month is left.
+
+    customer  story                                                 MRR Jan Feb Mar Apr May Jun (USD)
+    c1        basic from Jan 1                                          10  10  10  10  10  10
+    c2        pro from Jan 1, downgraded to basic Apr 16               30  30  30  10  10  10
+    c3        basic from Jan 1, upgraded to pro Apr 16                 10  10  10  30  30  30
+    c4        annual from Jan 1                                        100 100 100 100 100 100
+    c5        pro with HALF3 from Jan 1 (discount ends with cycle 3)    15  15  15  30  30  30
+    c6        basic from Jan 1, cancels Feb 10 at period end (Mar 1)   10  10   0   0   0   0
+    c7        pro from Jan 1, cancels at once Feb 10; basic May 1      30   0   0   0  10  10
+    c8        3 seats from Feb 1, 5 seats from Jun 16                   0  15  15  15  15  25
+    c9        basic with a 31-day trial from Mar 1 (pays Apr 1)          0   0   0  10  10  10
+    c10       pro from Jan 1, paused May 10                            30  30  30  30   0   0
+
+(the MRR shown is each month's closing value). Movements by month, in dollars:
+Jan new 235 (8); Feb new 15 (c8), churn -30 (c7); Mar churn -10 (c6); Apr new 10 (c9),
+expansion 35 (c3 +20, c5 +15), contraction -20 (c2); May reactivation 10 (c7), churn -30 (c10);
+Jun expansion 10 (c8). Closing: 235, 220, 210, 235, 215, 225.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from subkit.analytics import MovementKind
+from subkit.catalog.catalog import Catalog, Plan, Product
+from subkit.catalog.pricing import FlatFee, PerUnit
+from subkit.core.money import CONTEXT
+from subkit.core.periods import Interval
+from subkit.invoice.discounts import Coupon
+from subkit.services.engine import BillingEngine
+from subkit.testing import InMemoryStore, TestClock
+
+
+def at(month: int, day: int = 1) -> datetime:
+    return datetime(2027, month, day, tzinfo=UTC)
+
+
+def _catalog() -> Catalog:
+    return Catalog(
+        products=(Product(id="app", name="App"),),
+        plans=(
+            Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
+            Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="30")}),
+            Plan(
+                id="annual",
+                product_id="app",
+                name="Annual",
+                interval=Interval(unit="year"),
+                prices={"USD": FlatFee(price="1200")},
+            ),
+            Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_price="5")}),
+        ),
+    )
+
+
+def build_book(store: InMemoryStore | None = None) -> BillingEngine:
+    """The story of the module docstring, through the engine, up to July 1."""
+    clock = TestClock(at(1))
+    engine = BillingEngine(store or InMemoryStore(), clock)
+    engine.set_catalog(_catalog())
+    engine.add_coupon(Coupon(id="HALF3", percent_off="50", duration="repeating", duration_cycles=3))
+    c = {n: engine.create_customer(id=f"c{n}", name=f"Customer {n}", currency="USD").id for n in range(1, 11)}
+    s = {}
+    s[1] = engine.subscribe(c[1], "basic")
+    s[2] = engine.subscribe(c[2], "pro")
+    s[3] = engine.subscribe(c[3], "basic")
+    s[4] = engine.subscribe(c[4], "annual")
+    s[5] = engine.subscribe(c[5], "pro", coupon="HALF3")
+    s[6] = engine.subscribe(c[6], "basic")
+    s[7] = engine.subscribe(c[7], "pro")
+    s[10] = engine.subscribe(c[10], "pro")
+
+    def go(when: datetime) -> None:
+        clock.travel_to(when)
+        engine.advance()
+
+    go(at(2))
+    s[8] = engine.subscribe(c[8], "seats", quantity=3)
+    go(at(2, 10))
+    engine.cancel(s[6].id, at_period_end=True)
+    engine.cancel(s[7].id, at_period_end=False)
+    go(at(3))
+    s[9] = engine.subscribe(c[9], "basic", trial_days=31)
+    go(at(4, 16))
+    engine.change_plan(s[2].id, "basic", when="now")
+    engine.change_plan(s[3].id, "pro", when="now")
+    go(at(5))
+    engine.subscribe(c[7], "basic")
+    go(at(5, 10))
+    engine.pause(s[10].id)
+    go(at(6, 16))
+    engine.change_quantity(s[8].id, 5)
+    go(at(7))
+    return engine
+
+
+@pytest.fixture(scope="module")
+def engine() -> BillingEngine:
+    return build_book()
+
+
+MONTHS = [at(m) for m in range(1, 8)]
+
+
+def test_monthly_movements_match_the_hand_computed_book(engine: BillingEngine) -> None:
+    periods = engine.analytics().monthly(at(1), 6, details=True)
+    got = [
+        (m.opening, m.new, m.expansion, m.contraction, m.churn, m.reactivation, m.closing) for m in periods
+    ]
+    assert got == [
+        (0, 23500, 0, 0, 0, 0, 23500),
+        (23500, 1500, 0, 0, -3000, 0, 22000),
+        (22000, 0, 0, 0, -1000, 0, 21000),
+        (21000, 1000, 3500, -2000, 0, 0, 23500),
+        (23500, 0, 0, 0, -3000, 1000, 21500),
+        (21500, 0, 1000, 0, 0, 0, 22500),
+    ]
+    assert [m.opening_customers for m in periods] == [0, 8, 8, 7, 8, 8]
+    assert periods[0].counts[MovementKind.NEW] == 8
+    april = {(c.customer_id, c.kind.value, c.delta) for c in periods[3].customers}
+    assert april == {
+        ("c9", "new", 1000),
+        ("c2", "contraction", -2000),
+        ("c3", "expansion", 2000),
+        ("c5", "expansion", 1500),
+    }
+    may = {(c.customer_id, c.kind.value, c.delta) for c in periods[4].customers}
+    assert may == {("c7", "reactivation", 1000), ("c10", "churn", -3000)}
+    assert [(c.customer_id, c.opening, c.closing) for c in periods[5].customers] == [("c8", 1500, 2500)]
+
+
+def test_snapshot_arr_arpa_and_the_annual_plan(engine: BillingEngine) -> None:
+    analytics = engine.analytics()
+    end = analytics.snapshot(at(6, 30))
+    # c1 10 + c2 10 + c3 30 + c4 100 + c5 30 + c7 10 + c8 25 + c9 10 = $225 from 8 customers
+    assert (end.mrr_minor, end.customers, end.arr_minor, end.arpa_minor) == (22500, 8, 270000, 2813)
+    book = analytics.book()
+    assert book.customer_mrr(at(3, 15)) == {
+        "c1": 1000, "c2": 3000, "c3": 1000, "c4": 10000, "c5": 1500, "c8": 1500, "c10": 3000,
+    }  # fmt: skip
+    # the trial counts zero, the paused subscription zero, the canceled ones zero
+    assert "c9" not in book.customer_mrr(at(3, 31))
+    assert "c10" not in book.customer_mrr(at(5, 10))
+
+
+def test_rates_ltv_and_the_report(engine: BillingEngine) -> None:
+    analytics = engine.analytics(gross_margin=Decimal("0.8"))
+    report = analytics.report(at(7, 1), months=6)
+    assert report.at == at(7) and len(report.periods) == 6
+    assert report.snapshot.mrr_minor == report.periods[-1].closing == 22500
+    r = report.rates
+    # 3 customers churned (c7, c6, c10) of 0 + 8 + 8 + 7 + 8 + 8 = 39 customer-months at the starts
+    assert r.logo_churn == CONTEXT.divide(Decimal(3), Decimal(39))
+    # opening MRR summed: 0 + 23500 + 22000 + 21000 + 23500 + 21500 = 111500
+    # churn + contraction: 3000 + 1000 + 2000 + 3000 = 9000; expansion 4500, reactivation 1000
+    assert r.gross_mrr_churn == CONTEXT.divide(Decimal(9000), Decimal(111500))
+    assert r.net_mrr_churn == CONTEXT.divide(Decimal(9000 - 5500), Decimal(111500))
+    assert r.grr == CONTEXT.divide(Decimal(102500), Decimal(111500))
+    assert r.nrr == CONTEXT.divide(Decimal(107000), Decimal(111500))
+    # LTV = ARPA 28.13 x 0.8 / (3/39) = 28.13 x 0.8 x 13 = $292.552 -> 29255 cents
+    assert report.ltv_minor == 29255
+
+
+def test_cohorts_by_first_paid_month(engine: BillingEngine) -> None:
+    jan, feb, mar, apr = engine.analytics().cohorts(at(1), 6)[:4]
+    assert (jan.customers, jan.initial_mrr) == (8, 23500)
+    assert jan.logos == (8, 7, 6, 6, 6, 6)
+    assert jan.mrr == (23500, 20500, 19500, 21000, 19000, 19000)
+    assert (feb.customers, feb.logos, feb.mrr) == (1, (1, 1, 1, 1, 1), (1500, 1500, 1500, 1500, 2500))
+    assert mar.customers == 0  # c9 only trialed in March: its cohort is April
+    assert (apr.customers, apr.logos) == (1, (1, 1, 1))
+    assert jan.logo_retention[-1] == Decimal("0.75")
+
+
+def test_churn_risk_flags_cancel_scheduled_and_downgrade() -> None:
+    clock = TestClock(at(1))
+    engine = BillingEngine(InMemoryStore(), clock)
+    engine.set_catalog(_catalog())
+    a = engine.subscribe(engine.create_customer(id="ca", name="A", currency="USD").id, "pro")
+    engine.subscribe(engine.create_customer(id="cb", name="B", currency="USD").id, "basic")
+    clock.travel_to(at(1, 16))
+    engine.change_plan(a.id, "basic", when="now")  # the pending proration lines say so already
+    clock.travel_to(at(2, 5))
+    engine.advance()
+    engine.cancel(a.id, at_period_end=True)
+    risks = engine.analytics().risks(at(2, 10))  # looks back a month: to Jan 10, when A paid $30
+    assert [r.customer_id for r in risks] == ["ca"]
+    assert risks[0].reasons == ("downgrade", "cancel_scheduled")
+    assert risks[0].flags[0].detail == "MRR fell from 3000 to 1000 (-66.7%)"
