@@ -24,17 +24,23 @@ Jun expansion 10 (c8). Closing: 235, 220, 210, 235, 215, 225.
 
 from __future__ import annotations
 
+import struct
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from subkit.analytics import MovementKind
+from subkit.analytics.charts import SIZE, cohort_heatmap, mrr_chart, revenue_waterfall
+from subkit.analytics.frames import cohorts_frame, customer_movements_frame, movements_frame, risk_frame
 from subkit.catalog.catalog import Catalog, Plan, Product
 from subkit.catalog.pricing import FlatFee, PerUnit
 from subkit.core.money import CONTEXT
 from subkit.core.periods import Interval
+from subkit.errors import ValidationError
 from subkit.invoice.discounts import Coupon
+from subkit.ports import Store
 from subkit.services.engine import BillingEngine
 from subkit.testing import InMemoryStore, TestClock
 
@@ -61,7 +67,7 @@ def _catalog() -> Catalog:
     )
 
 
-def build_book(store: InMemoryStore | None = None) -> BillingEngine:
+def build_book(store: Store | None = None) -> BillingEngine:
     """The story of the module docstring, through the engine, up to July 1."""
     clock = TestClock(at(1))
     engine = BillingEngine(store or InMemoryStore(), clock)
@@ -195,3 +201,81 @@ def test_churn_risk_flags_cancel_scheduled_and_downgrade() -> None:
     assert [r.customer_id for r in risks] == ["ca"]
     assert risks[0].reasons == ("downgrade", "cancel_scheduled")
     assert risks[0].flags[0].detail == "MRR fell from 3000 to 1000 (-66.7%)"
+
+
+# ---------------------------------------------------------------- output: charts, frames, the SQL store
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk (bytes 16-24)."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def test_charts_render_at_their_size(engine: BillingEngine, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="charts need the plot extra")
+    analytics = engine.analytics()
+    report = analytics.report(at(7), months=6)
+    revenue = {
+        "2027-01": {"2027-01": 23500},
+        "2027-02": {"2027-01": 20500, "2027-02": 1500},
+        "2027-03": 21000,
+    }
+    paths = analytics.write_charts(tmp_path, report, revenue=revenue, prefix="book-")
+    assert [p.name for p in paths] == ["book-mrr.png", "book-cohorts.png", "book-revenue.png"]
+    for p in paths:
+        assert png_size(p) == SIZE == (800, 450)
+        assert p.stat().st_size > 10_000  # drawn, not blank
+    fig = mrr_chart(report.periods)
+    ax = fig.axes[0]
+    # 5 movement kinds x 6 months of bars; the MRR line on the twin axis closes at $225
+    assert len(ax.patches) == 30
+    assert list(fig.axes[1].lines[0].get_ydata())[-1] == 225.0
+    heat = cohort_heatmap(report.cohorts, by="mrr")
+    assert heat.axes[0].images[0].get_array().shape == (3, 6)  # Jan, Feb and Apr cohorts have customers
+
+
+def test_charts_refuse_nothing_to_draw() -> None:
+    pytest.importorskip("matplotlib", reason="charts need the plot extra")
+    with pytest.raises(ValidationError, match="no periods"):
+        mrr_chart([])
+    with pytest.raises(ValidationError, match="no cohort"):
+        cohort_heatmap([])
+    with pytest.raises(ValidationError, match="month -> amount"):
+        revenue_waterfall({}, "USD")
+    with pytest.raises(ValidationError, match="logos"):
+        cohort_heatmap([], by="seats")
+
+
+def test_frames(engine: BillingEngine) -> None:
+    pytest.importorskip("pandas", reason="DataFrames need the analytics extra")
+    analytics = engine.analytics()
+    periods = analytics.monthly(at(1), 6, details=True)
+    frame = movements_frame(periods)
+    assert list(frame["closing"]) == [23500, 22000, 21000, 23500, 21500, 22500]
+    assert list(frame["new_customers"]) == [8, 1, 0, 1, 0, 0]
+    per_customer = customer_movements_frame(periods)
+    # new: 235 (Jan) + 15 (Feb) + 10 (Apr); churn: 30 + 10 + 30; expansion: 20 + 15 + 10
+    assert per_customer.groupby("kind")["delta"].sum().to_dict() == {
+        "churn": -7000, "contraction": -2000, "expansion": 4500, "new": 26000, "reactivation": 1000,
+    }  # fmt: skip
+    cohort = cohorts_frame(analytics.cohorts(at(1), 6))
+    assert list(cohort.loc["2027-01"]) == [8, 7, 6, 6, 6, 6]
+    assert list(risk_frame([]).columns) == ["customer_id", "mrr_minor", "reason", "detail"]
+
+
+def test_the_service_reads_the_sql_store_the_same(tmp_path: Path) -> None:
+    pytest.importorskip("sqlalchemy", reason="the SQL store needs the sql extra")
+    from subkit.adapters.storage.sql import SqlStore, make_engine
+
+    db = make_engine(str(tmp_path / "book.sqlite"))
+    store = SqlStore(db)
+    try:
+        engine = build_book(store)
+        periods = engine.analytics().monthly(at(1), 6)
+        assert [m.closing for m in periods] == [23500, 22000, 21000, 23500, 21500, 22500]
+        assert periods[4].counts[MovementKind.REACTIVATION] == 1
+        assert engine.analytics().snapshot(datetime(2027, 6, 30, tzinfo=UTC)).arpa_minor == 2813
+    finally:
+        store.close()
+        db.dispose()
