@@ -61,10 +61,17 @@ def customer_movements_frame(periods: Sequence[Movements]) -> Any:
 
 
 def cohorts_frame(cohorts: Sequence[Cohort], *, by: str = "logos") -> Any:
-    """Cohorts (rows, by start month) by age (columns): customers (``by="logos"``) or MRR (``"mrr"``)."""
-    pd = _pandas()
-    data = {f"{c.start:%Y-%m}": list(c.logos if by == "logos" else c.mrr) for c in cohorts}
-    return pd.DataFrame.from_dict(data, orient="index")
+    """Cohorts (rows, by start month) by age (columns): customers (``by="logos"``) or MRR (``"mrr"``).
+
+    Ages a cohort has not reached yet are empty (``None``).
+    """
+    width = max((len(c.logos) for c in cohorts), default=0)
+    rows = [list(c.logos if by == "logos" else c.mrr) for c in cohorts]
+    return _pandas().DataFrame(
+        [r + [None] * (width - len(r)) for r in rows],
+        index=[f"{c.start:%Y-%m}" for c in cohorts],
+        columns=list(range(width)),
+    )
 
 
 def risk_frame(risks: Sequence[CustomerRisk]) -> Any:
