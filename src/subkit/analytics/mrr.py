@@ -35,11 +35,13 @@ Example:
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC as _UTC
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
 
 from dateutil.relativedelta import relativedelta
 from moneyed import Money
@@ -252,7 +254,8 @@ class MrrBook:
     """Every subscription's MRR over time, and each customer's (the sum of their subscriptions).
 
     Built once from points in any order; a subscription with two points at the same instant keeps
-    the last one given. All amounts are minor units of ``currency`` (the reporting currency).
+    the last one given; a subscription belongs to one customer. All amounts are minor units of
+    ``currency`` (the reporting currency).
 
     Example:
         >>> from datetime import datetime, UTC
@@ -263,42 +266,39 @@ class MrrBook:
         ({'cus_1': 1200}, True)
     """
 
-    __slots__ = ("_customers", "_first_paid", "_subs", "currency")
+    __slots__ = ("_customers", "_first_paid", "_groups", "currency")
 
     def __init__(self, points: Iterable[MrrPoint], currency: str) -> None:
         self.currency = check_currency(currency)
-        by_sub: dict[str, list[tuple[datetime, int]]] = {}
-        owner: dict[str, str] = {}
+        # one pass to group by customer (the hot loop: nothing else in it)
+        groups: defaultdict[str, list[MrrPoint]] = defaultdict(list)
         for p in points:
-            sub_id, customer_id, at, mrr = p
-            found = by_sub.get(sub_id)
-            if found is None:
-                by_sub[sub_id] = [(at, mrr)]
-                owner[sub_id] = customer_id
-            else:
-                if owner[sub_id] != customer_id:
-                    raise ValidationError(
-                        f"subscription {sub_id} has points for customers {owner[sub_id]} and {customer_id}",
-                        field="customer_id",
-                    )
-                found.append((at, mrr))
-        #: subscription -> (customer, times, values), times ascending and distinct
-        self._subs: dict[str, tuple[str, list[datetime], list[int]]] = {}
-        subs_of: dict[str, list[str]] = {}
-        for sub_id, steps in by_sub.items():
-            if len(steps) > 1:
-                steps.sort(key=_first)
-                steps = _last_per_instant(steps)
-            self._subs[sub_id] = (owner[sub_id], [s[0] for s in steps], [s[1] for s in steps])
-            subs_of.setdefault(owner[sub_id], []).append(sub_id)
-        #: customer -> (times, totals): the customer's MRR, a step function too
+            groups[p[1]].append(p)
+        self._groups = groups
+        #: customer -> (times, totals): the customer's MRR, a step function (times ascending, distinct)
         self._customers: dict[str, tuple[list[datetime], list[int]]] = {}
         self._first_paid: dict[str, datetime] = {}
-        for customer_id, sub_ids in subs_of.items():
-            if len(sub_ids) == 1:
-                _, times, values = self._subs[sub_ids[0]]
+        owners: dict[str, str] = {}
+        for customer_id, found in groups.items():
+            if len(found) == 1:
+                p = found[0]
+                times, values = [p[2]], [p[3]]
+                if owners.setdefault(p[0], customer_id) != customer_id:
+                    _two_owners(p[0], owners[p[0]], customer_id)
             else:
-                times, values = _merge([self._subs[s] for s in sub_ids])
+                found.sort(
+                    key=_AT_SUB
+                )  # stable: of two points of a subscription at one instant, the last given wins
+                subs = {p[0] for p in found}
+                for sub_id in subs:
+                    if owners.setdefault(sub_id, customer_id) != customer_id:
+                        _two_owners(sub_id, owners[sub_id], customer_id)
+                if len(subs) == 1:
+                    times, values = [p[2] for p in found], [p[3] for p in found]
+                    if len(set(times)) != len(times):
+                        times, values = _merge(found)
+                else:
+                    times, values = _merge(found)
             self._customers[customer_id] = (times, values)
             for at, v in zip(times, values, strict=True):
                 if v > 0:
@@ -318,13 +318,12 @@ class MrrBook:
     def subscription_mrr(self, at: datetime, *, before: bool = False) -> dict[str, int]:
         """Each subscription worth more than zero at ``at`` (``before``: just before it): its MRR."""
         check_aware(at)
-        find = bisect_left if before else bisect_right
-        out = {}
-        for sub_id, (_, times, values) in self._subs.items():
-            i = find(times, at)
-            if i and values[i - 1] > 0:
-                out[sub_id] = values[i - 1]
-        return out
+        last: dict[str, int] = {}
+        for found in self._groups.values():  # each sorted by time when it has more than one point
+            for p in found:
+                if p[2] < at or (p[2] == at and not before):
+                    last[p[0]] = p[3]
+        return {sub_id: v for sub_id, v in last.items() if v > 0}
 
     def customer_mrr(self, at: datetime, *, before: bool = False) -> dict[str, int]:
         """Each customer worth more than zero at ``at`` (``before``: just before it): their MRR."""
@@ -336,10 +335,6 @@ class MrrBook:
             if i and values[i - 1] > 0:
                 out[customer_id] = values[i - 1]
         return out
-
-    def customer_of(self, subscription_id: str) -> str:
-        """The customer a subscription belongs to."""
-        return self._subs[subscription_id][0]
 
     def snapshot(self, at: datetime, *, before: bool = False) -> MrrSnapshot:
         """MRR, paying customers and subscriptions at ``at`` (ARR and ARPA derive from them).
@@ -353,36 +348,27 @@ class MrrBook:
         )
 
     def __len__(self) -> int:
-        return len(self._subs)
+        return sum(len(found) for found in self._groups.values())
 
 
-def _first(step: tuple[datetime, int]) -> datetime:
-    return step[0]
+_AT_SUB = itemgetter(2, 0)
 
 
-def _last_per_instant(steps: Sequence[tuple[datetime, int]]) -> list[tuple[datetime, int]]:
-    out: list[tuple[datetime, int]] = []
-    for s in steps:
-        if out and out[-1][0] == s[0]:
-            out[-1] = s
-        else:
-            out.append(s)
-    return out
+def _two_owners(sub_id: str, first: str, second: str) -> None:
+    raise ValidationError(
+        f"subscription {sub_id} has points for customers {first} and {second}", field="customer_id"
+    )
 
 
-def _merge(subs: Sequence[tuple[str, list[datetime], list[int]]]) -> tuple[list[datetime], list[int]]:
-    """The sum of several step functions, as one step function."""
-    events: list[tuple[datetime, int, int]] = []
-    for n, (_, times, values) in enumerate(subs):
-        events.extend((t, n, v) for t, v in zip(times, values, strict=True))
-    events.sort(key=lambda e: (e[0], e[1]))
-    current = [0] * len(subs)
+def _merge(found: Sequence[MrrPoint]) -> tuple[list[datetime], list[int]]:
+    """The sum of a customer's subscriptions (points sorted by time) as one step function."""
+    current: dict[str, int] = {}
     total = 0
     times_out: list[datetime] = []
     values_out: list[int] = []
-    for t, n, v in events:
-        total += v - current[n]
-        current[n] = v
+    for sub_id, _, t, v in found:
+        total += v - current.get(sub_id, 0)
+        current[sub_id] = v
         if times_out and times_out[-1] == t:
             values_out[-1] = total
         else:

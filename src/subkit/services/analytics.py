@@ -47,6 +47,7 @@ from subkit.analytics.mrr import MrrBook, MrrPoint, MrrSnapshot, check_aware, mo
 from subkit.analytics.rates import Rates, ltv, rates
 from subkit.analytics.risk import CustomerRisk, CustomerSignals, churn_risk
 from subkit.analytics.timeline import history_of, mrr_points
+from subkit.core.money import check_currency
 from subkit.core.periods import zone
 from subkit.errors import CurrencyMismatchError
 from subkit.invoice.invoice import Invoice, InvoiceItem, InvoiceLine, InvoiceStatus, LineKind
@@ -92,10 +93,12 @@ class Analytics:
 
     ``reporting_currency`` overrides ``BillingConfig.reporting_currency``; ``timezone`` is where
     months begin; ``gross_margin`` (a fraction, 1 by default) weighs LTV; ``include_usage``
-    counts metered usage in MRR (the last billed usage carries forward).
+    counts metered usage in MRR (the last billed usage carries forward). ``currency`` keeps only
+    the subscriptions billed in it, reported in it (a book with no locked rates, one currency
+    at a time).
     """
 
-    __slots__ = ("ctx", "gross_margin", "include_usage", "reporting_currency", "timezone")
+    __slots__ = ("ctx", "currency", "gross_margin", "include_usage", "reporting_currency", "timezone")
 
     def __init__(
         self,
@@ -105,10 +108,12 @@ class Analytics:
         timezone: str = "UTC",
         gross_margin: Decimal = _ONE,
         include_usage: bool = True,
+        currency: str | None = None,
     ) -> None:
         ltv(arpa_minor=0, monthly_churn=None, gross_margin=gross_margin)  # checks the margin now
         self.ctx = ctx
-        self.reporting_currency = reporting_currency or ctx.config.reporting_currency
+        self.currency = check_currency(currency) if currency is not None else None
+        self.reporting_currency = self.currency or reporting_currency or ctx.config.reporting_currency
         self.timezone = timezone
         self.gross_margin = gross_margin
         self.include_usage = include_usage
@@ -119,6 +124,10 @@ class Analytics:
             subs = uow.find(Subscription)
             invoices = uow.find(Invoice)
             items = uow.find(InvoiceItem, status="pending")
+        if self.currency is not None:
+            subs = [s for s in subs if s.currency == self.currency]
+            kept = {s.id for s in subs}
+            invoices = [i for i in invoices if i.subscription_id in kept]
         pending: dict[str, list[InvoiceLine]] = defaultdict(list)
         for it in items:
             if it.subscription_id is not None:
