@@ -218,6 +218,10 @@ class Analytics:
             subs = uow.find(Subscription)
             attempts = uow.find(PaymentAttempt)
             invoices = uow.find(Invoice)
+        if self.currency is not None:
+            subs = [s for s in subs if s.currency == self.currency]
+            invoices = [i for i in invoices if i.currency == self.currency]
+            attempts = [a for a in attempts if a.currency == self.currency]
         past_due: dict[str, list[str]] = defaultdict(list)
         cancels: dict[str, list[str]] = defaultdict(list)
         for sub in subs:
