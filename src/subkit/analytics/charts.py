@@ -75,6 +75,7 @@ def mrr_chart(periods: Sequence[Movements], *, title: str = "MRR movements") -> 
             ax.bar(xs, values, bottom=bottom, label=label, color=color, width=0.7)
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.axhline(0, color="#444444", linewidth=0.8)
+    ax.margins(y=0.08)
     ax.set_ylabel(f"MRR movements ({currency})")
     line_ax = ax.twinx()
     line_ax.plot(xs, [_major(m.closing, currency) for m in periods], color="#222222", marker="o", label="MRR")
@@ -83,7 +84,7 @@ def mrr_chart(periods: Sequence[Movements], *, title: str = "MRR movements") -> 
     ax.set_xticks(xs, labels, rotation=45, ha="right", fontsize=8)
     handles, names = ax.get_legend_handles_labels()
     h2, n2 = line_ax.get_legend_handles_labels()
-    ax.legend(handles + h2, names + n2, loc="upper left", fontsize=8, ncols=3)
+    fig.legend(handles + h2, names + n2, loc="outside lower center", fontsize=8, ncols=6)
     ax.set_title(title)
     return fig
 
@@ -160,6 +161,6 @@ def revenue_waterfall(
     ax.set_xticks(xs, months, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel(f"recognized revenue ({currency})")
     if len(sources) <= 24:
-        ax.legend(title="source", fontsize=6, ncols=2, loc="upper left")
+        fig.legend(title="source", fontsize=6, loc="outside right upper")
     ax.set_title(title)
     return fig

@@ -152,7 +152,8 @@ def mrr_points(
             if item is not None and ps is not None and pe is not None and ln.kind == LineKind.PRORATION:
                 lines.append((ln, ps, pe, item, reporting, None))
     tz = zone(history.timezone)
-    # (instant, order, key, monthly value): credits first, then what is charged at the same instant
+    # (instant, order, key, monthly value): at one instant, credits first, then the period's recurring
+    # line, then a change's proration charge (a change made right after a renewal wins)
     events: list[tuple[datetime, int, str, int]] = []
     for ln, ps, pe, item, currency, rate in lines:
         kind = ln.kind
@@ -170,7 +171,7 @@ def mrr_points(
             value = monthly_minor(
                 ln.net_minor, currency, interval, reporting=reporting, fx_rate=rate, scale=scale
             )
-            events.append((ps, 1, item, value))
+            events.append((ps, 2, item, value))
         elif kind == LineKind.USAGE and include_usage:
             value = monthly_minor(ln.net_minor, currency, interval, reporting=reporting, fx_rate=rate)
             events.append((pe, 1, f"{item}#usage", value))

@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -47,6 +48,7 @@ from subkit.analytics.mrr import MrrBook, MrrPoint, MrrSnapshot, check_aware, mo
 from subkit.analytics.rates import Rates, ltv, rates
 from subkit.analytics.risk import CustomerRisk, CustomerSignals, churn_risk
 from subkit.analytics.timeline import history_of, mrr_points
+from subkit.core.heap import frozen_heap
 from subkit.core.money import check_currency
 from subkit.core.periods import zone
 from subkit.errors import CurrencyMismatchError
@@ -171,9 +173,13 @@ class Analytics:
         return out, reporting
 
     def book(self) -> MrrBook:
-        """The MRR book of the whole store."""
-        points, reporting = self.points()
-        return MrrBook(points, reporting)
+        """The MRR book of the whole store.
+
+        Built inside :func:`~subkit.core.heap.frozen_heap` when ``BillingConfig(freeze_heap=True)``.
+        """
+        with frozen_heap() if self.ctx.config.freeze_heap else nullcontext():
+            points, reporting = self.points()
+            return MrrBook(points, reporting)
 
     # ------------------------------------------------------------------ figures
     def _at(self, at: datetime | None) -> datetime:
