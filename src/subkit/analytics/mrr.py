@@ -266,47 +266,50 @@ class MrrBook:
         ({'cus_1': 1200}, True)
     """
 
-    __slots__ = ("_customers", "_first_paid", "_groups", "currency")
+    __slots__ = ("_customers", "_first_paid", "_points", "currency")
 
     def __init__(self, points: Iterable[MrrPoint], currency: str) -> None:
         self.currency = check_currency(currency)
+        self._points = points if isinstance(points, list) else list(points)
         # one pass to group by customer (the hot loop: nothing else in it)
         groups: defaultdict[str, list[MrrPoint]] = defaultdict(list)
-        for p in points:
+        for p in self._points:
             groups[p[1]].append(p)
-        self._groups = groups
-        #: customer -> (times, totals): the customer's MRR, a step function (times ascending, distinct)
-        self._customers: dict[str, tuple[list[datetime], list[int]]] = {}
-        self._first_paid: dict[str, datetime] = {}
+        # customer -> (times, totals): their MRR as a step function (times ascending, distinct). Tuples
+        # of atomic values: the cyclic GC stops tracking them, however large the book.
+        customers: dict[str, tuple[tuple[datetime, ...], tuple[int, ...]]] = {}
+        first_paid: dict[str, datetime] = {}
         owners: dict[str, str] = {}
         for customer_id, found in groups.items():
             if len(found) == 1:
-                p = found[0]
-                times, values = [p[2]], [p[3]]
-                if owners.setdefault(p[0], customer_id) != customer_id:
-                    _two_owners(p[0], owners[p[0]], customer_id)
+                sub_id, _, at, v = found[0]
+                if owners.setdefault(sub_id, customer_id) != customer_id:
+                    _two_owners(sub_id, owners[sub_id], customer_id)
+                customers[customer_id] = ((at,), (v,))
+                if v > 0:
+                    first_paid[customer_id] = at
+                continue
+            # stable: of two points of a subscription at one instant, the last given wins
+            found.sort(key=_AT_SUB)
+            subs = {p[0] for p in found}
+            for sub_id in subs:
+                if owners.setdefault(sub_id, customer_id) != customer_id:
+                    _two_owners(sub_id, owners[sub_id], customer_id)
+            times = tuple([p[2] for p in found])
+            if len(subs) == 1 and len(set(times)) == len(times):
+                values = tuple([p[3] for p in found])
             else:
-                found.sort(
-                    key=_AT_SUB
-                )  # stable: of two points of a subscription at one instant, the last given wins
-                subs = {p[0] for p in found}
-                for sub_id in subs:
-                    if owners.setdefault(sub_id, customer_id) != customer_id:
-                        _two_owners(sub_id, owners[sub_id], customer_id)
-                if len(subs) == 1:
-                    times, values = [p[2] for p in found], [p[3] for p in found]
-                    if len(set(times)) != len(times):
-                        times, values = _merge(found)
-                else:
-                    times, values = _merge(found)
-            self._customers[customer_id] = (times, values)
+                times, values = _merge(found)
+            customers[customer_id] = (times, values)
             for at, v in zip(times, values, strict=True):
                 if v > 0:
-                    self._first_paid[customer_id] = at
+                    first_paid[customer_id] = at
                     break
+        self._customers = customers
+        self._first_paid = first_paid
 
     # ------------------------------------------------------------------ reading
-    def customers(self) -> Iterator[tuple[str, list[datetime], list[int]]]:
+    def customers(self) -> Iterator[tuple[str, tuple[datetime, ...], tuple[int, ...]]]:
         """``(customer_id, times, totals)`` for every customer: their MRR from each time on."""
         for customer_id, (times, values) in self._customers.items():
             yield customer_id, times, values
@@ -318,12 +321,13 @@ class MrrBook:
     def subscription_mrr(self, at: datetime, *, before: bool = False) -> dict[str, int]:
         """Each subscription worth more than zero at ``at`` (``before``: just before it): its MRR."""
         check_aware(at)
-        last: dict[str, int] = {}
-        for found in self._groups.values():  # each sorted by time when it has more than one point
-            for p in found:
-                if p[2] < at or (p[2] == at and not before):
-                    last[p[0]] = p[3]
-        return {sub_id: v for sub_id, v in last.items() if v > 0}
+        last: dict[str, tuple[datetime, int]] = {}
+        for sub_id, _, t, v in self._points:
+            if t < at or (t == at and not before):
+                seen = last.get(sub_id)
+                if seen is None or t >= seen[0]:  # the last given wins at one instant
+                    last[sub_id] = (t, v)
+        return {sub_id: v for sub_id, (_, v) in last.items() if v > 0}
 
     def customer_mrr(self, at: datetime, *, before: bool = False) -> dict[str, int]:
         """Each customer worth more than zero at ``at`` (``before``: just before it): their MRR."""
@@ -348,7 +352,7 @@ class MrrBook:
         )
 
     def __len__(self) -> int:
-        return sum(len(found) for found in self._groups.values())
+        return len(self._points)
 
 
 _AT_SUB = itemgetter(2, 0)
@@ -360,7 +364,7 @@ def _two_owners(sub_id: str, first: str, second: str) -> None:
     )
 
 
-def _merge(found: Sequence[MrrPoint]) -> tuple[list[datetime], list[int]]:
+def _merge(found: Sequence[MrrPoint]) -> tuple[tuple[datetime, ...], tuple[int, ...]]:
     """The sum of a customer's subscriptions (points sorted by time) as one step function."""
     current: dict[str, int] = {}
     total = 0
@@ -374,4 +378,4 @@ def _merge(found: Sequence[MrrPoint]) -> tuple[list[datetime], list[int]]:
         else:
             times_out.append(t)
             values_out.append(total)
-    return times_out, values_out
+    return tuple(times_out), tuple(values_out)
