@@ -90,7 +90,14 @@ def mrr_chart(periods: Sequence[Movements], *, title: str = "MRR movements") -> 
 
 
 def cohort_heatmap(cohorts: Sequence[Cohort], *, by: str = "logos", title: str | None = None) -> Figure:
-    """Retention (percent) by cohort and age; ``by`` is ``"logos"`` or ``"mrr"``; empty cohorts left out."""
+    """Retention (percent) by cohort and age; ``by`` is ``"logos"`` or ``"mrr"``; empty cohorts left out.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> c = Cohort(datetime(2027, 1, 1, tzinfo=UTC), 4, 4000, (4, 3), (4000, 2500))
+        >>> cohort_heatmap([c], by="mrr").axes[0].images[0].get_array().tolist()
+        [[100.0, 62.5]]
+    """
     if by not in ("logos", "mrr"):
         raise ValidationError(f"by must be 'logos' or 'mrr', not {by!r}", field="by")
     rows = [c for c in cohorts if c.customers]
@@ -133,7 +140,13 @@ def _max(grid: list[list[float]]) -> float:
 def revenue_waterfall(
     revenue: Mapping[str, int | Mapping[str, int]], currency: str, *, title: str = "Revenue waterfall"
 ) -> Figure:
-    """Recognized revenue per month (minor units), stacked by source when a month maps to sources."""
+    """Recognized revenue per month (minor units), stacked by source when a month maps to sources.
+
+    Example:
+        >>> fig = revenue_waterfall({"2027-01": 10000, "2027-02": {"2027-01": 5000, "2027-02": 7000}}, "USD")
+        >>> sorted(round(p.get_height()) for p in fig.axes[0].patches)
+        [0, 50, 70, 100]
+    """
     if not revenue:
         raise ValidationError("no revenue to chart: give a mapping month -> amount", field="revenue")
     months = sorted(revenue)

@@ -98,6 +98,14 @@ class Analytics:
     counts metered usage in MRR (the last billed usage carries forward). ``currency`` keeps only
     the subscriptions billed in it, reported in it (a book with no locked rates, one currency
     at a time).
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> from subkit.services.context import ServiceContext
+        >>> from subkit.testing import InMemoryStore, TestClock
+        >>> ctx = ServiceContext(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
+        >>> Analytics(ctx, reporting_currency="EUR").snapshot().mrr_minor
+        0
     """
 
     __slots__ = ("ctx", "currency", "gross_margin", "include_usage", "reporting_currency", "timezone")
