@@ -279,3 +279,34 @@ def test_the_service_reads_the_sql_store_the_same(tmp_path: Path) -> None:
     finally:
         store.close()
         db.dispose()
+
+
+def test_an_annual_upgrade_mid_year_counts_from_the_change_at_the_new_rate() -> None:
+    clock = TestClock(at(1))
+    engine = BillingEngine(InMemoryStore(), clock)
+    catalog = _catalog()
+    engine.set_catalog(
+        Catalog(
+            products=catalog.products,
+            plans=(
+                *catalog.plans,
+                Plan(
+                    id="annual_pro",
+                    product_id="app",
+                    name="Annual Pro",
+                    interval=Interval(unit="year"),
+                    prices={"USD": FlatFee(price="2400")},
+                ),
+            ),
+        )
+    )
+    sub = engine.subscribe(engine.create_customer(id="cy", name="Y", currency="USD").id, "annual")
+    clock.travel_to(at(7, 2))  # 183 of 2027's 365 days left
+    engine.change_plan(sub.id, "annual_pro", when="now")
+    book = engine.analytics().book()
+    # before: $1,200 / 12 = $100; after: the charge 2400 x 183/365 = $1,203.29 scales back to
+    # $2,400.0016 a year, / 12 = $200.0001 -> $200.00 (rounded once)
+    assert book.customer_mrr(at(7, 1)) == {"cy": 10000}
+    assert book.customer_mrr(at(7, 2)) == {"cy": 20000}
+    july = engine.analytics().movements(at(7), at(8))
+    assert (july.expansion, july.closing) == (10000, 20000)
