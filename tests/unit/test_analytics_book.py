@@ -310,3 +310,37 @@ def test_an_annual_upgrade_mid_year_counts_from_the_change_at_the_new_rate() -> 
     assert book.customer_mrr(at(7, 2)) == {"cy": 20000}
     july = engine.analytics().movements(at(7), at(8))
     assert (july.expansion, july.closing) == (10000, 20000)
+
+
+def test_a_declined_renewal_is_past_due_still_counts_and_is_flagged() -> None:
+    from subkit.services.collector import PaymentCollector
+    from subkit.testing.gateway import FakeGateway, decline
+
+    clock = TestClock(at(1))
+    engine = BillingEngine(InMemoryStore(), clock)
+    engine.set_catalog(_catalog())
+    gateway = FakeGateway()
+    collector = PaymentCollector(engine, gateway)
+    collector.attach()
+    engine.create_customer(id="cp", name="P", currency="USD")
+    collector.add_payment_method(
+        "cp",
+        {
+            "type": "card",
+            "token": "tok_p",
+            "brand": "visa",
+            "last4": "4242",
+            "exp_month": 12,
+            "exp_year": 2030,
+        },
+    )
+    sub = engine.subscribe("cp", "pro")  # paid at once
+    gateway.script(decline("insufficient_funds"), token="tok_p")
+    clock.travel_to(at(2))
+    engine.advance()  # the February renewal is declined: past due
+    assert engine.get_subscription(sub.id).status.value == "past_due"
+    analytics = engine.analytics()
+    assert analytics.snapshot(at(2, 5)).mrr_minor == 3000  # past due counts until canceled
+    (risk,) = analytics.risks(at(2, 5))
+    assert risk.reasons == ("past_due", "failing_payments")
+    assert risk.flags[1].detail == "1 payment attempt(s) failed recently"
