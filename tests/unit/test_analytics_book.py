@@ -344,3 +344,23 @@ def test_a_declined_renewal_is_past_due_still_counts_and_is_flagged() -> None:
     (risk,) = analytics.risks(at(2, 5))
     assert risk.reasons == ("past_due", "failing_payments")
     assert risk.flags[1].detail == "1 payment attempt(s) failed recently"
+
+
+def test_two_currencies_without_locked_rates_are_read_one_at_a_time() -> None:
+    from subkit.errors import CurrencyMismatchError
+
+    engine = BillingEngine(InMemoryStore(), TestClock(at(1)))
+    catalog = _catalog()
+    basic = catalog.plans[0].model_copy(
+        update={"prices": {**catalog.plans[0].prices, "EUR": FlatFee(price="9")}}
+    )
+    engine.set_catalog(Catalog(products=catalog.products, plans=(basic, *catalog.plans[1:])))
+    engine.subscribe(engine.create_customer(id="us", name="U", currency="USD").id, "basic")
+    engine.subscribe(engine.create_customer(id="eu", name="E", currency="EUR").id, "basic")
+    with pytest.raises(CurrencyMismatchError, match="reporting_currency"):
+        engine.analytics().snapshot()
+    assert engine.analytics(currency="EUR").snapshot().mrr_minor == 900
+    assert engine.analytics(currency="USD").snapshot().mrr_minor == 1000
+    # a reporting currency without locked rates on the EUR invoices: refused, saying how to fix it
+    with pytest.raises(CurrencyMismatchError, match="no locked rate"):
+        engine.analytics(reporting_currency="USD").snapshot()

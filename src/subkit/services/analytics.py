@@ -50,7 +50,7 @@ from subkit.analytics.risk import CustomerRisk, CustomerSignals, churn_risk
 from subkit.analytics.timeline import history_of, mrr_points
 from subkit.core.heap import frozen_heap
 from subkit.core.money import check_currency
-from subkit.core.periods import zone
+from subkit.core.periods import MONTHLY, zone
 from subkit.errors import CurrencyMismatchError
 from subkit.invoice.invoice import Invoice, InvoiceItem, InvoiceLine, InvoiceStatus, LineKind
 from subkit.payment.attempts import AttemptStatus, PaymentAttempt
@@ -341,6 +341,4 @@ class Analytics:
 
 def _to_minor(minor: int, currency: str, reporting: str, rate: Decimal | None) -> int:
     """A billed amount in reporting minor units (a month's worth of a one-month charge)."""
-    from subkit.core.periods import MONTHLY
-
     return monthly_minor(minor, currency, MONTHLY, reporting=reporting, fx_rate=rate)
