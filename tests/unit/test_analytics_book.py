@@ -364,3 +364,22 @@ def test_two_currencies_without_locked_rates_are_read_one_at_a_time() -> None:
     # a reporting currency without locked rates on the EUR invoices: refused, saying how to fix it
     with pytest.raises(CurrencyMismatchError, match="no locked rate"):
         engine.analytics(reporting_currency="USD").snapshot()
+
+
+def test_a_pause_that_ended_is_a_gap_between_two_charges() -> None:
+    clock = TestClock(at(1))
+    engine = BillingEngine(InMemoryStore(), clock)
+    engine.set_catalog(_catalog())
+    sub = engine.subscribe(engine.create_customer(id="cz", name="Z", currency="USD").id, "pro")
+    clock.travel_to(at(2, 10))
+    engine.advance()  # February renewed (paid to March 1)
+    engine.pause(sub.id)
+    clock.travel_to(at(4, 20))
+    engine.advance()
+    engine.resume(sub.id)  # charges the rest of April: $11.00 for 11 of 30 days, i.e. $30 a month
+    clock.travel_to(at(6))
+    engine.advance()
+    steps = next(engine.analytics().book().customers())
+    assert list(zip(steps[1], steps[2], strict=True)) == [(at(1), 3000), (at(3), 0), (at(4, 20), 3000)]
+    march, april = engine.analytics().monthly(at(3), 2)
+    assert (march.churn, april.reactivation) == (-3000, 3000)

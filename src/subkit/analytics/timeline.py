@@ -27,9 +27,9 @@ The rules, per item (a subscription's MRR is the sum of its items):
 
 Proration lines still pending (``CREATE_PRORATIONS`` bills them with the next invoice) count
 from the change too, when the subscription's currency is the reporting one (no rate is locked
-before an invoice is). Limits: a change made with ``ProrationBehavior.NONE`` shows at the next
-renewal (nothing was charged for it before); a pause that already ended is not visible (the
-subscription keeps only its current pause).
+before an invoice is). A pause that has ended shows as a gap between two charges of an item:
+zero from the end of the last period paid before the pause to the resume. Limits: a change made
+with ``ProrationBehavior.NONE`` shows at the next renewal (nothing was charged for it before).
 
 Example:
     >>> from datetime import datetime, UTC
@@ -155,11 +155,13 @@ def mrr_points(
     # (instant, order, key, monthly value): at one instant, credits first, then the period's recurring
     # line, then a change's proration charge (a change made right after a renewal wins)
     events: list[tuple[datetime, int, str, int]] = []
+    spans: dict[str, list[tuple[datetime, datetime]]] = {}  # item -> the service periods charged
     for ln, ps, pe, item, currency, rate in lines:
         kind = ln.kind
         if kind == LineKind.RECURRING:
             value = monthly_minor(ln.net_minor, currency, interval, reporting=reporting, fx_rate=rate)
             events.append((ps, 1, item, value))
+            spans.setdefault(item, []).append((ps, pe))
         elif kind == LineKind.PRORATION:
             if ln.amount_minor <= 0:
                 events.append((ps, 0, item, 0))
@@ -172,9 +174,17 @@ def mrr_points(
                 ln.net_minor, currency, interval, reporting=reporting, fx_rate=rate, scale=scale
             )
             events.append((ps, 2, item, value))
+            spans.setdefault(item, []).append((ps, pe))
         elif kind == LineKind.USAGE and include_usage:
             value = monthly_minor(ln.net_minor, currency, interval, reporting=reporting, fx_rate=rate)
             events.append((pe, 1, f"{item}#usage", value))
+    for item, charged in spans.items():
+        charged.sort()
+        covered = charged[0][1]
+        for start, end in charged[1:]:
+            if start > covered:  # nothing billed from `covered` to `start`: a pause, since resumed
+                events.append((covered, 0, item, 0))
+            covered = max(covered, end)
     stop = history.ended_at
     if history.paused_at is not None and (stop is None or history.paused_at < stop):
         stop = history.paused_at
