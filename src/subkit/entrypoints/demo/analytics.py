@@ -1,11 +1,11 @@
 """The demo's last step: the year's subscription analytics, printed, and charts next to the database.
 
-For each currency (the demo locks no exchange rates, so each currency is its own book; with
-``BillingConfig.reporting_currency`` set there is one book in it), the figures at the end of the
-simulated months: MRR, ARR, paying customers, ARPA, the average monthly logo churn, NRR and LTV
+The figures at the end of the simulated months, in the reporting currency (the demo reports in
+USD, every other invoice at the rate it locked; a book without a reporting currency gets one row
+per currency): MRR, ARR, paying customers, ARPA, the average monthly logo churn, NRR and LTV
 (ARPA x 80% gross margin / monthly churn). The charts (``analytics-mrr.png`` and
-``analytics-cohorts.png``) are drawn for the reporting currency, or the first currency of the
-book, when matplotlib is installed (``subkit[plot]``).
+``analytics-cohorts.png``) are drawn for the first row, when matplotlib is installed
+(``subkit[plot]``).
 
 Example:
     >>> from decimal import Decimal
