@@ -68,14 +68,18 @@ def mrr_chart(periods: Sequence[Movements], *, title: str = "MRR movements") -> 
     ax = fig.add_subplot()
     xs = list(range(len(periods)))
     labels = [m.start.strftime("%Y-%m") for m in periods]
+    extremes = [0.0]
     for group in (_GAINS, _LOSSES):
         bottom = [0.0] * len(periods)
         for attr, label, color in group:
             values = [_major(int(getattr(m, attr)), currency) for m in periods]
             ax.bar(xs, values, bottom=bottom, label=label, color=color, width=0.7)
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        extremes.extend(bottom)
     ax.axhline(0, color="#444444", linewidth=0.8)
-    ax.margins(y=0.08)
+    low, high = min(extremes), max(extremes)
+    pad = (high - low) * 0.08 or 1.0
+    ax.set_ylim(low - pad, high + pad)
     ax.set_ylabel(f"MRR movements ({currency})")
     line_ax = ax.twinx()
     line_ax.plot(xs, [_major(m.closing, currency) for m in periods], color="#222222", marker="o", label="MRR")
