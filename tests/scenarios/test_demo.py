@@ -382,7 +382,9 @@ def test_the_year_ends_with_its_analytics_and_charts(first: tuple[Path, DemoSumm
         booked = Analytics(ctx, reporting_currency="USD").snapshot(end)
     assert booked.mrr_minor > 0 and abs(booked.mrr_minor - by_hand) <= Decimal(paying) / 2 + len(CURRENCIES)
     # the charts sit next to the database, at their size
-    assert summary.charts == ("analytics-mrr.png", "analytics-cohorts.png")
+    # the revenue waterfall is drawn from the demo's own revenue section (USD, like the book)
+    assert summary.revenue is not None and summary.revenue.currency == "USD"
+    assert summary.charts == ("analytics-mrr.png", "analytics-cohorts.png", "analytics-revenue.png")
     for name in summary.charts:
         data = (db.parent / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"

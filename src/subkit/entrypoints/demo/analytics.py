@@ -3,8 +3,9 @@
 The figures at the end of the simulated months, in the reporting currency (the demo reports in
 USD, every other invoice at the rate it locked; a book without a reporting currency gets one row
 per currency): MRR, ARR, paying customers, ARPA, the average monthly logo churn, NRR and LTV
-(ARPA x 80% gross margin / monthly churn). The charts (``analytics-mrr.png`` and
-``analytics-cohorts.png``) are drawn for the first row, when matplotlib is installed
+(ARPA x 80% gross margin / monthly churn). The charts (``analytics-mrr.png``,
+``analytics-cohorts.png``, and ``analytics-revenue.png`` from the demo's revenue waterfall when
+it is in the same currency) are drawn for the first row, when matplotlib is installed
 (``subkit[plot]``).
 
 Example:
@@ -34,8 +35,8 @@ __all__ = ["CHARTS", "GROSS_MARGIN", "AnalyticsRow", "analytics_lines", "with_an
 
 #: The gross margin the demo's LTV assumes.
 GROSS_MARGIN = Decimal("0.8")
-#: The chart files the demo writes next to its database.
-CHARTS = ("analytics-mrr.png", "analytics-cohorts.png")
+#: The chart files the demo writes next to its database (the revenue one when revenue was recognized).
+CHARTS = ("analytics-mrr.png", "analytics-cohorts.png", "analytics-revenue.png")
 S = TypeVar("S")
 
 
@@ -83,17 +84,34 @@ def with_analytics(summary: S, engine: BillingEngine, db_path: str, end: datetim
     reports = [b.report(end, months=months) for b in books]
     charts: tuple[str, ...] = ()
     if reports and "://" not in db_path:
-        charts = _charts(books[0], reports[0], Path(db_path).resolve().parent)
+        revenue = _recognized(summary, reports[0].currency)
+        charts = _charts(books[0], reports[0], Path(db_path).resolve().parent, revenue)
     changes: dict[str, Any] = {"analytics": tuple(_row(r) for r in reports), "charts": charts}
     return dataclasses.replace(summary, **changes)  # type: ignore[type-var]
 
 
-def _charts(analytics: Analytics, report: AnalyticsReport, folder: Path) -> tuple[str, ...]:
+def _recognized(summary: object, currency: str) -> dict[str, dict[str, int]] | None:
+    """The demo's revenue waterfall (its revenue section, when it has one in ``currency``) as the
+    plain mapping the chart takes: month recognized -> {month booked: amount}."""
+    section = getattr(summary, "revenue", None)
+    if section is None or getattr(section, "currency", None) != currency:
+        return None
+    out: dict[str, dict[str, int]] = {}
+    for booked, _billed, cells in section.waterfall:
+        for month, amount in zip(section.months, cells, strict=True):
+            if amount:
+                out.setdefault(f"{month:%Y-%m}", {})[f"{booked:%Y-%m}"] = amount
+    return out or None
+
+
+def _charts(
+    analytics: Analytics, report: AnalyticsReport, folder: Path, revenue: dict[str, dict[str, int]] | None
+) -> tuple[str, ...]:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         return ()
-    written = analytics.write_charts(folder, report, prefix="analytics-")
+    written = analytics.write_charts(folder, report, revenue=revenue, prefix="analytics-")
     return tuple(p.name for p in written)
 
 

@@ -219,9 +219,9 @@ class DemoSummary:
             )
         )
         out.extend(table(mheader, mrows, right=range(1, len(mheader)), indent="  "))
+        out.extend(analytics_lines(self.analytics, self.charts, self.end))
         if self.revenue is not None:
             out.extend(["", *self.revenue.render()])
-        out.extend(analytics_lines(self.analytics, self.charts, self.end))
         return "\n".join(out) + "\n"
 
 
