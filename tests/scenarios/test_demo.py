@@ -337,3 +337,56 @@ def test_metered_storage_and_prepaid_credits(first: tuple[Path, DemoSummary]) ->
     assert all(e.balance_minor >= 0 for e in entries)
     consumed = -sum(e.amount_minor for e in entries if e.type == EntryType.CONSUME)
     assert consumed == sum(i.prepaid_applied_minor for i in used)
+
+
+def test_the_year_ends_with_its_analytics_and_charts(first: tuple[Path, DemoSummary]) -> None:
+    from subkit.core.clock import TestClock
+    from subkit.services.analytics import Analytics
+    from subkit.services.context import ServiceContext
+
+    db, summary = first
+    text = summary.render()
+    rows = section(text, "Subscription analytics at 2026-05-01 (MRR from invoices; churn and NRR per month)")
+    assert rows[0].split()[:4] == ["Currency", "MRR", "ARR", "Customers"]
+    # the demo reports in USD: one book, every other currency at its invoices' locked rates
+    (usd,) = summary.analytics
+    assert usd.currency == "USD" and rows[1].split()[0] == "USD"
+    assert money(usd.mrr_minor, "USD") in rows[1] and money(12 * usd.mrr_minor, "USD") in rows[1]
+    assert usd.nrr is not None and usd.logo_churn is not None
+    _, subs, _, _ = stored(db)
+    live = {
+        s.customer_id
+        for s in subs
+        if s.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)
+    }
+    assert 0 < usd.customers <= len(live)
+    # Cross-check: each currency's own book, converted by hand at the ECB rates of 31 Dec 2025
+    # (USD per unit: EUR 1.175, GBP 1.175 / 0.8726, JPY 1.175 / 184.09), sums to the USD book,
+    # within half a cent per subscription (the USD book rounds each subscription once).
+    rate = {
+        "USD": Decimal(1),
+        "EUR": Decimal("1.175"),
+        "GBP": Decimal("1.175") / Decimal("0.8726"),
+        "JPY": Decimal("1.175") / Decimal("184.09"),
+    }
+    digits = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0}
+    end = datetime(2026, 5, 1, tzinfo=UTC)
+    with SqlStore(str(db)) as store:
+        ctx = ServiceContext(store, TestClock(end))
+        by_hand = Decimal(0)
+        paying = 0
+        for cur in CURRENCIES:
+            own = Analytics(ctx, currency=cur).snapshot(end)
+            by_hand += Decimal(own.mrr_minor) * rate[cur] * Decimal(10) ** (2 - digits[cur])
+            paying += own.subscriptions
+        booked = Analytics(ctx, reporting_currency="USD").snapshot(end)
+    assert booked.mrr_minor > 0 and abs(booked.mrr_minor - by_hand) <= Decimal(paying) / 2 + len(CURRENCIES)
+    # the charts sit next to the database, at their size
+    # the revenue waterfall is drawn from the demo's own revenue section (USD, like the book)
+    assert summary.revenue is not None and summary.revenue.currency == "USD"
+    assert summary.charts == ("analytics-mrr.png", "analytics-cohorts.png", "analytics-revenue.png")
+    for name in summary.charts:
+        data = (db.parent / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert data[16:24] == (800).to_bytes(4, "big") + (450).to_bytes(4, "big")
+    assert f"  charts (USD) next to the database: {', '.join(summary.charts)}" in text.splitlines()

@@ -44,6 +44,7 @@ from subkit.customer.customer import Customer
 from subkit.invoice.discounts import Coupon, PromotionCode
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceItem, InvoiceLine
 from subkit.ports import Clock, EventPublisher, Store
+from subkit.services.analytics import Analytics
 from subkit.services.audit import Actor, AuditedStore, acting_as
 from subkit.services.billing_preview import preview_advance
 from subkit.services.billing_run import AdvanceReport, BillingRun
@@ -535,3 +536,7 @@ class BillingEngine:
     ) -> list[Invoice]:
         """Issue interim invoices where unbilled usage reached the plan's threshold (progressive billing)."""
         return check_thresholds(self._ctx, self._invoicing, subscription_ids, self._ctx.now(at))
+
+    def analytics(self, **options: Any) -> Analytics:
+        """The analytics service over this engine's store: :class:`~subkit.services.analytics.Analytics`."""
+        return Analytics(self._ctx, **options)

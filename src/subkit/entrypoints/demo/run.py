@@ -18,6 +18,7 @@ from dateutil.relativedelta import relativedelta
 
 from subkit.core.clock import TestClock
 from subkit.customer.customer import Customer
+from subkit.entrypoints.demo.analytics import with_analytics
 from subkit.entrypoints.demo.business import DEFAULT_START, demo_catalog, demo_coupons
 from subkit.entrypoints.demo.currency import currency_config
 from subkit.entrypoints.demo.integrations import integration_step
@@ -105,7 +106,8 @@ def run_demo(
             if progress is not None:
                 progress(day, days)
         summary = summarize(engine, sim, seed=seed, months=months, days=days, payments=payments)
-        return replace(summary, integrations=integration_step(store, clock))
+        summary = replace(summary, integrations=integration_step(store, clock))
+        return with_analytics(summary, engine, os.fspath(db_path), end, min(months, 12))
     finally:
         close()
 

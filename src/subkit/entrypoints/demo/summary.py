@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from subkit.entrypoints.demo.analytics import AnalyticsRow, analytics_lines
 from subkit.entrypoints.demo.business import CURRENCIES
 from subkit.entrypoints.demo.revenue import RevenueSection
 from subkit.entrypoints.demo.tax import render_tax
@@ -130,6 +131,8 @@ class DemoSummary:
     converted: tuple[str, str] | None = None
     revenue: RevenueSection | None = None
     integrations: tuple[str, ...] = ()
+    analytics: tuple[AnalyticsRow, ...] = ()
+    charts: tuple[str, ...] = ()
 
     @property
     def invoice_count(self) -> int:
@@ -216,6 +219,7 @@ class DemoSummary:
             )
         )
         out.extend(table(mheader, mrows, right=range(1, len(mheader)), indent="  "))
+        out.extend(analytics_lines(self.analytics, self.charts, self.end))
         if self.revenue is not None:
             out.extend(["", *self.revenue.render()])
         return "\n".join(out) + "\n"
