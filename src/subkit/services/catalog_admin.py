@@ -17,8 +17,11 @@ Example:
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from subkit.catalog.catalog import Catalog
-from subkit.errors import CatalogError, NotFoundError
+from subkit.core.inputs import check_plain
+from subkit.errors import CatalogError, NotFoundError, ValidationError
 from subkit.invoice.discounts import Coupon, PromotionCode
 from subkit.services.context import CatalogRecord, ServiceContext, Work
 from subkit.subscription.model import Subscription, SubscriptionStatus
@@ -48,6 +51,7 @@ class CatalogAdmin:
         A catalog that drops a plan version a live subscription still pins is refused with a
         ``CatalogError`` naming it: publish new versions instead of removing old ones.
         """
+        _check_entity(catalog, Catalog, "catalog")
         with self.ctx.store.begin() as uow:
             available = {(p.id, p.version) for p in catalog.plans}
             for sub in uow.find(Subscription):
@@ -73,14 +77,23 @@ class CatalogAdmin:
 
     def add_coupon(self, coupon: Coupon) -> Coupon:
         """Store a coupon."""
+        _check_entity(coupon, Coupon, "coupon")
         with self.ctx.store.begin() as uow:
             uow.add(coupon)
         return coupon
 
     def add_promotion_code(self, code: PromotionCode) -> PromotionCode:
         """Store a promotion code (its id is the code, upper-cased)."""
+        _check_entity(code, PromotionCode, "code")
         code = code.model_copy(update={"id": code.id.upper()})
         with self.ctx.store.begin() as uow:
             uow.get(Coupon, code.coupon_id)
             uow.add(code)
         return code
+
+
+def _check_entity(value: object, kind: type[BaseModel], field: str) -> None:
+    """``value`` is a ``kind`` whose every text is well-formed, without card data (checked before writing)."""
+    if not isinstance(value, kind):
+        raise ValidationError(f"got {type(value).__name__}; pass a {kind.__name__}", field=field)
+    check_plain(value.model_dump(mode="json"), field)

@@ -28,6 +28,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from subkit.core.events import Event, EventType
+from subkit.core.inputs import check_id, check_optional_id, check_quantity, check_text
+from subkit.core.money import check_amount, decimal_of, minor_to_decimal
 from subkit.customer.customer import Customer
 from subkit.invoice.invoice import (
     BillingReason,
@@ -197,6 +199,11 @@ class Invoicing:
     ) -> InvoiceItem:
         """A one-off charge (or credit, if negative) for the customer's next invoice."""
         now = self.ctx.now(at)
+        check_id(customer_id, "customer_id")
+        check_text(description, "description")
+        subscription_id = check_optional_id(subscription_id, "subscription_id")
+        amount = check_amount(decimal_of(amount))
+        quantity = check_quantity(quantity)
         with self.ctx.store.begin() as uow:
             customer = uow.get(Customer, customer_id)
             currency = customer.currency
@@ -210,6 +217,7 @@ class Invoicing:
                 unit_amount=amount,
                 rounding=self.ctx.config.rounding,
             )
+            check_amount(minor_to_decimal(line.amount_minor, currency), "amount")
             item = InvoiceItem(
                 id=self.ctx.ids("ii"),
                 customer_id=customer_id,
@@ -224,6 +232,7 @@ class Invoicing:
     def invoice_now(self, customer_id: str, *, at: datetime | None = None) -> Invoice | None:
         """Invoice a customer's pending items that belong to no subscription."""
         now = self.ctx.now(at)
+        check_id(customer_id, "customer_id")
         with self.ctx.store.begin() as uow:
             customer = uow.get(Customer, customer_id)
             if not [

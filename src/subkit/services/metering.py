@@ -24,6 +24,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from subkit.catalog.catalog import BillingTiming
+from subkit.core.inputs import check_id, check_optional_id, check_quantity
 from subkit.core.money import decimal_of
 from subkit.errors import NotFoundError, ValidationError
 from subkit.ports import UnitOfWork
@@ -61,15 +62,18 @@ class Metering:
         id: str | None = None,
     ) -> UsageRecord:
         """Record metered usage; a repeated event ``id`` is ignored (idempotent)."""
+        check_id(subscription_id, "subscription_id")
+        check_id(metric, "metric")
+        q = decimal_of(quantity, "quantity")
+        if q < 0:
+            raise ValidationError("usage quantity must not be negative", field="quantity")
         rec = UsageRecord(
-            id=id or self.ctx.ids("use"),
+            id=check_optional_id(id, "id") or self.ctx.ids("use"),
             subscription_id=subscription_id,
             metric=metric,
-            quantity=decimal_of(quantity, "quantity"),
+            quantity=check_quantity(q),
             timestamp=self.ctx.now(at),
         )
-        if rec.quantity < 0:
-            raise ValidationError("usage quantity must not be negative", field="quantity")
         with self.ctx.store.begin() as uow:
             if id is not None:
                 try:
