@@ -83,7 +83,6 @@ class Rounding(StrEnum):
 _overrides: dict[str, int] = {}
 
 
-@lru_cache(maxsize=512)
 def check_currency(code: str) -> str:
     """Return the ISO 4217 ``code`` (upper-cased) or raise ``UnknownCurrencyError``.
 
@@ -91,7 +90,14 @@ def check_currency(code: str) -> str:
         >>> check_currency("eur")
         'EUR'
     """
-    if not isinstance(code, str) or not is_currency(code.upper()):
+    if not isinstance(code, str):
+        raise UnknownCurrencyError(f"got {type(code).__name__}; pass an ISO 4217 code", field="currency")
+    return _check_currency(code)
+
+
+@lru_cache(maxsize=512)
+def _check_currency(code: str) -> str:
+    if not is_currency(code.upper()):
         raise UnknownCurrencyError(f"{code!r} is not an ISO 4217 currency code", field="currency")
     return code.upper()
 
