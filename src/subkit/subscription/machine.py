@@ -46,6 +46,7 @@ from subkit.core.periods import UTC, cycle_period, cycle_start, ensure_aware, zo
 from subkit.errors import CatalogError, IllegalTransitionError, ValidationError
 from subkit.invoice.discounts import AppliedDiscount, Coupon
 from subkit.invoice.invoice import BillingReason, InvoiceLine
+from subkit.subscription.interval_change import change_interval
 from subkit.subscription.lines import (
     advance_lines,
     arrears_lines,
@@ -251,10 +252,9 @@ def change_items(
     it = sub.item(item_id)
     new_plan = ctx.catalog.plan(plan_id, at=at) if plan_id else plan_of(ctx, it)
     new_plan.price(sub.currency)
-    if new_plan.interval != sub.interval:
-        raise CatalogError(
-            f"plan {new_plan.id!r} bills every {new_plan.interval}, the subscription every {sub.interval}",
-            field="plan_id",
+    if new_plan.interval != sub.interval:  # the anchor resets: a new cycle starts at ``at``
+        return change_interval(
+            sub, ctx, at=at, item_id=item_id, plan_id=plan_id, quantity=quantity, proration=proration
         )
     q = it.quantity if quantity is None else decimal_of(quantity, "quantity")
     if q < 0:
@@ -327,7 +327,13 @@ def schedule_change(
         raise ValidationError("a change cannot be scheduled in the past", field="when")
     it = sub.item(item_id)
     if plan_id:
-        ctx.catalog.plan(plan_id).price(sub.currency)
+        plan = ctx.catalog.plan(plan_id)
+        plan.price(sub.currency)
+        if plan.interval != sub.interval and len(sub.items) != 1:
+            raise CatalogError(
+                "only a single-item subscription can change billing interval (all items share one)",
+                field="plan_id",
+            )
     q = None if quantity is None else decimal_of(quantity, "quantity")
     change = ScheduledChange(at=when, item_id=it.id, plan_id=plan_id, quantity=q)
     schedule = tuple(sorted((*sub.schedule, change), key=lambda c: c.at))
@@ -521,7 +527,7 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
         )
     n = sub.cycle + 1
     # Cycle n starts where the current period ends (both come from the anchor); only its end is new.
-    start, end = sub.period_end, cycle_start(sub.anchor, sub.interval, n + 1, tz)
+    start, end = sub.period_end, cycle_start(sub.anchor, sub.interval, n + 1 - sub.anchor_cycle, tz)
     events = []
     setup = False
     if status == SubscriptionStatus.TRIALING:

@@ -154,7 +154,8 @@ class ScheduledChange(Value):
 class Subscription(Entity):
     """A customer's subscription: items, status, current period, discounts, schedule.
 
-    ``cycle`` numbers periods from the anchor (``-1`` is the trial); ``segments`` record
+    ``cycle`` numbers periods (``-1`` is the trial); cycle ``n`` starts at ``anchor`` plus
+    ``n - anchor_cycle`` intervals (an interval change resets the anchor); ``segments`` record
     what was charged in advance for the current period (credits never exceed them);
     ``due_at`` is the next instant the engine must act (renewal, trial end, scheduled change).
     """
@@ -168,6 +169,8 @@ class Subscription(Entity):
     interval: Interval
     anchor: AwareDatetime
     cycle: int = 0
+    #: The cycle that starts at ``anchor`` (not 0 once an interval change reset the anchor).
+    anchor_cycle: int = 0
     period_start: AwareDatetime
     period_end: AwareDatetime
     created_at: AwareDatetime
