@@ -1,4 +1,4 @@
-"""Issue 10: a plan change to another billing interval resets the anchor (Stripe's rule), and renewals go on."""
+"""Issue 10: a change to another billing interval resets the anchor (Stripe's rule); renewals go on."""
 
 from __future__ import annotations
 
