@@ -24,6 +24,7 @@ SubkitError (subkit_error)
 ├── ConflictError (conflict)
 │   ├── ConcurrencyError (stale_version)
 │   └── DuplicateError (duplicate)
+│       └── IdempotencyError (idempotency_key_reused)  same key, other parameters
 ├── GatewayError (gateway_transport)
 └── StoreUnavailableError (store_unavailable)       a database that cannot be opened
 ```
@@ -49,6 +50,7 @@ __all__ = [
     "DuplicateError",
     "FloatNotAllowedError",
     "GatewayError",
+    "IdempotencyError",
     "IllegalTransitionError",
     "InvalidPeriodError",
     "InvoiceImmutableError",
@@ -213,3 +215,16 @@ class CatalogFileError(CatalogError):
     """
 
     code = "invalid_catalog_file"
+
+
+class IdempotencyError(DuplicateError):
+    """An idempotency key reused with other parameters (Stripe's rule: an error, not a replay).
+
+    A retry must send the same parameters with the same key; a new operation needs a new key.
+
+    Example:
+        >>> IdempotencyError("key 'k1' was used with other parameters", field="idempotency_key").code
+        'idempotency_key_reused'
+    """
+
+    code = "idempotency_key_reused"

@@ -226,7 +226,8 @@ class PaymentCollector:
         ``reference`` is an invoice number, or the reference of a customer's bank transfer
         payment method (the money then pays that customer's open invoices, oldest first).
         Less than due leaves the invoice open; more goes to the customer's credit balance.
-        A repeated ``transfer_id`` (the bank's id; a re-imported statement) is ignored.
+        A repeated ``transfer_id`` (the bank's id; a re-imported statement) is ignored; reused
+        with another amount, invoice, reference or currency it is an ``IdempotencyError``.
         Returns one succeeded attempt per invoice paid (and one without invoice for credit).
         """
         return self._transfers.pay(

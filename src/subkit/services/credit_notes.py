@@ -31,7 +31,7 @@ from subkit.core.events import Event, EventType
 from subkit.core.inputs import check_bool, check_id, check_optional_id, check_text
 from subkit.core.money import check_amount, decimal_of, to_minor
 from subkit.customer.customer import Customer
-from subkit.errors import DuplicateError, NotFoundError, StateError, ValidationError
+from subkit.errors import IdempotencyError, NotFoundError, StateError, ValidationError
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceStatus
 from subkit.services.context import ServiceContext
 from subkit.services.customers import change_balance
@@ -88,13 +88,13 @@ class CreditNotes:
                     pass
                 else:
                     if found.invoice_id != invoice_id:
-                        raise DuplicateError(
+                        raise IdempotencyError(
                             f"credit note {id!r} was issued for invoice {found.invoice_id}, not {invoice_id}",
                             field="id",
                         )
                     same_amount = asked is None or to_minor(asked, found.currency) == found.amount_minor
                     if not same_amount or found.reason != reason:
-                        raise DuplicateError(
+                        raise IdempotencyError(
                             f"credit note {id!r} was issued with other parameters (amount "
                             f"{found.amount_minor}, reason {found.reason!r}); use a new id for a new credit",
                             field="id",

@@ -366,15 +366,29 @@ class BillingEngine:
         subscription_id: str | None = None,
         quantity: object = 1,
         at: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> InvoiceItem:
-        """A one-off charge (or credit, if negative) for the customer's next invoice."""
+        """A one-off charge (or credit, if negative) for the customer's next invoice.
+
+        A retry with the same ``idempotency_key`` and parameters returns the first item;
+        the key with other parameters is an ``IdempotencyError``.
+        """
         return self._invoicing.add_item(
-            customer_id, description, amount, subscription_id=subscription_id, quantity=quantity, at=at
+            customer_id,
+            description,
+            amount,
+            subscription_id=subscription_id,
+            quantity=quantity,
+            at=at,
+            idempotency_key=idempotency_key,
         )
 
-    def invoice_now(self, customer_id: str, *, at: datetime | None = None) -> Invoice | None:
-        """Invoice a customer's pending items that belong to no subscription."""
-        return self._invoicing.invoice_now(customer_id, at=at)
+    def invoice_now(
+        self, customer_id: str, *, at: datetime | None = None, idempotency_key: str | None = None
+    ) -> Invoice | None:
+        """Invoice a customer's pending items that belong to no subscription (a retry with the
+        same ``idempotency_key`` returns the first call's invoice)."""
+        return self._invoicing.invoice_now(customer_id, at=at, idempotency_key=idempotency_key)
 
     def get_invoice(self, invoice_id: str) -> Invoice:
         """An invoice by id."""
@@ -407,8 +421,9 @@ class BillingEngine:
         """Credit a finalized invoice, fully (no ``amount``) or partly; never more than its total.
 
         On an open invoice the credit first reduces what is still due; the rest (or all, on
-        a paid invoice) goes to the customer's credit balance, or is marked for refund. With
-        ``id``, an existing credit note of that id is returned unchanged (idempotent).
+        a paid invoice) goes to the customer's credit balance, or is marked for refund. ``id``
+        is the idempotency key: an existing credit note of that id is returned unchanged; the
+        id reused with another invoice, amount or reason is an error.
         """
         return self._credit_notes.issue(invoice_id, amount, reason=reason, at=at, refund=refund, id=id)
 

@@ -42,6 +42,7 @@ from subkit.invoice.invoice import (
 from subkit.ports import UnitOfWork
 from subkit.services.context import ServiceContext, Work
 from subkit.services.customers import change_balance
+from subkit.services.idempotency import recalled, remember
 from subkit.subscription.model import Outcome, Subscription
 
 __all__ = ["Invoicing"]
@@ -196,15 +197,25 @@ class Invoicing:
         subscription_id: str | None = None,
         quantity: object = 1,
         at: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> InvoiceItem:
-        """A one-off charge (or credit, if negative) for the customer's next invoice."""
+        """A one-off charge (or credit, if negative) for the customer's next invoice.
+
+        With ``idempotency_key``, a retry with the same parameters returns the item the first
+        call created; the same key with other parameters is an ``IdempotencyError``.
+        """
         now = self.ctx.now(at)
         check_id(customer_id, "customer_id")
         check_text(description, "description")
         subscription_id = check_optional_id(subscription_id, "subscription_id")
         amount = check_amount(decimal_of(amount))
         quantity = check_quantity(quantity)
+        params = (customer_id, description, str(amount), subscription_id, str(quantity))
         with self.ctx.store.begin() as uow:
+            if idempotency_key is not None:
+                done = recalled(uow, "invoice_item", idempotency_key, params)
+                if done is not None:
+                    return uow.get(InvoiceItem, done[0])
             customer = uow.get(Customer, customer_id)
             currency = customer.currency
             if subscription_id is not None:
@@ -227,22 +238,39 @@ class Invoicing:
                 created_at=now,
             )
             uow.add(item)
+            if idempotency_key is not None:
+                remember(uow, "invoice_item", idempotency_key, params, [item.id])
         return item
 
-    def invoice_now(self, customer_id: str, *, at: datetime | None = None) -> Invoice | None:
-        """Invoice a customer's pending items that belong to no subscription."""
+    def invoice_now(
+        self, customer_id: str, *, at: datetime | None = None, idempotency_key: str | None = None
+    ) -> Invoice | None:
+        """Invoice a customer's pending items that belong to no subscription.
+
+        With ``idempotency_key``, a retry returns what the first call returned (the invoice,
+        or ``None``) instead of invoicing items added since; the key is bound to the customer.
+        """
         now = self.ctx.now(at)
         check_id(customer_id, "customer_id")
+        params = (customer_id,)
         with self.ctx.store.begin() as uow:
+            if idempotency_key is not None:
+                done = recalled(uow, "invoice_now", idempotency_key, params)
+                if done is not None:
+                    return uow.get(Invoice, done[0]) if done else None
             customer = uow.get(Customer, customer_id)
             if not [
                 i
                 for i in uow.find(InvoiceItem, status="pending", customer_id=customer_id)
                 if i.subscription_id is None
             ]:
+                if idempotency_key is not None:
+                    remember(uow, "invoice_now", idempotency_key, params, ())
                 return None
             work = Work(uow)
             inv = self.invoice(work, customer, [], now, None, BillingReason.MANUAL, None)
+            if idempotency_key is not None:
+                remember(uow, "invoice_now", idempotency_key, params, [inv.id])
         self.ctx.committed(work)
         return inv
 
