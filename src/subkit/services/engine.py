@@ -51,6 +51,7 @@ from subkit.services.customers import Customers, change_balance
 from subkit.services.invoicing import Invoicing
 from subkit.services.metering import Metering
 from subkit.services.outbox import relay
+from subkit.services.preview import Preview
 from subkit.services.subscriptions import Subscriptions, When
 from subkit.subscription.model import Subscription, TrialEndBehavior
 from subkit.subscription.proration import ProrationBehavior
@@ -267,11 +268,20 @@ class BillingEngine:
         *,
         quantity: object = None,
         item_id: str | None = None,
-        when: When = "auto",
+        when: When | None = None,
         proration: ProrationBehavior | None = None,
         at: datetime | None = None,
-    ) -> list[InvoiceLine]:
-        """The invoice lines :meth:`change_plan` would produce at the same instant; writes nothing."""
+    ) -> Preview:
+        """What the change would do at the same instant, with the action's defaults; writes nothing.
+
+        Without ``when``, the default of the action the arguments name: :meth:`change_quantity`'s
+        ``"now"`` when only a quantity is given, :meth:`change_plan`'s ``"auto"`` otherwise. The
+        :class:`~subkit.services.preview.Preview` has the lines, the totals, and the draft invoice
+        when the lines are invoiced at once (``pending`` when they wait for the next invoice); it
+        is also a sequence of its lines, as previews were.
+        """
+        if when is None:
+            when = "now" if plan_id is None and quantity is not None else "auto"
         return self._subscriptions.change_plan(
             subscription_id,
             plan_id,

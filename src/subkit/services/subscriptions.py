@@ -49,6 +49,7 @@ from subkit.invoice.invoice import BillingReason, Invoice, InvoiceLine
 from subkit.services.billing_run import AdvanceReport, run_due_actions
 from subkit.services.context import ServiceContext, Work
 from subkit.services.invoicing import Invoicing
+from subkit.services.preview import Preview
 from subkit.subscription.machine import cancel as _cancel
 from subkit.subscription.machine import change_items as _change_items
 from subkit.subscription.machine import create as _create
@@ -228,12 +229,13 @@ class Subscriptions:
         proration: ProrationBehavior | None = None,
         at: datetime | None = None,
         dry_run: bool = False,
-    ) -> tuple[Subscription, list[InvoiceLine]]:
+    ) -> tuple[Subscription, Preview]:
         """Change plan and/or quantity: ``now``, at ``period_end``, at a date, or ``auto``.
 
         ``auto``: upgrades (the new full-period price is not lower) take effect now with
-        proration; downgrades wait for the period end. Returns the subscription and the lines
-        invoiced (with ``dry_run``, what would be: nothing is written).
+        proration; downgrades wait for the period end. Returns the subscription and a
+        :class:`~subkit.services.preview.Preview` of what was invoiced or left pending (with
+        ``dry_run``, of what would be: nothing is written).
         """
         at = self.ctx.now(at)
         plan_id = check_optional_id(plan_id, "plan_id")
@@ -261,11 +263,20 @@ class Subscriptions:
                     sub, ctx, at=at, item_id=item_id, plan_id=plan_id, quantity=quantity, proration=proration
                 )
             return _schedule_change(
-                sub, ctx, at=at, when=target, item_id=item_id, plan_id=plan_id, quantity=quantity
+                sub,
+                ctx,
+                at=at,
+                when=target,
+                item_id=item_id,
+                plan_id=plan_id,
+                quantity=quantity,
+                proration=proration,
             )
 
         out, inv = self._run(subscription_id, op, dry_run=dry_run)
-        return out.subscription, (list(inv.lines) if inv is not None else out.lines)
+        if inv is not None and dry_run:
+            inv = inv.model_copy(update={"number": None})  # a preview takes no number
+        return out.subscription, Preview.of(out.lines, out.subscription.currency, inv)
 
     def cancel(
         self,

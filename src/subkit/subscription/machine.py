@@ -318,8 +318,9 @@ def schedule_change(
     item_id: str | None = None,
     plan_id: str | None = None,
     quantity: object = None,
+    proration: ProrationBehavior | None = None,
 ) -> Outcome:
-    """Record a change to apply at ``when`` (e.g. a downgrade at period end)."""
+    """Record a change to apply at ``when`` (e.g. a downgrade at period end), with its proration."""
     ensure_aware(when, "when")
     if sub.status not in LIVE and sub.status != SubscriptionStatus.PAUSED:
         raise IllegalTransitionError(f"subscription {sub.id} is {sub.status.value}; it cannot be changed")
@@ -335,7 +336,7 @@ def schedule_change(
                 field="plan_id",
             )
     q = None if quantity is None else decimal_of(quantity, "quantity")
-    change = ScheduledChange(at=when, item_id=it.id, plan_id=plan_id, quantity=q)
+    change = ScheduledChange(at=when, item_id=it.id, plan_id=plan_id, quantity=q, proration=proration)
     schedule = tuple(sorted((*sub.schedule, change), key=lambda c: c.at))
     event = Event.of(
         EventType.SUBSCRIPTION_CHANGE_SCHEDULED,
@@ -490,7 +491,13 @@ def run_due_action(sub: Subscription, ctx: BillingContext) -> Outcome:
         if change.action == ChangeAction.CANCEL:
             return cancel(sub, ctx, at=at, at_period_end=False)
         return change_items(
-            sub, ctx, at=at, item_id=change.item_id, plan_id=change.plan_id, quantity=change.quantity
+            sub,
+            ctx,
+            at=at,
+            item_id=change.item_id,
+            plan_id=change.plan_id,
+            quantity=change.quantity,
+            proration=change.proration,
         )
     if sub.status == SubscriptionStatus.PAUSED and sub.resume_at == at:
         return resume(sub, ctx, at=at)

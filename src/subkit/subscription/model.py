@@ -149,6 +149,8 @@ class ScheduledChange(Value):
     item_id: str | None = None
     plan_id: str | None = None
     quantity: Amount | None = None
+    #: The proration asked for when the change was scheduled (``None``: the subscription's).
+    proration: ProrationBehavior | None = None
 
 
 class Subscription(Entity):
