@@ -13,6 +13,8 @@ Example:
     True
 """
 
+import typing
+
 from subkit.adapters.storage.memory import InMemoryStore
 from subkit.catalog.catalog import BillingTiming, Catalog, Plan, PlanKind, Product
 from subkit.catalog.pricing import (
@@ -35,7 +37,6 @@ from subkit.core.money import (
     format_money,
     from_minor,
     minor_units,
-    money,
     to_minor,
 )
 from subkit.core.periods import (
@@ -59,6 +60,7 @@ from subkit.errors import (
     DuplicateError,
     FloatNotAllowedError,
     GatewayError,
+    IdempotencyError,
     IllegalTransitionError,
     InvalidPeriodError,
     InvoiceImmutableError,
@@ -86,6 +88,11 @@ from subkit.services.engine import AdvanceReport, BillingConfig, BillingEngine
 from subkit.subscription.model import Subscription, SubscriptionItem, SubscriptionStatus, TrialEndBehavior
 from subkit.subscription.proration import Granularity, ProrationBehavior
 from subkit.usage.record import UsageRecord
+
+if typing.TYPE_CHECKING:  # for type checkers subkit.money is the constructor it always was
+    from subkit.core.money import money
+else:  # at run time the module subkit/money.py, which is callable: money(...) as before
+    from subkit import money
 
 __version__ = "0.1.0"
 
@@ -122,6 +129,7 @@ __all__ = [
     "GatewayError",
     "Graduated",
     "Granularity",
+    "IdempotencyError",
     "IllegalTransitionError",
     "InMemoryStore",
     "Interval",

@@ -19,6 +19,7 @@ DOMAIN_ALL = DOMAIN | {"revenue", "analytics"}
 #: package -> the packages it may import (besides itself). ``errors`` is the bottom layer.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "money": {"errors", "core"},  # subkit.money: the top-level money module (re-exports core.money)
     "core": {"errors"},
     "catalog": {"errors", "core"},
     "customer": {"errors", "core"},

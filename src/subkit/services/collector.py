@@ -137,11 +137,16 @@ class PaymentCollector:
     def retry_due(self, until: datetime | None = None) -> CollectionReport:
         """Run every dunning step due by ``until`` (default: now): retries, resumptions, final actions.
 
-        Also resumes refunds left ``started`` or without their credit note. Each invoice is
+        Also resumes refunds left ``started`` or without their credit note, charges open
+        invoices never attempted (a crash between finalization and the payment hook), marks
+        ``send_invoice`` subscriptions past their pay-by date ``past_due``, and expires
+        subscriptions ``incomplete`` for longer than the policy allows. Each invoice is
         handled at most once per call.
         """
         now = self.clock.now()
-        report = self._run.run(ensure_aware(until, "until") if until is not None else now, now)
+        until = ensure_aware(until, "until") if until is not None else now
+        report = self._run.run(until, now)
+        self._run.sweep(until, now, report)
         self._refunds.resume(now)
         return report
 
@@ -180,8 +185,17 @@ class PaymentCollector:
         )
 
     def payment_methods(self, customer_id: str) -> list[PaymentMethod]:
-        """A customer's saved payment methods, oldest first."""
+        """A customer's saved payment methods (removed ones left out), oldest first."""
         return self._methods.of_customer(customer_id)
+
+    def remove_payment_method(
+        self, customer_id: str, payment_method_id: str, *, at: datetime | None = None
+    ) -> PaymentMethod:
+        """Remove a payment method: it is never charged again; as a default it is cleared.
+
+        A subscription that used it falls back to the customer's default. Idempotent.
+        """
+        return self._methods.remove(customer_id, payment_method_id, at=self._now(at))
 
     def set_default_payment_method(
         self,

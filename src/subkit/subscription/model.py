@@ -72,6 +72,8 @@ class SubscriptionStatus(StrEnum):
     CANCELED = "canceled"
     INCOMPLETE = "incomplete"
     UNPAID = "unpaid"
+    #: The first invoice was not paid in time (Stripe: 23 hours): the subscription never started.
+    INCOMPLETE_EXPIRED = "incomplete_expired"
 
 
 LIVE = frozenset(
