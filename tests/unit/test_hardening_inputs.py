@@ -37,6 +37,9 @@ CASES: dict[str, Callable[[Books], object]] = {
     "quantity x price beyond the bound": lambda b: b.engine.add_invoice_item(
         b.cus, "x", "1000000", quantity=10**7
     ),
+    "scheduled quantity 1e60": lambda b: b.engine.change_plan(b.sub, quantity="1e60", when="period_end"),
+    "list invoice id": lambda b: b.engine.void_invoice([b.inv]),  # type: ignore[arg-type]
+    "huge int id": lambda b: b.engine.get_customer(10**30),  # type: ignore[arg-type]
     "huge trial": lambda b: b.engine.subscribe(b.cus, "basic", trial_days=10**9),
     "trial beyond two years": lambda b: b.engine.subscribe(b.cus, "basic", trial_days=731),
     "fractional trial": lambda b: b.engine.subscribe(b.cus, "basic", trial_days=1.5),  # type: ignore[arg-type]

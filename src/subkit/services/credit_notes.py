@@ -152,6 +152,7 @@ class CreditNotes:
 
     def of_invoice(self, invoice_id: str) -> list[CreditNote]:
         """Credit notes of an invoice."""
+        check_id(invoice_id, "invoice_id")
         with self.ctx.store.begin() as uow:
             inv = uow.get(Invoice, invoice_id)
             return [

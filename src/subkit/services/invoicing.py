@@ -278,6 +278,7 @@ class Invoicing:
     def void(self, invoice_id: str, *, at: datetime | None = None) -> Invoice:
         """Void an unpaid open invoice (the credit balance it used is given back)."""
         now = self.ctx.now(at)
+        check_id(invoice_id, "invoice_id")
         with self.ctx.store.begin() as uow:
             inv = uow.get(Invoice, invoice_id)
             new = inv.void(now)
@@ -291,6 +292,7 @@ class Invoicing:
     def mark_uncollectible(self, invoice_id: str, *, at: datetime | None = None) -> Invoice:
         """Write off an open invoice."""
         now = self.ctx.now(at)
+        check_id(invoice_id, "invoice_id")
         with self.ctx.store.begin() as uow:
             new = uow.get(Invoice, invoice_id).mark_uncollectible()
             uow.update(new)
@@ -302,6 +304,7 @@ class Invoicing:
     # ------------------------------------------------------------------ reading
     def get(self, invoice_id: str) -> Invoice:
         """An invoice by id."""
+        check_id(invoice_id, "invoice_id")
         with self.ctx.store.begin() as uow:
             return uow.get(Invoice, invoice_id)
 
@@ -310,6 +313,8 @@ class Invoicing:
     ) -> list[Invoice]:
         """Invoices of a customer or subscription (all when neither), oldest first."""
         where: dict[str, object] = {}
+        check_optional_id(customer_id, "customer_id")
+        check_optional_id(subscription_id, "subscription_id")
         if customer_id:
             where["customer_id"] = customer_id
         if subscription_id:
