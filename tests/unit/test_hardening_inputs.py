@@ -125,3 +125,29 @@ def test_a_card_number_as_a_metadata_key_is_masked_everywhere(caplog: pytest.Log
     assert PAN not in str(e.value) and PAN not in (e.value.field or "")
     assert all(PAN not in r.getMessage() for r in caplog.records)
     assert all(PAN not in str(ev.data) for ev in w.store.pending_events(1000))
+
+
+def test_a_card_number_as_a_field_or_option_name_is_masked(w: Books) -> None:
+    for call in (
+        lambda: w.engine.update_customer(w.cus, **{PAN: "x"}),
+        lambda: w.engine.create_customer(name="a", currency="USD", **{PAN: "x"}),
+        lambda: w.engine.preview_subscribe(w.cus, "basic", **{PAN: 1}),
+    ):
+        with pytest.raises(SubkitError) as e:
+            call()
+        assert PAN not in str(e.value) and PAN not in repr(e.value.__dict__)
+
+
+def test_a_payment_method_metadata_key_holding_a_card_number_is_masked() -> None:
+    from ..scenarios.test_dunning import card, make_world
+
+    world = make_world()
+    world.customer(token=None)
+    for metadata in ({PAN: "x"}, {"note": {PAN: "x"}}):
+        with pytest.raises(SubkitError) as e:
+            world.collector.add_payment_method("cus_ada", card("tok_x"), metadata=metadata)  # type: ignore[arg-type]
+        assert PAN not in str(e.value) and PAN not in (e.value.field or "")
+    with pytest.raises(SensitiveDataError) as e:
+        world.collector.add_payment_method("cus_ada", {**card("tok_x"), "nickname": {PAN: "x"}})
+    assert PAN not in str(e.value) and PAN not in (e.value.field or "")
+    assert world.collector.payment_methods("cus_ada") == []

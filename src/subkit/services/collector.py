@@ -48,7 +48,7 @@ from datetime import datetime
 from typing import Self
 
 from subkit.core.events import Event, EventType
-from subkit.core.inputs import check_id, check_metadata, check_optional_id, check_text
+from subkit.core.inputs import check_id, check_metadata, check_optional_id, check_plain, check_text
 from subkit.core.periods import ensure_aware
 from subkit.payment.attempts import PaymentAttempt, Refund
 from subkit.payment.dunning import DunningPolicy
@@ -183,6 +183,8 @@ class PaymentCollector:
         """
         check_id(customer_id, "customer_id")
         check_optional_id(id, "id")
+        if isinstance(details, Mapping):
+            check_plain(details, "details")
         if metadata is not None:
             check_metadata(metadata)
         return self._methods.add(

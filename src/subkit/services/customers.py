@@ -15,7 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from subkit.core.events import Event, EventType
-from subkit.core.inputs import check_id, check_int, check_metadata, check_optional_id, check_plain
+from subkit.core.inputs import (
+    check_id,
+    check_int,
+    check_metadata,
+    check_optional_id,
+    check_plain,
+    check_text,
+)
 from subkit.customer.customer import Customer
 from subkit.errors import ValidationError
 from subkit.ports import UnitOfWork
@@ -128,6 +135,7 @@ must never be sent to subkit
     """
     out = {}
     for name, value in fields.items():
+        check_text(name, "field name")  # an unknown field's name shows in the model's error
         if name == "metadata":
             value = check_metadata(value, name)
         elif name == "credit_minor":

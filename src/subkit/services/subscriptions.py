@@ -39,6 +39,7 @@ from subkit.core.inputs import (
     check_metadata,
     check_optional_id,
     check_quantity,
+    mask_card_numbers,
 )
 from subkit.core.money import MAX_AMOUNT, minor_units
 from subkit.core.periods import ensure_aware
@@ -451,7 +452,8 @@ def _checked_options(options: dict[str, Any]) -> dict[str, Any]:
     }
     unknown = set(options) - known
     if unknown:
-        raise ValidationError(f"unknown option(s): {', '.join(sorted(unknown))}", field="options")
+        names = mask_card_numbers(", ".join(sorted(unknown)))
+        raise ValidationError(f"unknown option(s): {names}", field="options")
     out = dict(options)
     if out.get("trial_days") is not None:
         out["trial_days"] = check_int(out["trial_days"], "trial_days", low=0, high=MAX_TRIAL_DAYS)
