@@ -5,9 +5,12 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from subkit.adapters.storage.sql import SqlStore
 from subkit.services.context import BillingConfig
 from subkit.services.engine import BillingEngine
 from subkit.testing import InMemoryStore, TestClock
@@ -16,11 +19,11 @@ from subkit.usage.record import UsageRecord
 from ...scenarios.conftest import catalog
 
 
-def _engine(batch_size: int = 1000) -> tuple[BillingEngine, TestClock]:
+def _engine(batch_size: int = 1000, store: Any = None) -> tuple[BillingEngine, TestClock]:
     counter = itertools.count(1)
     clock = TestClock(datetime(2027, 1, 1, tzinfo=UTC))
     engine = BillingEngine(
-        InMemoryStore(),
+        store if store is not None else InMemoryStore(),
         clock,
         config=BillingConfig(batch_size=batch_size),
         ids=lambda p: f"{p}_{next(counter):05d}",
@@ -72,8 +75,11 @@ def test_invoice_numbers_follow_issue_time_in_one_jump_as_in_daily_steps(batch_s
 
 
 @pytest.mark.parametrize("batch_size", [1, 1000])
-def test_one_broken_subscription_is_reported_and_never_blocks_the_others(batch_size: int) -> None:
-    engine, clock = _engine(batch_size)
+@pytest.mark.parametrize("sql", [False, True], ids=["memory", "sqlite"])
+def test_one_broken_subscription_is_reported_and_never_blocks_the_others(
+    batch_size: int, sql: bool, tmp_path: Path
+) -> None:
+    engine, clock = _engine(batch_size, SqlStore(f"sqlite:///{tmp_path / 'b.sqlite'}") if sql else None)
     ok = [engine.subscribe(engine.create_customer(name=n, currency="USD").id, "basic").id for n in "AB"]
     broken = engine.subscribe(engine.create_customer(name="C", currency="USD").id, "api").id
     # A value beyond today's bounds, stored before they existed (entry points refuse it now).
