@@ -97,7 +97,8 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_every_page_has_runnable_code_or_is_a_known_prose_page() -> None:
-    prose = {"storage.md", "payments.md"}  # written by other people, may be prose only
+    # prose pages: written by other people, or tables mapping other systems to subkit
+    prose = {"storage.md", "payments.md", "coming-from-stripe-lago.md"}
     for page in PAGES:
         if page.name not in prose:
             assert python_blocks(page.read_text(encoding="utf-8")), f"{page.name} has no runnable example"
@@ -138,3 +139,21 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "index.html").exists()
+
+
+def test_the_status_table_documents_exactly_the_statuses_the_code_has() -> None:
+    """docs/subscriptions.md tells one story with the code: one row per SubscriptionStatus, no more."""
+    from subkit import SubscriptionStatus
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "subscriptions.md").read_text()
+    table = text.split("| Status | Meaning |", 1)[1].split("\n\n", 1)[0]
+    documented = re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.M)
+    assert sorted(documented) == sorted(s.value for s in SubscriptionStatus)
+    assert "does not set it" not in table
+
+
+def test_every_guide_page_links_to_the_api_reference() -> None:
+    guides = [p for p in (ROOT / "docs").glob("*.md")]
+    assert guides
+    missing = [p.name for p in guides if "](reference/" not in p.read_text(encoding="utf-8")]
+    assert missing == []

@@ -13,7 +13,12 @@ Example:
     True
 """
 
-import typing
+import logging as _logging
+import typing as _typing
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _dist_version
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from subkit.adapters.storage.memory import InMemoryStore
 from subkit.catalog.catalog import BillingTiming, Catalog, Plan, PlanKind, Product
@@ -50,7 +55,7 @@ from subkit.core.periods import (
     cycle_period,
     cycle_start,
 )
-from subkit.customer.customer import Address, CollectionMethod, Customer, Seller, TaxId
+from subkit.customer.customer import Address, CollectionMethod, Customer, Seller, TaxExemption, TaxId
 from subkit.errors import (
     CatalogError,
     ConcurrencyError,
@@ -83,18 +88,58 @@ from subkit.invoice.invoice import (
     InvoiceStatus,
     LineKind,
 )
-from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
+from subkit.ports import Clock, EventPublisher, Store, TaxProvider, UnitOfWork
+from subkit.services.collector import CollectionReport, PaymentCollector
 from subkit.services.engine import AdvanceReport, BillingConfig, BillingEngine
+from subkit.services.retry import RetryPolicy
+from subkit.services.taxes import TaxSettings
 from subkit.subscription.model import Subscription, SubscriptionItem, SubscriptionStatus, TrialEndBehavior
 from subkit.subscription.proration import Granularity, ProrationBehavior
+from subkit.tax.engine import TaxEngine
 from subkit.usage.record import UsageRecord
 
-if typing.TYPE_CHECKING:  # for type checkers subkit.money is the constructor it always was
+if _TYPE_CHECKING:
+    from subkit.adapters.storage.sql import SqlStore, make_engine
+
+# A library logs, the application decides where to: nothing is printed unless the host configures logging.
+_logging.getLogger("subkit").addHandler(_logging.NullHandler())
+
+try:
+    __version__ = _dist_version("subkit")
+except _PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+    __version__ = "0+unknown"
+
+#: Names whose module needs an optional extra: imported on first use, with an install hint.
+_OPTIONAL = {
+    "SqlStore": ("subkit.adapters.storage.sql", "sql"),
+    "make_engine": ("subkit.adapters.storage.sql", "sql"),
+}
+
+
+def __getattr__(name: str) -> _Any:
+    """``subkit.SqlStore`` and ``subkit.make_engine`` load SQLAlchemy only when first used.
+
+    Without the extra the error says what to install::
+
+        ImportError: subkit.SqlStore needs the 'sql' extra: pip install 'subkit[sql]'
+    """
+    if name not in _OPTIONAL:
+        raise AttributeError(f"module 'subkit' has no attribute {name!r}")
+    module, extra = _OPTIONAL[name]
+    try:
+        mod = __import__(module, fromlist=[name])
+    except ImportError as exc:
+        raise ImportError(f"subkit.{name} needs the {extra!r} extra: pip install 'subkit[{extra}]'") from exc
+    value = getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+if _typing.TYPE_CHECKING:  # for type checkers subkit.money is the constructor it always was
     from subkit.core.money import money
 else:  # at run time the module subkit/money.py, which is callable: money(...) as before
     from subkit import money
 
-__version__ = "0.1.0"
 
 __all__ = [
     "DAILY",
@@ -112,6 +157,7 @@ __all__ = [
     "CatalogError",
     "Clock",
     "CollectionMethod",
+    "CollectionReport",
     "ConcurrencyError",
     "ConflictError",
     "Coupon",
@@ -145,6 +191,7 @@ __all__ = [
     "NaiveDatetimeError",
     "NotFoundError",
     "Package",
+    "PaymentCollector",
     "PerUnit",
     "Percentage",
     "Period",
@@ -155,9 +202,11 @@ __all__ = [
     "Product",
     "PromotionCode",
     "ProrationBehavior",
+    "RetryPolicy",
     "Rounding",
     "Seller",
     "SensitiveDataError",
+    "SqlStore",
     "Stairstep",
     "StateError",
     "Store",
@@ -166,7 +215,11 @@ __all__ = [
     "SubscriptionItem",
     "SubscriptionStatus",
     "SystemClock",
+    "TaxEngine",
+    "TaxExemption",
     "TaxId",
+    "TaxProvider",
+    "TaxSettings",
     "TestClock",
     "Tier",
     "TrialEndBehavior",
@@ -181,6 +234,7 @@ __all__ = [
     "cycle_start",
     "format_money",
     "from_minor",
+    "make_engine",
     "minor_units",
     "money",
     "to_minor",

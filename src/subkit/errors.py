@@ -27,6 +27,11 @@ SubkitError (subkit_error)
 │       └── IdempotencyError (idempotency_key_reused)  same key, other parameters
 ├── GatewayError (gateway_transport)
 └── StoreUnavailableError (store_unavailable)       a database that cannot be opened
+tax (subkit.tax):
+    ValidationError > TaxLocationError (tax_location)   where the customer is cannot be told
+    ValidationError > TaxIdError (invalid_tax_id)        a tax id failing its format or checksum
+    NotFoundError > TaxRateNotFoundError (tax_rate_not_found)
+    SubkitError > OptionalDependencyError (missing_dependency)  ImportError: which extra to install
 ```
 
 Example:
@@ -56,11 +61,15 @@ __all__ = [
     "InvoiceImmutableError",
     "NaiveDatetimeError",
     "NotFoundError",
+    "OptionalDependencyError",
     "PricingError",
     "SensitiveDataError",
     "StateError",
     "StoreUnavailableError",
     "SubkitError",
+    "TaxIdError",
+    "TaxLocationError",
+    "TaxRateNotFoundError",
     "UnknownCurrencyError",
     "ValidationError",
 ]
@@ -215,6 +224,50 @@ class CatalogFileError(CatalogError):
     """
 
     code = "invalid_catalog_file"
+
+
+class TaxRateNotFoundError(NotFoundError):
+    """The tax table has no rate for a jurisdiction on the tax point's date.
+
+    Example:
+        >>> TaxRateNotFoundError("no rate for FI before 2021-01-01").code
+        'tax_rate_not_found'
+    """
+
+    code = "tax_rate_not_found"
+
+
+class TaxLocationError(ValidationError):
+    """Where the customer is (and so which tax applies) cannot be told: set the billing country.
+
+    Example:
+        >>> TaxLocationError("customer cus_1 has no billing country", field="country").code
+        'tax_location'
+    """
+
+    code = "tax_location"
+
+
+class TaxIdError(ValidationError):
+    """A tax id that fails its format or checksum (or an unknown tax id type).
+
+    Example:
+        >>> TaxIdError("DE123 is not a valid eu_vat id", field="tax_ids").code
+        'invalid_tax_id'
+    """
+
+    code = "invalid_tax_id"
+
+
+class OptionalDependencyError(SubkitError, ImportError):
+    """A feature needs an optional extra that is not installed; the message says what to install.
+
+    Example:
+        >>> OptionalDependencyError("pip install 'subkit[tax]'").code
+        'missing_dependency'
+    """
+
+    code = "missing_dependency"
 
 
 class IdempotencyError(DuplicateError):

@@ -12,6 +12,7 @@ Port                subkit's implementations                     Contract suite
                                                                  mixin per capability)
 ``EventPublisher``  ``testing.CollectingPublisher``              ``EventPublisherContract``
 ``PaymentGateway``  ``FakeGateway`` (``subkit.testing.gateway``)  ``GatewayContract``
+``TaxProvider``     ``TaxEngine`` (``subkit.tax.engine``)        --
 ==================  ==========================================  ==========================
 
 A unit of work reaches one small repository per aggregate (as cosmicpython's
@@ -47,6 +48,7 @@ from subkit.invoice.invoice import CreditNote, Invoice
 from subkit.payment.methods import PaymentMethod
 from subkit.payment.results import PaymentResult
 from subkit.subscription.model import Subscription
+from subkit.tax.engine import TaxRequest, TaxResult
 
 __all__ = [
     "ClaimRepository",
@@ -61,6 +63,7 @@ __all__ = [
     "Repository",
     "Store",
     "SubscriptionRepository",
+    "TaxProvider",
     "UnitOfWork",
 ]
 
@@ -368,4 +371,34 @@ class PaymentGateway(Protocol):
 
     def retrieve(self, payment_id: str) -> PaymentResult:
         """The current state of a payment (how a pending bank debit is seen to settle)."""
+        ...
+
+
+class TaxProvider(Protocol):
+    """Computes the tax of an invoice's lines: the built-in engine, or an external service.
+
+    ``calculate`` gets a :class:`~subkit.tax.engine.TaxRequest` (seller, customer, currency,
+    the tax point's date, the lines, whether prices include tax, the rounding scope) and answers
+    a :class:`~subkit.tax.engine.TaxResult`: one :class:`~subkit.tax.engine.LineTax` per line in
+    the same order, the treatment, both tax ids and the mentions the invoice must carry. It is
+    called inside the unit of work that builds the invoice, once per invoice: an adapter for a
+    remote service should be quick or cache, and raise a :class:`~subkit.errors.SubkitError`
+    (nothing is then written) rather than answer a guess. Set it as
+    ``BillingConfig(tax=TaxSettings(provider=...))``; without one, subkit uses
+    :class:`~subkit.tax.engine.TaxEngine`.
+
+    Example:
+        >>> from datetime import date
+        >>> from subkit.customer.customer import Customer, Seller
+        >>> from subkit.tax.engine import TaxEngine
+        >>> provider: TaxProvider = TaxEngine()
+        >>> request = TaxRequest(Seller(legal_name="Acme Ltd", country="GB"),
+        ...                      Customer(id="c", name="Bo", currency="GBP", country="GB"), "GBP",
+        ...                      date(2025, 1, 1), ())
+        >>> provider.calculate(request).notes
+        ('Place of supply: GB (billing country GB)',)
+    """
+
+    def calculate(self, request: TaxRequest) -> TaxResult:
+        """The tax of ``request``'s lines, one result line per request line, in order."""
         ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,41 @@ def test_default_size_exercises_every_capability(tmp_path: Path) -> None:
     assert summary.customers == 300 and len(summary.monthly) == 12
     # Payments are optional (subkit.services.collector); when wired, every part of them is exercised too.
     assert [k for k, n in summary.payments if n == 0] == []
+
+
+# Standard rates in 2026 (EC TEDB for the EU, HMRC, CRA, NY DTF), in percent; 0 where the seller
+# collects nothing (Japan, California: no SaaS tax) or the customer reverse-charges.
+DEMO_TAX = {
+    "DE:standard": 19, "FR:standard": 20, "ES:standard": 21, "NL:standard": 21, "IE:standard": 23,
+    "GB:standard": 20, "CA-ON:standard": 13, "US-NY:standard": 4,
+    "DE:reverse_charge": 0, "JP:out_of_scope": 0, "US-CA:out_of_scope": 0,
+}  # fmt: skip
+
+
+def test_every_invoice_carries_the_tax_of_its_market(first: tuple[Path, DemoSummary]) -> None:
+    db, summary = first
+    customers, _, invoices, notes = stored(db)
+    by_id = {c.id: c for c in customers}
+    place = {"US": {"New York": "US-NY", "San Francisco": "US-CA"}, "CA": {"Toronto": "CA-ON"}}
+    seen = set()
+    for inv in invoices:
+        cus = by_id[inv.customer_id]
+        assert cus.address is not None
+        where = place.get(cus.country, {}).get(cus.address.city, cus.country)
+        assert inv.seller_tax_id is not None and inv.tax_notes[-1].startswith(f"Place of supply: {where}")
+        for ln in inv.lines:
+            assert ln.tax_code is not None and ln.tax_code.startswith(f"{where}:")
+            pct = DEMO_TAX[ln.tax_code]
+            # Half-up to the minor unit, by hand: net x pct / 100.
+            assert ln.tax_minor == int(
+                (Decimal(ln.net_minor) * pct / 100).quantize(Decimal(1), ROUND_HALF_UP)
+            )
+            seen.add(ln.tax_code)
+        assert inv.tax_minor == sum(ln.tax_minor for ln in inv.lines)
+        assert inv.total_minor == inv.subtotal_minor - inv.discount_minor + inv.tax_minor
+        if inv.lines[0].tax_code == "DE:reverse_charge":
+            assert inv.customer_tax_id == "DE136695976" and any("Reverse charge" in n for n in inv.tax_notes)
+    assert {"DE:standard", "FR:standard", "GB:standard", "US-NY:standard"} <= seen
+    assert sum(n.tax_minor for n in notes) > 0  # the service credits gave tax back too
+    rows = section(summary.render(), "Tax by jurisdiction")[1:]
+    assert {r.split()[0] for r in rows} == {ln.tax_code for i in invoices for ln in i.lines}

@@ -54,6 +54,7 @@ class World:
     store: Any
     gateway: FakeGateway
     collector: PaymentCollector
+    slept: list[float]
 
     def at(self, when: datetime) -> None:
         """Travel to ``when``, bill what is due, run the dunning steps that are due."""
@@ -100,13 +101,14 @@ def make_world(
         )
     )
     gateway = gateway if gateway is not None else FakeGateway()
+    slept: list[float] = []
     # These scenarios dun a subscription's first invoice for days: its incomplete subscription
     # must not expire after 23 hours (DunningPolicy.incomplete_expires_after=None keeps that).
     policy = (policy or DunningPolicy()).model_copy(update={"incomplete_expires_after": None})
-    collector = PaymentCollector(engine, gateway, policy=policy)
+    collector = PaymentCollector(engine, gateway, policy=policy, sleep=slept.append)
     if attach:
         collector.attach()
-    return World(clock, engine, store, gateway, collector)
+    return World(clock, engine, store, gateway, collector, slept)
 
 
 @pytest.fixture
@@ -473,18 +475,73 @@ def test_crash_then_manual_collect_resumes_the_same_attempt() -> None:
 
 
 @pytest.mark.parametrize("fault", [timeout(), fail_after_charge()], ids=["timeout", "response_lost"])
-def test_transport_faults_are_retried_with_the_same_key(world: World, fault: Any) -> None:
+def test_a_transport_fault_is_retried_at_once_with_the_same_key(world: World, fault: Any) -> None:
     cus = world.customer()
     world.gateway.script(fault, token="tok_ada")
     sub = world.engine.subscribe(cus, "pro", id="sub_1")  # no error reaches the caller
     inv = world.invoice(sub.id)
-    assert world.attempts(inv.id)[0].status == AttemptStatus.STARTED
-    assert world.status(sub.id) == SubscriptionStatus.ACTIVE  # a transport fault is not a decline
-
-    world.at(T0 + timedelta(hours=1))
+    assert world.attempts(inv.id)[0].status == AttemptStatus.SUCCEEDED
     assert world.engine.get_invoice(inv.id).status == InvoiceStatus.PAID
     assert len(world.gateway.charges) == 1
     assert world.gateway.requests == [f"charge:{inv.id}:1"] * 2
+    # the backoff before the one retry: a draw in [0, base] = [0, 0.25] s
+    assert len(world.slept) == 1 and 0 <= world.slept[0] <= 0.25
+
+
+def test_transport_faults_beyond_the_retries_resume_at_the_next_run_with_the_same_key(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    cus = world.customer()
+    world.gateway.script(timeout(), timeout(), timeout(), token="tok_ada")  # all 3 tries time out
+    sub = world.engine.subscribe(cus, "pro", id="sub_1")  # no error reaches the caller
+    inv = world.invoice(sub.id)
+    assert world.attempts(inv.id)[0].status == AttemptStatus.STARTED
+    assert world.status(sub.id) == SubscriptionStatus.ACTIVE  # a transport fault is not a decline
+    # full jitter: waits drawn in [0, 0.25] then [0, 0.5] seconds
+    assert len(world.slept) == 2 and 0 <= world.slept[0] <= 0.25 and 0 <= world.slept[1] <= 0.5
+    giving_up = [r for r in caplog.records if "giving up" in r.getMessage()]
+    assert [r.name for r in giving_up] == ["subkit.services.retry"]
+
+    world.clock.travel_to(T0 + timedelta(hours=1))
+    report = world.collector.retry_due()
+    assert report.errors == []
+    assert world.engine.get_invoice(inv.id).status == InvoiceStatus.PAID
+    assert len(world.gateway.charges) == 1
+    assert world.gateway.requests == [f"charge:{inv.id}:1"] * 4
+
+
+class _LeakyGateway(FakeGateway):
+    """A gateway whose transport errors quote a card number (a badly written host adapter)."""
+
+    down = False
+
+    def charge(self, *args: Any, **kwargs: Any) -> PaymentResult:
+        if self.down:
+            self.requests.append(args[3])
+            raise GatewayError("proxy said 4242 4242 4242 4242 is bad")
+        return super().charge(*args, **kwargs)
+
+
+def test_a_run_reports_what_the_gateway_could_not_be_asked_with_card_numbers_masked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gateway = _LeakyGateway()
+    world = make_world(gateway=gateway)
+    cus = world.customer()
+    gateway.down = True
+    world.engine.subscribe(cus, "pro", id="sub_1")
+    inv = world.invoice("sub_1")
+    world.clock.travel_to(T0 + timedelta(hours=1))
+    report = world.collector.retry_due()
+    assert report.errors == [
+        f"charge charge:{inv.id}:1 (4900 USD minor): [gateway_transport] proxy said ************4242 is bad"
+    ]
+    assert world.attempts(inv.id)[0].status == AttemptStatus.STARTED
+    assert "4242 4242 4242 4242" not in caplog.text and "************4242" in caplog.text
+    gateway.down = False
+    world.clock.travel_to(T0 + timedelta(hours=2))
+    assert world.collector.retry_due().errors == []
+    assert world.engine.get_invoice(inv.id).status == InvoiceStatus.PAID
 
 
 # --------------------------------------------------------------------------- bank debits

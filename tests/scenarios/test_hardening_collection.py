@@ -21,8 +21,10 @@ D = timedelta(days=1)
 def _stripe_world(policy: DunningPolicy | None = None) -> World:
     """make_world, with the default policy's 23-hour expiry of incomplete subscriptions kept."""
     world = make_world(attach=False)
-    collector = PaymentCollector(world.engine, world.gateway, policy=policy or DunningPolicy()).attach()
-    return World(world.clock, world.engine, world.store, world.gateway, collector)
+    collector = PaymentCollector(
+        world.engine, world.gateway, policy=policy or DunningPolicy(), sleep=world.slept.append
+    ).attach()
+    return World(world.clock, world.engine, world.store, world.gateway, collector, world.slept)
 
 
 def test_an_invoice_finalized_before_a_crash_is_charged_by_the_next_run_once() -> None:

@@ -129,8 +129,9 @@ def test_demo_prints_the_database_then_the_summary(tmp_path: Path, capsys: Capsy
     assert lines[0] == f"Database: {db.resolve()}"
     assert lines[1] == "subkit demo: 8 customers over 1 months from 2026-01-01 (seed 3)"
     assert "Month by month (amounts invoiced)" in out
-    assert f"subkit customers list --db {db}" in out
-    assert err == ""  # stderr is not a TTY: no progress bar
+    assert f" -m subkit customers list --db {db}" in out  # pytest is not the subkit script: python -m
+    # stderr is not a TTY: a plain line at each tenth instead of a bar (31 days: 1, 4, 7... 31)
+    assert err.splitlines() == [f"demo: {d}/31 days" for d in (1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31)]
     customers, _, invoices, _ = read_all(db)
     assert len(customers) == 8 and invoices
 
@@ -230,9 +231,36 @@ def test_catalog_load_refuses_to_drop_plans_subscriptions_use(tmp_path: Path, ca
     file.write_text(json.dumps(ODD_CATALOG))
     code, out, err = run(capsys, "catalog", "load", str(file), "--db", str(db))
     assert (code, out) == (EXIT_CATALOG, "")
-    assert "drops plan versions that subscriptions use: " in err and "(publish new versions" in err
+    assert (
+        "is partial: it drops plans ['api_calls', 'basic', 'enterprise', 'pro'] and products ['api', 'app']"
+        in err
+        and "--prune" in err
+    )
+    code, out, err = run(capsys, "catalog", "load", str(file), "--db", str(db), "--prune")
+    assert (code, out) == (EXIT_CATALOG, "")
+    assert "still uses plan 'basic' version 1" in err and "(publish new versions" in err
     code, out, _ = run(capsys, "catalog", "show", "--json", "--db", str(db))
     assert Catalog.from_json(out).plan("basic")  # the stored catalog is unchanged
+
+
+def test_catalog_load_refuses_an_empty_file_and_an_edit_of_a_version_in_use(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    db, file = tmp_path / "b.sqlite", tmp_path / "c.json"
+    run_demo(db, customers=4, months=1, seed=2)
+    file.write_text('{"products": [], "plans": []}')
+    code, out, err = run(capsys, "catalog", "load", str(file), "--db", str(db))
+    assert (code, out) == (EXIT_CATALOG, "")
+    assert "holds no plans: nothing to load" in err
+    edited = json.loads(demo_catalog().to_json())
+    basic = next(p for p in edited["plans"] if p["id"] == "basic")
+    basic["prices"]["USD"] = {"model": "flat", "price": "1089"}
+    file.write_text(json.dumps(edited))
+    code, out, err = run(capsys, "catalog", "load", str(file), "--db", str(db))
+    assert (code, out) == (EXIT_CATALOG, "")
+    assert "plan 'basic' version 1 is in use by subscription" in err and "as version 2" in err
+    code, out, _ = run(capsys, "catalog", "show", "--json", "--db", str(db))
+    assert Catalog.from_json(out) == demo_catalog()
 
 
 def test_bill_on_a_missing_database_exits_5_and_creates_nothing(tmp_path: Path, capsys: Capsys) -> None:

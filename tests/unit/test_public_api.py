@@ -20,7 +20,8 @@ def test_all_lists_exactly_the_public_top_level_names() -> None:
         for n, obj in vars(subkit).items()
         if not n.startswith("_") and (not inspect.ismodule(obj) or callable(obj))
     }
-    assert set(subkit.__all__) - {"__version__"} == public
+    lazy = {"SqlStore", "make_engine"}  # optional extra: loaded on first use
+    assert set(subkit.__all__) - {"__version__"} == public | lazy
     assert len(subkit.__all__) == len(set(subkit.__all__))
     for name in subkit.__all__:
         assert hasattr(subkit, name), name
@@ -67,3 +68,26 @@ def test_top_level_classes_and_functions_show_an_example() -> None:
         if ">>>" not in doc and not (">>>" in mod_doc and name in mod_doc):
             without.append(name)
     assert without == [], f"no example for: {without}"
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    from importlib.metadata import version
+
+    assert subkit.__version__ == version("subkit")
+
+
+def test_optional_names_load_on_first_use_or_say_which_extra_to_install() -> None:
+    import subprocess
+    import sys
+
+    from subkit.adapters.storage.sql import SqlStore
+
+    assert subkit.SqlStore is SqlStore
+    # a Python where SQLAlchemy cannot be imported gets the install hint
+    code = (
+        "import sys; sys.modules['sqlalchemy'] = None\n"
+        "import subkit\n"
+        "try:\n    subkit.SqlStore\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "subkit.SqlStore needs the 'sql' extra: pip install 'subkit[sql]'"

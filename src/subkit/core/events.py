@@ -38,6 +38,7 @@ class EventType(StrEnum):
     SUBSCRIPTION_PLAN_CHANGED = "subscription.plan_changed"
     SUBSCRIPTION_QUANTITY_CHANGED = "subscription.quantity_changed"
     SUBSCRIPTION_CHANGE_SCHEDULED = "subscription.change_scheduled"
+    SUBSCRIPTION_SCHEDULE_RELEASED = "subscription.schedule_released"
     SUBSCRIPTION_CANCEL_SCHEDULED = "subscription.cancel_scheduled"
     SUBSCRIPTION_CANCELED = "subscription.canceled"
     SUBSCRIPTION_REACTIVATED = "subscription.reactivated"

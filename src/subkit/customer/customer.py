@@ -16,9 +16,10 @@ from pydantic import Field, field_validator
 
 from subkit.core.model import CurrencyCode, Entity, Model
 from subkit.core.periods import zone
+from subkit.core.places import country_code, email_address
 from subkit.errors import ValidationError
 
-__all__ = ["Address", "CollectionMethod", "Customer", "Seller", "TaxId"]
+__all__ = ["Address", "CollectionMethod", "Customer", "Seller", "TaxExemption", "TaxId"]
 
 
 class Address(Model):
@@ -35,6 +36,11 @@ class Address(Model):
     postal_code: str = ""
     region: str = ""
     country: str = ""
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return country_code(v, "address.country") if v else v
 
 
 class TaxId(Model):
@@ -73,6 +79,28 @@ class Seller(Model):
     registration: str = ""
     """A company registration line printed on invoices (e.g. "RCS Paris 123 456 789")."""
 
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return country_code(v, "seller.country")
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        return email_address(v, "seller.email") if v else v
+
+
+class TaxExemption(Model):
+    """Why a customer pays no tax (a charity, a reseller, a public body) and the certificate proving it.
+
+    Example:
+        >>> TaxExemption(reason="resale", certificate_id="TX-RESALE-0042").certificate_id
+        'TX-RESALE-0042'
+    """
+
+    reason: str = Field(min_length=1)
+    certificate_id: str = ""
+
 
 class CollectionMethod(StrEnum):
     """Charge the default payment method automatically, or send the invoice for manual payment.
@@ -107,12 +135,27 @@ class Customer(Entity):
     credit_minor: int = Field(default=0, ge=0)
     collection_method: CollectionMethod = CollectionMethod.CHARGE_AUTOMATICALLY
     default_payment_method_id: str | None = None
+    #: Set when the customer is exempt from tax: no tax is charged, the reason is on the invoice.
+    tax_exemption: TaxExemption | None = None
+    #: Evidence of location besides the billing address (ISO 3166 alpha-2; empty: not known).
+    ip_country: str = ""
+    card_country: str = ""
 
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
         zone(v)
         return v
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return country_code(v) if v else v
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        return email_address(v) if v else v
 
     @field_validator("locale")
     @classmethod

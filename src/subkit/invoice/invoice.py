@@ -412,6 +412,8 @@ class CreditNote(Entity):
     refund_minor: int = 0
     reason: str = ""
     created_at: AwareDatetime
+    #: The tax inside ``amount_minor``, reversed at the invoice's locked rates (see subkit.tax.credit).
+    tax_minor: int = 0
 
 
 class InvoiceItem(Entity):

@@ -27,7 +27,7 @@ from subkit.core.inputs import is_cvv_name, luhn_valid, mask_card_numbers, rejec
 from subkit.core.model import Model
 from subkit.errors import SensitiveDataError
 
-__all__ = ["GuardedModel", "luhn_valid", "reject_card_data"]
+__all__ = ["GuardedModel", "luhn_valid", "mask_card_numbers", "reject_card_data"]
 
 
 def reject_card_data(value: object, field: str) -> None:

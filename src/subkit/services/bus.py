@@ -17,6 +17,7 @@ Example:
     >>> at = datetime(2027, 1, 1, tzinfo=UTC)
     >>> bus.dispatch([Event.of(EventType.INVOICE_FINALIZED, at, "in_1"),
     ...               Event.of(EventType.INVOICE_PAID, at, "in_1")])
+    True
     >>> seen
     ['in_1']
 """
@@ -75,8 +76,8 @@ class EventBus:
         """The handlers subscribed to ``event_type``, in subscription order."""
         return self._handlers.get(event_type, ())
 
-    def dispatch(self, events: Iterable[Event]) -> None:
-        """Call each event's handlers, event by event, in order.
+    def dispatch(self, events: Iterable[Event]) -> bool:
+        """Call each event's handlers, event by event, in order; whether any handler ran.
 
         Example:
             >>> from datetime import datetime, UTC
@@ -84,10 +85,14 @@ class EventBus:
             >>> bus.subscribe(EventType.INVOICE_PAID, lambda e: print(e.subject_id))
             >>> bus.dispatch([Event.of(EventType.INVOICE_PAID, datetime(2027, 1, 1, tzinfo=UTC), "in_7")])
             in_7
+            True
         """
         registry = self._handlers
         if not registry:
-            return
+            return False
+        ran = False
         for event in events:
             for handler in registry.get(event.type, ()):
                 handler(event)
+                ran = True
+        return ran

@@ -17,6 +17,9 @@ Example:
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
+
 from pydantic import BaseModel
 
 from subkit.catalog.catalog import Catalog
@@ -48,27 +51,23 @@ class CatalogAdmin:
     def set_catalog(self, catalog: Catalog) -> None:
         """Store the catalog (replacing the previous one; subscriptions keep their pinned versions).
 
-        A catalog that drops a plan version a live subscription still pins is refused with a
-        ``CatalogError`` naming it: publish new versions instead of removing old ones.
+        A published plan version is immutable once a live subscription pins it: a catalog
+        that drops such a version, or changes it (its prices, interval, trial...), is refused
+        with a ``CatalogError`` naming it and saying what to do instead (publish the change as
+        the next version with an ``effective_from``, then move subscriptions with
+        :meth:`~subkit.services.plan_migration.PlanMigrations.migrate`). Nothing is written then.
         """
         _check_entity(catalog, Catalog, "catalog")
         with self.ctx.store.begin() as uow:
-            available = {(p.id, p.version) for p in catalog.plans}
-            for sub in uow.find(Subscription):
-                if sub.status == SubscriptionStatus.CANCELED:
-                    continue
-                for it in sub.items:
-                    if (it.plan_id, it.plan_version) not in available:
-                        raise CatalogError(
-                            f"subscription {sub.id} still uses plan {it.plan_id!r} version "
-                            f"{it.plan_version}; keep that version in the catalog or migrate it first",
-                            field="plans",
-                        )
             try:
-                rec = uow.get(CatalogRecord, "catalog")
-                uow.update(rec.bumped(catalog=catalog))
+                rec: CatalogRecord | None = uow.get(CatalogRecord, "catalog")
             except NotFoundError:
+                rec = None
+            _check_pinned_versions(uow.find(Subscription), rec.catalog if rec else None, catalog)
+            if rec is None:
                 uow.add(CatalogRecord(id="catalog", catalog=catalog))
+            else:
+                uow.update(rec.bumped(catalog=catalog))
 
     def catalog(self) -> Catalog:
         """The current catalog."""
@@ -90,6 +89,38 @@ class CatalogAdmin:
             uow.get(Coupon, code.coupon_id)
             uow.add(code)
         return code
+
+
+def _check_pinned_versions(subs: Iterable[Subscription], old: Catalog | None, new: Catalog) -> None:
+    """Refuse a catalog that drops or rewrites a plan version a live subscription pins."""
+    users: Counter[tuple[str, int]] = Counter()
+    example: dict[tuple[str, int], str] = {}
+    for sub in subs:
+        if sub.status == SubscriptionStatus.CANCELED:
+            continue
+        for it in sub.items:
+            key = (it.plan_id, it.plan_version)
+            users[key] += 1
+            example.setdefault(key, sub.id)
+    before = {(p.id, p.version): p for p in old.plans} if old is not None else {}
+    after = {(p.id, p.version): p for p in new.plans}
+    for key in sorted(users):
+        plan_id, version = key
+        who = f"subscription {example[key]}" + (f" and {users[key] - 1} more" if users[key] > 1 else "")
+        if key not in after:
+            raise CatalogError(
+                f"{who} still uses plan {plan_id!r} version {version}; keep that version in the "
+                "catalog (publish new versions instead of removing old ones) or migrate them first",
+                field="plans",
+            )
+        if key in before and before[key] != after[key]:
+            nxt = max(v for (pid, v) in after if pid == plan_id) + 1
+            raise CatalogError(
+                f"plan {plan_id!r} version {version} is in use by {who} and cannot change; publish "
+                f"the change as version {nxt} with an effective_from date, then move subscriptions "
+                f"with engine.migrate_subscriptions({plan_id!r})",
+                field="plans",
+            )
 
 
 def _check_entity(value: object, kind: type[BaseModel], field: str) -> None:

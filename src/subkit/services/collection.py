@@ -20,6 +20,10 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import logging
+import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +34,7 @@ from subkit.errors import DuplicateError, GatewayError, NotFoundError, Validatio
 from subkit.invoice.invoice import Invoice, InvoiceStatus
 from subkit.payment.attempts import AttemptReason, AttemptStatus, PaymentAttempt
 from subkit.payment.methods import PaymentMethod
+from subkit.payment.pci import mask_card_numbers
 from subkit.payment.results import PaymentResult, PaymentStatus
 from subkit.ports import PaymentGateway, Store, UnitOfWork
 from subkit.services.dunning_service import DunningService
@@ -40,9 +45,12 @@ from subkit.services.payment_records import (
     invoice_attempts,
     retrying,
 )
+from subkit.services.retry import RetryPolicy, retry_call
 from subkit.subscription.model import Subscription, SubscriptionStatus
 
 __all__ = ["Collection", "CollectionReport"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -58,6 +66,9 @@ class CollectionReport:
     final_actions: int = 0
     resumed: int = 0
     conflicts: int = 0
+    #: Gateway calls that could not reach the gateway after every retry (card numbers masked);
+    #: their attempts stay ``started`` and resume, with the same key, at the invoice's next due time.
+    errors: list[str] = field(default_factory=list)
 
     @property
     def succeeded(self) -> int:
@@ -84,10 +95,20 @@ class Collection:
         []
     """
 
-    def __init__(self, store: Store, gateway: PaymentGateway, dunning: DunningService) -> None:
+    def __init__(
+        self,
+        store: Store,
+        gateway: PaymentGateway,
+        dunning: DunningService,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
         self.store = store
         self.gateway = gateway
         self.dunning = dunning
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
 
     def on_invoice_finalized(self, invoice_id: str, at: datetime) -> None:
         """Charge an invoice just finalized open (from the engine's call: a lost race must not fail it)."""
@@ -191,14 +212,23 @@ class Collection:
                 "customer_id": attempt.customer_id,
                 "attempt": str(attempt.attempt_no),
             }
+            what = f"charge {attempt.idempotency_key} ({attempt.amount_minor} {attempt.currency} minor)"
+            log.debug("%s: calling the gateway", what)
             try:
-                result = self.gateway.charge(
-                    attempt.amount_minor, attempt.currency, token, attempt.idempotency_key, metadata
+                result = retry_call(
+                    lambda: self.gateway.charge(
+                        attempt.amount_minor, attempt.currency, token, attempt.idempotency_key, metadata
+                    ),
+                    self.retry,
+                    what=what,
+                    sleep=self.sleep,
                 )
-            except GatewayError:  # stays started; the invoice's due_at brings it back with the same key
+            except GatewayError as exc:  # stays started; the invoice's due_at brings it back, same key
                 if report is not None:
                     report.attempts.append(attempt)
+                    report.errors.append(f"{what}: {mask_card_numbers(str(exc))}")
                 return attempt
+            log.info("%s: %s", what, result.status.value)
         done = self.complete(attempt.id, result, at, report)
         if report is not None:
             report.attempts.append(done)
@@ -327,9 +357,15 @@ class Collection:
         for a in waiting:
             if a.gateway_payment_id is None:
                 continue
+            payment_id = a.gateway_payment_id
             try:
-                result = self.gateway.retrieve(a.gateway_payment_id)
-            except GatewayError:
+                result = retry_call(
+                    functools.partial(self.gateway.retrieve, payment_id),
+                    self.retry,
+                    what=f"retrieve {payment_id}",
+                    sleep=self.sleep,
+                )
+            except GatewayError:  # logged by retry_call; asked again at the next sync
                 continue
             if result.status != PaymentStatus.PENDING:
                 done.append(self.complete(a.id, result, at))

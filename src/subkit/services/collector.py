@@ -43,6 +43,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Self
@@ -61,6 +62,7 @@ from subkit.services.dunning_service import DunningService
 from subkit.services.engine import BillingEngine
 from subkit.services.payment_methods import PaymentMethods
 from subkit.services.refunds import Refunds
+from subkit.services.retry import RetryPolicy
 from subkit.services.transfers import Transfers
 
 __all__ = ["CollectionReport", "PaymentCollector"]
@@ -70,6 +72,9 @@ class PaymentCollector:
     """Collects invoice payments through a :class:`~subkit.ports.PaymentGateway`, with dunning.
 
     ``clock`` defaults to the engine's, ``policy`` to :class:`~subkit.payment.dunning.DunningPolicy()`.
+    A gateway call that cannot reach the gateway is retried at once per ``retry``
+    (:class:`~subkit.services.retry.RetryPolicy`: 3 tries, exponential backoff with full
+    jitter, ``sleep`` to wait), then left for the next run with the same idempotency key.
     Every method taking ``at`` uses the clock when it is omitted. The attributes are read at
     construction (the services are wired then): build another collector to change them.
 
@@ -93,6 +98,8 @@ class PaymentCollector:
         *,
         ids: Callable[[str], str] | None = None,
         batch_size: int = 100,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self.engine = engine
         self.store = store = engine.store
@@ -106,7 +113,9 @@ class PaymentCollector:
             return engine.cancel(subscription_id, at_period_end=False, at=at)
 
         self._dunning = DunningService(store, self.policy, cancel_now)
-        self._collection = Collection(store, gateway, self._dunning)
+        self._collection = Collection(
+            store, gateway, self._dunning, retry=retry or RetryPolicy(), sleep=sleep
+        )
         self._run = DunningRun(store, self._collection, self._dunning, batch_size=batch_size)
         self._methods = PaymentMethods(store, ids=ids, retry_open=self._collection.retry_open)
         self._transfers = Transfers(store, ids=ids)

@@ -47,6 +47,7 @@ from subkit.invoice.invoice import Invoice, InvoiceItem
 from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
 from subkit.services.bus import EventBus
 from subkit.services.outbox import relay
+from subkit.services.taxes import TaxSettings
 from subkit.subscription.model import BillingContext, Subscription
 from subkit.subscription.proration import Granularity
 
@@ -88,6 +89,8 @@ class BillingConfig:
     #: The currency reports and the books are kept in; an invoice in another currency locks the
     #: rate to it at finalization (``Invoice.fx_rate``). ``None``: every invoice's own currency.
     reporting_currency: str | None = None
+    #: How invoices are taxed once ``seller`` is set (provider, inclusive prices, rounding scope).
+    tax: TaxSettings = field(default_factory=TaxSettings)
 
     def __post_init__(self) -> None:
         check_rounding(self.rounding)
@@ -203,9 +206,13 @@ class ServiceContext:
             has_payment_method=has_pm,
         )
 
-    def committed(self, work: Work) -> None:
-        """After ``work`` committed: dispatch its open invoices' ``invoice.finalized``, then relay."""
-        if work.finalized:
-            self.bus.dispatch(work.finalized)
+    def committed(self, work: Work) -> bool:
+        """After ``work`` committed: dispatch its open invoices' ``invoice.finalized``, then relay.
+
+        Returns whether handlers ran (a payment may then have changed what ``work`` wrote: an
+        operation re-reads what it returns, so that it returns the state the store holds).
+        """
+        ran = bool(work.finalized) and self.bus.dispatch(work.finalized)
         if self.publisher is not None:
             relay(self.store, self.publisher)
+        return ran

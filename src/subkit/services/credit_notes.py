@@ -35,6 +35,7 @@ from subkit.errors import IdempotencyError, NotFoundError, StateError, Validatio
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceStatus
 from subkit.services.context import ServiceContext
 from subkit.services.customers import change_balance
+from subkit.tax.credit import credit_note_tax
 
 __all__ = ["CreditNotes"]
 
@@ -115,6 +116,12 @@ class CreditNotes:
                 )
             outstanding = min(value, inv.amount_remaining_minor) if inv.status == InvoiceStatus.OPEN else 0
             rest = value - outstanding
+            tax = 0
+            if inv.tax_minor:  # reverse the tax inside the credit, at the invoice's locked rates
+                before = [
+                    n for n in uow.find(CreditNote, customer_id=inv.customer_id) if n.invoice_id == inv.id
+                ]
+                tax = credit_note_tax(inv, value, tax_credited_before_minor=sum(n.tax_minor for n in before))
             note = CreditNote(
                 id=id or self.ctx.ids("cn"),
                 invoice_id=inv.id,
@@ -127,6 +134,7 @@ class CreditNotes:
                 refund_minor=rest if refund else 0,
                 reason=reason,
                 created_at=now,
+                tax_minor=tax,
             )
             changes: dict[str, Any] = {"amount_credited_minor": inv.amount_credited_minor + value}
             if outstanding:

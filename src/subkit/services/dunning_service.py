@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import datetime
@@ -37,6 +38,8 @@ from subkit.services.payment_records import charge_target, invoice_attempts, ret
 from subkit.subscription.model import Subscription, SubscriptionStatus
 
 __all__ = ["DunningService"]
+
+log = logging.getLogger(__name__)
 
 
 class DunningService:
@@ -111,6 +114,12 @@ class DunningService:
         customer = uow.get(Customer, inv.customer_id)
         step = self.decide(uow, inv, customer, invoice_attempts(uow, inv), at)
         if step.kind == StepKind.WAIT:
+            log.info(
+                "invoice %s: payment failed; %s, next step at %s",
+                inv.id,
+                "retries skipped" if step.retry is None else f"retry {step.retry} scheduled",
+                step.at.isoformat(),
+            )
             uow.update(inv.bumped(due_at=step.at))
             uow.publish(
                 Event.of(
@@ -164,6 +173,7 @@ class DunningService:
                             invoice_id=inv.id,
                         )
                     )
+        log.warning("invoice %s: dunning ran out; final action %s", invoice_id, policy.final_action.value)
         if cancel_id is not None:  # cancel first (the engine's own unit of work), then close the invoice
             with suppress(IllegalTransitionError):  # canceled meanwhile
                 self._cancel(cancel_id, at)

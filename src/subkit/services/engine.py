@@ -31,10 +31,11 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 from subkit.catalog.catalog import Catalog
 from subkit.core.events import Event, EventType
@@ -42,6 +43,7 @@ from subkit.customer.customer import Customer
 from subkit.invoice.discounts import Coupon, PromotionCode
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceItem, InvoiceLine
 from subkit.ports import Clock, EventPublisher, Store
+from subkit.services.billing_preview import preview_advance
 from subkit.services.billing_run import AdvanceReport, BillingRun
 from subkit.services.bus import EventBus
 from subkit.services.catalog_admin import CatalogAdmin
@@ -51,13 +53,16 @@ from subkit.services.customers import Customers, change_balance
 from subkit.services.invoicing import Invoicing
 from subkit.services.metering import Metering
 from subkit.services.outbox import relay
+from subkit.services.plan_migration import PlanMigration, PlanMigrations
 from subkit.services.preview import Preview
 from subkit.services.subscriptions import Subscriptions, When
-from subkit.subscription.model import Subscription, TrialEndBehavior
+from subkit.subscription.model import ScheduledChange, Subscription, TrialEndBehavior
 from subkit.subscription.proration import ProrationBehavior
 from subkit.usage.record import UsageRecord
 
 __all__ = ["AdvanceReport", "BillingConfig", "BillingEngine", "CatalogRecord", "change_balance"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -116,6 +121,7 @@ class BillingEngine:
         self._credit_notes = CreditNotes(ctx)
         self._metering = Metering(ctx)
         self._subscriptions = Subscriptions(ctx, self._invoicing)
+        self._plan_migrations = PlanMigrations(ctx, self._subscriptions)
         self._after_finalize: list[Callable[[str], None]] = []
 
     def new_id(self, prefix: str) -> str:
@@ -293,6 +299,38 @@ class BillingEngine:
             dry_run=True,
         )[1]
 
+    def scheduled_changes(self, subscription_id: str) -> tuple[ScheduledChange, ...]:
+        """The plan and quantity changes waiting on a subscription, soonest first."""
+        return self._subscriptions.scheduled_changes(subscription_id)
+
+    def release_schedule(
+        self,
+        subscription_id: str,
+        *,
+        item_id: str | None = None,
+        effective_at: datetime | None = None,
+        at: datetime | None = None,
+    ) -> Subscription:
+        """Cancel pending scheduled changes (all, one item's, or those due at ``effective_at``)."""
+        return self._subscriptions.release_schedule(
+            subscription_id, item_id=item_id, effective_at=effective_at, at=at
+        )
+
+    def migrate_subscriptions(
+        self,
+        plan_id: str,
+        *,
+        when: Literal["period_end", "now"] = "period_end",
+        dry_run: bool = False,
+        at: datetime | None = None,
+    ) -> list[PlanMigration]:
+        """Move live subscriptions on ``plan_id`` to the version in force at the move (previewable).
+
+        See :mod:`subkit.services.plan_migration`: at each period end by default (no
+        proration), or ``now`` (prorated); ``dry_run`` lists the moves and writes nothing.
+        """
+        return self._plan_migrations.migrate(plan_id, when=when, dry_run=dry_run, at=at)
+
     def cancel(
         self,
         subscription_id: str,
@@ -364,7 +402,25 @@ class BillingEngine:
         A :class:`~subkit.services.billing_run.BillingRun` per call: a conflicting batch is
         redone one subscription per transaction; one that still fails is in ``errors``.
         """
-        return BillingRun(self._ctx, self._invoicing, self._ctx.now(until)).execute()
+        report = BillingRun(self._ctx, self._invoicing, self._ctx.now(until)).execute()
+        for sub_id, code, message in report.errors:
+            log.warning("advance: subscription %s skipped [%s]: %s", sub_id, code, message)
+        log.info(
+            "advance to %s: %d actions, %d invoices, %d conflicts retried, %d skipped",
+            report.until.isoformat(),
+            report.actions,
+            report.invoices,
+            report.conflicts,
+            len(report.errors),
+        )
+        return report
+
+    def preview_advance(self, until: datetime | None = None) -> list[Invoice]:
+        """The invoices :meth:`advance` would issue up to ``until``, in order; writes nothing.
+
+        See :mod:`subkit.services.billing_preview` (``subkit bill --dry-run`` prints it).
+        """
+        return preview_advance(self._ctx, self._invoicing, self._ctx.now(until))
 
     # ------------------------------------------------------------------ invoices
     def add_invoice_item(

@@ -26,9 +26,11 @@ Example:
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from subkit.core.events import Event, EventType
 from subkit.core.inputs import check_id, check_optional_id, check_quantity, check_text
+from subkit.core.model import trusted_copy
 from subkit.core.money import check_amount, decimal_of, minor_to_decimal
 from subkit.customer.customer import Customer
 from subkit.invoice.invoice import (
@@ -43,6 +45,7 @@ from subkit.ports import UnitOfWork
 from subkit.services.context import ServiceContext, Work
 from subkit.services.customers import change_balance
 from subkit.services.idempotency import recalled, remember
+from subkit.services.taxes import tax_lines
 from subkit.subscription.model import Outcome, Subscription
 
 __all__ = ["Invoicing"]
@@ -133,6 +136,10 @@ class Invoicing:
             if item.currency == currency:
                 lines.append(item.line)
                 uow.update(item.bumped(status="invoiced", invoice_id=inv_id))
+        taxed: dict[str, Any] | None = None
+        seller = self.ctx.config.seller
+        if seller is not None:  # the one place lines are taxed; no seller, no tax, no cost
+            lines, taxed = tax_lines(self.ctx.config.tax, seller, customer, currency, lines, at)
         total = sum(ln.amount_minor - ln.discount_minor + ln.tax_minor for ln in lines)
         if currency == customer.currency and (total < 0 or (total > 0 and customer.credit_minor > 0)):
             # The balance will change: re-read the customer under a row lock, so a balance
@@ -152,6 +159,8 @@ class Invoicing:
             credit_available_minor=credit,
             locale=customer.locale,
         )
+        if taxed is not None:
+            inv = trusted_copy(inv, taxed)
         delta = -inv.credit_applied_minor + (-inv.total_minor if inv.total_minor < 0 else 0)
         if delta:
             change_balance(work, customer, delta, at, invoice_id=inv.id)
@@ -271,7 +280,9 @@ class Invoicing:
             inv = self.invoice(work, customer, [], now, None, BillingReason.MANUAL, None)
             if idempotency_key is not None:
                 remember(uow, "invoice_now", idempotency_key, params, [inv.id])
-        self.ctx.committed(work)
+        if self.ctx.committed(work) and inv is not None:
+            with self.ctx.store.begin() as uow:
+                return uow.get(Invoice, inv.id)
         return inv
 
     # ------------------------------------------------------------------ corrections

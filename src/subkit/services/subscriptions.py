@@ -62,11 +62,14 @@ from subkit.subscription.machine import schedule_change as _schedule_change
 from subkit.subscription.model import (
     BillingContext,
     Outcome,
+    ScheduledChange,
     Subscription,
     SubscriptionStatus,
     TrialEndBehavior,
 )
 from subkit.subscription.proration import ProrationBehavior
+from subkit.subscription.schedule import pending_changes, released_by
+from subkit.subscription.schedule import release_schedule as _release_schedule
 
 __all__ = ["Subscriptions", "When"]
 
@@ -137,7 +140,8 @@ class Subscriptions:
             proration_behavior=proration_behavior,
             metadata=metadata,
         )
-        self.ctx.committed(work)
+        if self.ctx.committed(work):
+            return self.get(out.subscription.id)
         return out.subscription
 
     def preview_subscribe(
@@ -216,7 +220,8 @@ class Subscriptions:
                     out.invoice_lines = list(inv.lines)
                 uow.rollback()
                 return out, inv
-        self.ctx.committed(work)
+        if self.ctx.committed(work):
+            out.subscription = self.get(sub_id)
         return out, inv
 
     def change_plan(
@@ -278,6 +283,29 @@ class Subscriptions:
         if inv is not None and dry_run:
             inv = inv.model_copy(update={"number": None})  # a preview takes no number
         return out.subscription, Preview.of(out.lines, out.subscription.currency, inv)
+
+    def scheduled_changes(self, subscription_id: str) -> tuple[ScheduledChange, ...]:
+        """The plan and quantity changes waiting on a subscription, soonest first."""
+        return pending_changes(self.get(subscription_id))
+
+    def release_schedule(
+        self,
+        subscription_id: str,
+        *,
+        item_id: str | None = None,
+        effective_at: datetime | None = None,
+        at: datetime | None = None,
+    ) -> Subscription:
+        """Drop pending changes (all, one item's, or those at ``effective_at``); the plan stays as it is."""
+        now = self.ctx.now(at)
+        sub = self.get(subscription_id)
+        if not released_by(sub, item_id=item_id, effective_at=effective_at):
+            return sub  # nothing pending: nothing written
+        out, _ = self._run(
+            subscription_id,
+            lambda s, c, _: _release_schedule(s, at=now, item_id=item_id, effective_at=effective_at),
+        )
+        return out.subscription
 
     def cancel(
         self,

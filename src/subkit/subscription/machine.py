@@ -337,7 +337,11 @@ def schedule_change(
             )
     q = None if quantity is None else decimal_of(quantity, "quantity")
     change = ScheduledChange(at=when, item_id=it.id, plan_id=plan_id, quantity=q, proration=proration)
-    schedule = tuple(sorted((*sub.schedule, change), key=lambda c: c.at))
+    # one pending change per item and instant: a second call replaces the first (never stacks)
+    kept = [
+        c for c in sub.schedule if not (c.at == when and c.item_id == it.id and c.action == change.action)
+    ]
+    schedule = tuple(sorted((*kept, change), key=lambda c: c.at))
     event = Event.of(
         EventType.SUBSCRIPTION_CHANGE_SCHEDULED,
         at,

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
-from subkit.entrypoints.cli import bill, catalog, customers, demo, invoices
+from subkit.entrypoints.cli import bill, catalog, customers, demo, invoices, payments, subscriptions
 from subkit.entrypoints.cli.command import Command
 from subkit.entrypoints.cli.context import (
     DEMO_DB,
@@ -45,8 +45,10 @@ COMMANDS: dict[str, Command] = {
     **demo.COMMANDS,
     **bill.COMMANDS,
     **catalog.COMMANDS,
-    **invoices.COMMANDS,
     **customers.COMMANDS,
+    **subscriptions.COMMANDS,
+    **invoices.COMMANDS,
+    **payments.COMMANDS,
 }
 
 #: Help of command groups (a group without an entry gets a generic one).
@@ -54,6 +56,8 @@ GROUPS: dict[str, str] = {
     "catalog": catalog.GROUP,
     "invoices": invoices.GROUP,
     "customers": customers.GROUP,
+    "subscriptions": subscriptions.GROUP,
+    **payments.GROUPS,
 }
 
 

@@ -8,7 +8,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 from typing import Any
 
 from subkit.adapters.catalog_file import load_catalog
@@ -17,8 +16,7 @@ from subkit.catalog.pricing import PricingModel
 from subkit.entrypoints.cli.command import Arg, Command
 from subkit.entrypoints.cli.context import EXIT_OK, CatalogFileError, Context
 from subkit.entrypoints.cli.output import print_table
-from subkit.errors import NotFoundError, SubkitError
-from subkit.subscription.model import Subscription, SubscriptionStatus
+from subkit.errors import CatalogError, NotFoundError, SubkitError
 
 __all__ = ["COMMANDS", "GROUP"]
 
@@ -27,31 +25,39 @@ def _catalog_load(args: argparse.Namespace, ctx: Context) -> int:
     """Validate a catalog JSON file and store it (replacing the current catalog).
 
     The file is what 'subkit catalog show --json' prints: products, plans with a
-    pricing model per currency. Subscriptions keep the plan versions they pinned, so
-    the file must still contain every version a subscription uses (a file that
-    drops one is refused). Creates the database if it does not exist.
+    pricing model per currency. A file without plans is refused; so is one that leaves
+    out stored plans or products (unless --prune). Subscriptions keep the plan versions
+    they pinned: a version in use can be neither dropped nor edited (publish the change
+    as a new version). Creates the database if it does not exist.
     """
     try:
         catalog = load_catalog(args.file)
     except SubkitError as e:
         where = f"{e.field}: " if e.field else ""
         raise CatalogFileError(f"{args.file}: {where}{e.message}") from None
-    engine = ctx.engine(create=True)
-    with engine.store.begin() as uow:
-        subs = [s for s in uow.find(Subscription) if s.status != SubscriptionStatus.CANCELED]
-    missing = Counter(
-        f"{it.plan_id} v{it.plan_version}"
-        for s in subs
-        for it in s.items
-        if all(p.version != it.plan_version for p in catalog.plans if p.id == it.plan_id)
-    )
-    if missing:
-        used = ", ".join(f"{k} ({n} subscriptions)" for k, n in sorted(missing.items()))
+    if not catalog.plans:
         raise CatalogFileError(
-            f"{args.file} drops plan versions that subscriptions use: {used}; keep them in the file "
-            "(publish new versions instead of removing old ones)"
+            f"{args.file} holds no plans: nothing to load (the file must be a whole catalog, "
+            "as 'subkit catalog show --json' prints it)"
         )
-    engine.set_catalog(catalog)
+    engine = ctx.engine(create=True)
+    try:
+        current = engine.catalog
+    except NotFoundError:
+        current = None
+    if current is not None and not args.prune:
+        dropped = sorted({p.id for p in current.plans} - {p.id for p in catalog.plans})
+        dropped_products = sorted({p.id for p in current.products} - {p.id for p in catalog.products})
+        if dropped or dropped_products:
+            raise CatalogFileError(
+                f"{args.file} is partial: it drops plans {dropped or '[]'} and products "
+                f"{dropped_products or '[]'} of the stored catalog; load a whole catalog "
+                "('subkit catalog show --json' prints it), or pass --prune to remove them"
+            )
+    try:
+        engine.set_catalog(catalog)
+    except CatalogError as e:
+        raise CatalogFileError(f"{args.file}: {e.message}") from None
     versions = len(catalog.plans)
     ctx.out(
         f"Loaded {args.file}: {len(catalog.products)} products, {versions} plan versions, "
@@ -114,7 +120,11 @@ def _describe_price(price: PricingModel) -> str:
 GROUP = "Load or show the product catalog"
 #: The commands, for :data:`subkit.entrypoints.cli.COMMANDS`.
 COMMANDS: dict[str, Command] = {
-    "catalog load": Command(_catalog_load, Arg("file", metavar="FILE", help="catalog JSON file")),
+    "catalog load": Command(
+        _catalog_load,
+        Arg("file", metavar="FILE", help="catalog JSON file"),
+        Arg("--prune", action="store_true", help="remove stored plans and products the file leaves out"),
+    ),
     "catalog show": Command(
         _catalog_show, Arg("--json", action="store_true", help="print the catalog as JSON")
     ),

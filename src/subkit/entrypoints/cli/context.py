@@ -8,11 +8,13 @@ Example:
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO, cast
 
 from subkit.errors import (
     CatalogFileError,
@@ -22,7 +24,8 @@ from subkit.errors import (
     SubkitError,
     ValidationError,
 )
-from subkit.ports import Store
+from subkit.ports import PaymentGateway, Store
+from subkit.services.collector import PaymentCollector
 from subkit.services.engine import BillingEngine
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "StoreUnavailableError",
     "exit_code",
     "is_database_error",
+    "load_gateway",
     "one_line",
     "open_store",
 ]
@@ -120,9 +124,9 @@ def open_store(db: str, *, create: bool = False) -> _ClosableStore:
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     store = open_store(str(pathlib.Path(tmp) / "new.sqlite"), create=True)
         ...     store.close()
-        ...     open_store(str(pathlib.Path(tmp) / "missing.sqlite"))
+        ...     open_store(str(pathlib.Path(tmp) / "missing.sqlite"))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        subkit.entrypoints.cli.context.StoreUnavailableError: [store_unavailable] db: no database at ...
+        subkit.errors.StoreUnavailableError: [store_unavailable] db: no database at ...
     """
     if "://" not in db:
         path = Path(db)
@@ -146,6 +150,43 @@ def open_store(db: str, *, create: bool = False) -> _ClosableStore:
         raise
     except Exception as e:  # driver, URL, file-format errors: whatever the backend raises
         raise StoreUnavailableError(f"cannot open {db}: {one_line(e)}", field="db") from None
+
+
+def load_gateway(spec: str | None) -> PaymentGateway:
+    """The payment gateway ``MODULE:FACTORY`` names (``spec``, else ``$SUBKIT_GATEWAY``).
+
+    Example:
+        >>> type(load_gateway("subkit.testing.gateway:FakeGateway")).__name__
+        'FakeGateway'
+        >>> load_gateway("nowhere")
+        Traceback (most recent call last):
+        ...
+        subkit.errors.ValidationError: [invalid] gateway: 'nowhere' is not MODULE:FACTORY (e.g. app.pay:gw)
+    """
+    spec = spec or os.environ.get("SUBKIT_GATEWAY")
+    if not spec:
+        raise ValidationError(
+            "this command talks to your payment gateway: pass --gateway MODULE:FACTORY or set SUBKIT_GATEWAY",
+            field="gateway",
+        )
+    module, _, name = spec.partition(":")
+    if not module or not name:
+        raise ValidationError(f"{spec!r} is not MODULE:FACTORY (e.g. app.pay:gw)", field="gateway")
+    try:
+        factory = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise ValidationError(f"cannot load gateway {spec!r}: {one_line(e)}", field="gateway") from None
+    gateway: PaymentGateway = factory()
+    return gateway
+
+
+class _NoGateway:
+    """The gateway of commands that must not call one: any call is an error saying what to pass."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise ValidationError(
+            f"this command cannot call the gateway ({name}); pass --gateway MODULE:FACTORY", field="gateway"
+        )
 
 
 class _AsOf:
@@ -193,6 +234,18 @@ class Context:
         from subkit.core.clock import SystemClock
 
         return BillingEngine(self.store(create=create), SystemClock() if at is None else _AsOf(at))
+
+    def collector(self, at: datetime | None = None) -> PaymentCollector:
+        """A payment collector over the store and the gateway of ``--gateway`` (or ``$SUBKIT_GATEWAY``).
+
+        The gateway is the host's: ``MODULE:FACTORY``, a callable of no argument returning a
+        :class:`~subkit.ports.PaymentGateway` (``subkit.testing.gateway:FakeGateway`` in tests).
+        """
+        return PaymentCollector(self.engine(at), load_gateway(getattr(self.args, "gateway", None)))
+
+    def collector_offline(self) -> PaymentCollector:
+        """A payment collector for what needs no gateway (payments received by bank transfer)."""
+        return PaymentCollector(self.engine(), cast(PaymentGateway, _NoGateway()))
 
     def close(self) -> None:
         """Close the store if it was opened."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import shutil
+import sys
 import time
 from pathlib import Path
 from typing import TextIO
@@ -22,21 +24,39 @@ from subkit.entrypoints.cli.command import Arg, Command, count_arg, int_arg, pos
 from subkit.entrypoints.cli.context import DEMO_DB, EXIT_OK, Context, StoreUnavailableError
 from subkit.errors import ValidationError
 
-__all__ = ["COMMANDS", "ProgressBar"]
+__all__ = ["COMMANDS", "ProgressBar", "invocation"]
 
 
 class ProgressBar:
     """A one-line progress bar on a TTY's stderr; silent when disabled.
 
-    Called as ``bar(done, total)``; redraws only when the bar grows.
+    Called as ``bar(done, total)``; redraws only when the bar grows. Off a terminal
+    (``tty=False``: a log file, CI) it prints a plain line at each tenth instead.
+
+    Example:
+        >>> import io
+        >>> log = ProgressBar(io.StringIO(), enabled=True, tty=False)
+        >>> for day in range(1, 21):
+        ...     log(day, 20)
+        >>> log.stream.getvalue().splitlines()[:2], len(log.stream.getvalue().splitlines())
+        (['demo: 1/20 days', 'demo: 2/20 days'], 11)
     """
 
-    def __init__(self, stream: TextIO, enabled: bool, label: str = "days", width: int = 30) -> None:
-        self.stream, self.enabled, self.label, self.width = stream, enabled, label, width
+    def __init__(
+        self, stream: TextIO, enabled: bool, label: str = "days", width: int = 30, *, tty: bool = True
+    ) -> None:
+        self.stream, self.enabled, self.label, self.width, self.tty = stream, enabled, label, width, tty
         self.shown = -1
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled or total <= 0:
+            return
+        if not self.tty:
+            tenth = 10 * done // total
+            if tenth > self.shown:
+                self.shown = tenth
+                self.stream.write(f"demo: {done}/{total} {self.label}\n")
+                self.stream.flush()
             return
         filled = self.width * done // total
         if filled == self.shown and done != total:
@@ -48,7 +68,7 @@ class ProgressBar:
 
     def close(self) -> None:
         """End the bar's line (if it was drawn)."""
-        if self.enabled and self.shown >= 0:
+        if self.enabled and self.tty and self.shown >= 0:
             self.stream.write("\n")
             self.stream.flush()
 
@@ -77,26 +97,51 @@ def _demo(args: argparse.Namespace, ctx: Context) -> int:
     shown = args.db if "://" in args.db else str(Path(args.db).resolve())
     ctx.out(f"Database: {shown}")
     ctx.stdout.flush()
-    bar = ProgressBar(ctx.stderr, enabled=not args.no_progress and ctx.stderr.isatty())
+    bar = ProgressBar(ctx.stderr, enabled=not args.no_progress, tty=ctx.stderr.isatty())
     began = time.perf_counter()
     try:
         summary = run_demo(
             args.db, customers=args.customers, months=args.months, seed=args.seed, progress=bar
         )
     except ImportError as e:
-        raise StoreUnavailableError(f"the demo's SQLite store needs SQLAlchemy: {e}", field="db") from None
+        raise StoreUnavailableError(
+            f"the demo's SQLite store needs SQLAlchemy: pip install 'subkit[sql]' ({e})", field="db"
+        ) from None
     finally:
         bar.close()
-    if bar.enabled:
+    if bar.enabled and bar.tty:
         ctx.err(f"Simulated {summary.days} days in {time.perf_counter() - began:.1f} s")
     ctx.out(summary.render().rstrip("\n"))
     db = shlex.quote(args.db)
+    me = invocation()
     ctx.out()
     ctx.out("Explore it:")
-    ctx.out(f"  subkit customers list --db {db}")
-    ctx.out(f"  subkit invoices show INV-000001 --db {db}")
-    ctx.out(f"  subkit bill --until {summary.end.date().isoformat()} --db {db}")
+    ctx.out(f"  {me} customers list --db {db}")
+    ctx.out(f"  {me} subscriptions list --status past_due --db {db}")
+    ctx.out(f"  {me} invoices show INV-000001 --db {db}")
+    ctx.out(f"  {me} bill --until {summary.end.date().isoformat()} --dry-run --db {db}")
     return EXIT_OK
+
+
+def invocation(argv0: str | None = None, on_path: str | None = None) -> str:
+    """How to run subkit again as it was run now, pasteable: ``subkit`` when that is what the
+    shell finds, else the script's path, else ``python -m subkit`` with this interpreter.
+
+    Example:
+        >>> invocation("/opt/venv/bin/subkit", on_path="/opt/venv/bin/subkit")
+        'subkit'
+        >>> invocation("/opt/venv/bin/subkit", on_path=None)
+        '/opt/venv/bin/subkit'
+        >>> invocation("/src/subkit/__main__.py", on_path=None).endswith(" -m subkit")
+        True
+    """
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    if Path(argv0).name == "subkit":
+        found = shutil.which("subkit") if on_path is None and argv0 == sys.argv[0] else on_path
+        if found and Path(found).resolve() == Path(argv0).resolve():
+            return "subkit"
+        return shlex.quote(str(Path(argv0).absolute()))
+    return f"{shlex.quote(sys.executable)} -m subkit"
 
 
 #: The command, for :data:`subkit.entrypoints.cli.COMMANDS`.

@@ -13,13 +13,22 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import UTC, datetime
+import json
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
 
+from subkit.core.periods import zone
+from subkit.entrypoints.cli.command import Arg
 from subkit.entrypoints.cli.context import Context
 from subkit.entrypoints.text import table
 
-__all__ = ["day", "print_list", "print_table"]
+__all__ = ["JSON", "day", "emit", "local_day", "print_json", "print_list", "print_table", "wants_json"]
+
+#: The ``--json`` option every listing and showing command takes.
+JSON = Arg("--json", action="store_true", help="print JSON instead of a table")
 
 
 def day(at: datetime | None) -> str:
@@ -31,6 +40,69 @@ def day(at: datetime | None) -> str:
         ('2026-02-28', '')
     """
     return "" if at is None else at.astimezone(UTC).date().isoformat()
+
+
+def local_day(at: datetime | None, timezone: str) -> str:
+    """The date of an instant in ``timezone`` (a customer's), ISO formatted; ``""`` for none.
+
+    Listings label such columns with the zone they use ("Date (customer's zone)").
+
+    Example:
+        >>> local_day(datetime(2026, 3, 1, 1, 0, tzinfo=UTC), "America/New_York")
+        '2026-02-28'
+    """
+    return "" if at is None else at.astimezone(zone(timezone)).date().isoformat()
+
+
+def wants_json(ctx: Context) -> bool:
+    """Whether the command was given ``--json``."""
+    return bool(getattr(ctx.args, "json", False))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def print_json(ctx: Context, data: Any) -> None:
+    """``data`` as indented JSON (datetimes ISO 8601, decimals and enums as strings).
+
+    Example:
+        >>> import argparse, io
+        >>> ctx = Context(argparse.Namespace(db=None), io.StringIO(), io.StringIO())
+        >>> print_json(ctx, {"at": datetime(2027, 1, 1, tzinfo=UTC), "qty": Decimal("2.5")})
+        >>> print(ctx.stdout.getvalue(), end="")
+        {
+          "at": "2027-01-01T00:00:00+00:00",
+          "qty": "2.5"
+        }
+    """
+    ctx.out(json.dumps(_plain(data), indent=2, ensure_ascii=False))
+
+
+def emit(
+    ctx: Context,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    records: Sequence[Mapping[str, Any]],
+    *,
+    right: Collection[int] = (),
+    noun: str,
+) -> None:
+    """A listing as a table (:func:`print_list`), or with ``--json`` its ``records`` as a JSON array."""
+    if wants_json(ctx):
+        print_json(ctx, list(records))
+    else:
+        print_list(ctx, header, rows, right, noun)
 
 
 def print_table(

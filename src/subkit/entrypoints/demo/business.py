@@ -198,6 +198,7 @@ MARKETS = (
     Market("NL", "EUR", "nl_NL", "Europe/Amsterdam", "Amsterdam", ("B.V.",), 5),
     Market("IE", "EUR", "en_IE", "Europe/Dublin", "Dublin", ("Ltd",), 4),
     Market("JP", "JPY", "ja_JP", "Asia/Tokyo", "Tokyo", ("K.K.",), 12),
+    Market("CA", "USD", "en_CA", "America/Toronto", "Toronto", ("Inc.", "Ltd."), 5),
 )
 _FIRST = (
     "Blue", "Bright", "Cedar", "Copper", "Delta", "Fable", "Granite", "Harbor", "Iris", "Juniper",

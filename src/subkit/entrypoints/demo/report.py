@@ -17,6 +17,7 @@ from subkit.entrypoints.demo.business import CURRENCIES
 from subkit.entrypoints.demo.payments import Payments
 from subkit.entrypoints.demo.simulation import Simulation
 from subkit.entrypoints.demo.summary import ACTIVITY, CurrencyTotals, DemoSummary, MonthRow
+from subkit.entrypoints.demo.tax import tax_by_jurisdiction
 from subkit.entrypoints.text import format_invoice
 from subkit.invoice.invoice import CreditNote, Invoice, LineKind
 from subkit.services.engine import BillingEngine
@@ -117,6 +118,7 @@ def summarize(
         samples=_samples(invoices, by_id),
         monthly=monthly,
         payments=payments.report() if payments is not None else (),
+        tax=tax_by_jurisdiction(invoices),
     )
 
 

@@ -22,6 +22,7 @@ from subkit.entrypoints.demo.payments import card_payments
 from subkit.entrypoints.demo.report import summarize
 from subkit.entrypoints.demo.simulation import Simulation
 from subkit.entrypoints.demo.summary import DemoSummary
+from subkit.entrypoints.demo.tax import DEMO_SELLER, demo_tax
 from subkit.errors import StateError, ValidationError
 from subkit.ports import Store
 from subkit.services.engine import BillingConfig, BillingEngine
@@ -72,7 +73,8 @@ def run_demo(
             return f"{prefix}_{next(counter):06d}"
 
         clock = TestClock(start)
-        engine = BillingEngine(store, clock, config=BillingConfig(granularity=Granularity.DAY), ids=ids)
+        config = BillingConfig(granularity=Granularity.DAY, seller=DEMO_SELLER, tax=demo_tax())
+        engine = BillingEngine(store, clock, config=config, ids=ids)
         rng = random.Random(seed)
         engine.set_catalog(demo_catalog())
         coupons, codes = demo_coupons(start, end)

@@ -18,9 +18,10 @@ from typing import Any
 
 from subkit.core.clock import TestClock
 from subkit.core.money import minor_to_decimal
-from subkit.customer.customer import Address, Customer
+from subkit.customer.customer import Customer
 from subkit.entrypoints.demo.business import ONBOARDING_FEE, pick_company, price_increase
 from subkit.entrypoints.demo.payments import Payments
+from subkit.entrypoints.demo.tax import customer_tax_fields
 from subkit.errors import CouponError, StateError, ValidationError
 from subkit.invoice.invoice import InvoiceStatus
 from subkit.services.engine import BillingEngine
@@ -113,8 +114,8 @@ class Simulation:
             currency=market.currency,
             locale=market.locale,
             timezone=market.timezone,
-            address=Address(city=market.city, country=market.country),
             metadata={"segment": "demo"},
+            **customer_tax_fields(market, name),
         )
         self.customer_ids.append(customer.id)
         self.counts["signups"] += 1
@@ -297,7 +298,11 @@ class Simulation:
         if not self.customer_ids:
             return
         for customer_id in self.rng.sample(self.customer_ids, min(3, len(self.customer_ids))):
-            invoices = [i for i in self.engine.invoices(customer_id) if i.total_minor > 0]
+            invoices = [
+                i
+                for i in self.engine.invoices(customer_id)
+                if i.total_minor > 0 and i.status != InvoiceStatus.VOID  # voided: e.g. an expired incomplete
+            ]
             if not invoices:
                 continue
             inv = invoices[-1]

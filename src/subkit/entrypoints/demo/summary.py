@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from subkit.entrypoints.demo.business import CURRENCIES
+from subkit.entrypoints.demo.tax import render_tax
 from subkit.entrypoints.text import money, table
 
 __all__ = ["ACTIVITY", "CurrencyTotals", "DemoSummary", "MonthRow"]
@@ -120,6 +121,7 @@ class DemoSummary:
     samples: tuple[tuple[str, str], ...] = ()
     monthly: tuple[MonthRow, ...] = ()
     payments: tuple[tuple[str, int], ...] = ()
+    tax: tuple[tuple[str, str, int, int], ...] = ()
 
     @property
     def invoice_count(self) -> int:
@@ -173,6 +175,7 @@ class DemoSummary:
             for t in self.currency_totals
         ]
         out.extend(table(header, rows, right=range(1, len(header)), indent="  "))
+        out.extend(render_tax(self.tax))
         for n, (caption, text) in enumerate(self.samples, 1):
             add("")
             add(f"Sample invoice {n}: {caption}")
