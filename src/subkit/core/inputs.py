@@ -8,7 +8,9 @@ names the field, never a ``TypeError`` from deep inside nor a failure at commit.
 
 The limits (see docs/limits.md):
 
-- an id is a non-empty ``str`` of at most :data:`MAX_ID_LENGTH` characters, no control characters;
+- an id is a non-empty ``str`` of at most :data:`MAX_ID_LENGTH` characters, no control characters,
+  not a card number (an id made only of digits is checked; digits inside an id such as
+  ``sub_8f3...`` are not card data);
 - free text is a ``str`` of at most :data:`MAX_TEXT_LENGTH` characters;
 - metadata has at most :data:`MAX_METADATA_KEYS` keys of at most :data:`MAX_METADATA_KEY_LENGTH`
   characters, each value a ``str`` of at most :data:`MAX_METADATA_VALUE_LENGTH` (Stripe's limits);
@@ -82,6 +84,7 @@ E = TypeVar("E", bound=Enum)
 _DIGIT_RUN = re.compile(r"[0-9](?:[ -]{0,2}[0-9])*")
 _CVV_NAMES = ("cvv", "cvc", "cvn", "securitycode", "cardverification")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ALL_DIGITS = re.compile(r"[0-9 -]+")
 _CVV_MESSAGE = "card security codes (CVV/CVC) must never be sent to subkit"
 
 
@@ -212,7 +215,8 @@ def check_id(value: object, field: str) -> str:
     if _CONTROL.search(value):
         raise ValidationError("an id cannot hold control characters", field=field)
     _no_surrogates(value, field)
-    reject_card_number(value, field)
+    if _ALL_DIGITS.fullmatch(value):  # a card number given as an id (generated ids have a prefix:
+        reject_card_number(value, field)  # a digit run inside one is not card data, and is common)
     return value
 
 
