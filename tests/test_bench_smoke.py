@@ -27,3 +27,16 @@ def test_bench_runs_and_prints_one_table() -> None:
     expected = ["billing.advance"] * 4 + ["pricing.graduated"] * 2 + ["pricing.volume"] * 2
     assert sorted(rows) == sorted(expected)
     assert "sum of totals" in proc.stdout  # subkit and the baseline agreed on every invoice
+
+
+def test_revenue_bench_runs_at_a_tiny_size() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--sizes", "200", "--only", "revenue"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "revenue.schedules+waterfall" in proc.stdout
+    assert "waterfalls equal" in proc.stdout  # subkit and the baseline agreed

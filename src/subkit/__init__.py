@@ -20,6 +20,7 @@ from importlib.metadata import version as _dist_version
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from subkit.adapters.render import render_credit_note, render_invoice
 from subkit.adapters.storage.memory import InMemoryStore
 from subkit.catalog.catalog import BillingTiming, Catalog, Plan, PlanKind, Product
 from subkit.catalog.pricing import (
@@ -63,6 +64,7 @@ from subkit.errors import (
     CouponError,
     CurrencyMismatchError,
     DuplicateError,
+    ExchangeRateNotFoundError,
     FloatNotAllowedError,
     GatewayError,
     IdempotencyError,
@@ -78,6 +80,7 @@ from subkit.errors import (
     UnknownCurrencyError,
     ValidationError,
 )
+from subkit.fx import ExchangeRate, StaticRateProvider, fx_gain_loss, reporting_minor
 from subkit.invoice.discounts import AppliedDiscount, Coupon, CouponDuration, PromotionCode
 from subkit.invoice.invoice import (
     BillingReason,
@@ -88,7 +91,7 @@ from subkit.invoice.invoice import (
     InvoiceStatus,
     LineKind,
 )
-from subkit.ports import Clock, EventPublisher, Store, TaxProvider, UnitOfWork
+from subkit.ports import Clock, EventPublisher, ExchangeRateProvider, Store, TaxProvider, UnitOfWork
 from subkit.services.collector import CollectionReport, PaymentCollector
 from subkit.services.engine import AdvanceReport, BillingConfig, BillingEngine
 from subkit.services.retry import RetryPolicy
@@ -170,6 +173,9 @@ __all__ = [
     "Event",
     "EventPublisher",
     "EventType",
+    "ExchangeRate",
+    "ExchangeRateNotFoundError",
+    "ExchangeRateProvider",
     "FlatFee",
     "FloatNotAllowedError",
     "GatewayError",
@@ -209,6 +215,7 @@ __all__ = [
     "SqlStore",
     "Stairstep",
     "StateError",
+    "StaticRateProvider",
     "Store",
     "SubkitError",
     "Subscription",
@@ -234,8 +241,12 @@ __all__ = [
     "cycle_start",
     "format_money",
     "from_minor",
+    "fx_gain_loss",
     "make_engine",
     "minor_units",
     "money",
+    "render_credit_note",
+    "render_invoice",
+    "reporting_minor",
     "to_minor",
 ]

@@ -18,20 +18,27 @@ SubkitError (subkit_error)
 │   ├── CouponError (invalid_coupon)
 │   └── SensitiveDataError (sensitive_data)
 ├── NotFoundError (not_found)                         LookupError
+│   └── ExchangeRateNotFoundError (exchange_rate_not_found)
 ├── StateError (invalid_state)
 │   ├── IllegalTransitionError (illegal_transition)
-│   └── InvoiceImmutableError (invoice_immutable)
+│   ├── InvoiceImmutableError (invoice_immutable)
+│   └── PeriodClosedError (period_closed)
 ├── ConflictError (conflict)
 │   ├── ConcurrencyError (stale_version)
 │   └── DuplicateError (duplicate)
 │       └── IdempotencyError (idempotency_key_reused)  same key, other parameters
 ├── GatewayError (gateway_transport)
-└── StoreUnavailableError (store_unavailable)       a database that cannot be opened
+├── StoreUnavailableError (store_unavailable)       a database that cannot be opened
+└── UnbalancedEntryError (journal_unbalanced)       a journal entry whose debits differ from its credits
 tax (subkit.tax):
     ValidationError > TaxLocationError (tax_location)   where the customer is cannot be told
     ValidationError > TaxIdError (invalid_tax_id)        a tax id failing its format or checksum
     NotFoundError > TaxRateNotFoundError (tax_rate_not_found)
     SubkitError > OptionalDependencyError (missing_dependency)  ImportError: which extra to install
+integrations (webhooks, the customer portal):
+    SubkitError > WebhookSignatureError (webhook_signature)  ValueError: a webhook not signed as it claims
+    WebhookSignatureError > WebhookTimestampError (webhook_timestamp)  signed outside the tolerance window
+    StateError > QuoteExpiredError (quote_expired)   a previewed change no longer gives its amounts
 ```
 
 Example:
@@ -53,6 +60,7 @@ __all__ = [
     "CouponError",
     "CurrencyMismatchError",
     "DuplicateError",
+    "ExchangeRateNotFoundError",
     "FloatNotAllowedError",
     "GatewayError",
     "IdempotencyError",
@@ -62,7 +70,9 @@ __all__ = [
     "NaiveDatetimeError",
     "NotFoundError",
     "OptionalDependencyError",
+    "PeriodClosedError",
     "PricingError",
+    "QuoteExpiredError",
     "SensitiveDataError",
     "StateError",
     "StoreUnavailableError",
@@ -70,8 +80,11 @@ __all__ = [
     "TaxIdError",
     "TaxLocationError",
     "TaxRateNotFoundError",
+    "UnbalancedEntryError",
     "UnknownCurrencyError",
     "ValidationError",
+    "WebhookSignatureError",
+    "WebhookTimestampError",
 ]
 
 
@@ -268,6 +281,61 @@ class OptionalDependencyError(SubkitError, ImportError):
     """
 
     code = "missing_dependency"
+
+
+class ExchangeRateNotFoundError(NotFoundError):
+    """No exchange rate for a currency on a day (not quoted, or before/after the history held).
+
+    Example:
+        >>> ExchangeRateNotFoundError("no ECB rate for XAF", field="currency").code
+        'exchange_rate_not_found'
+    """
+
+    code = "exchange_rate_not_found"
+
+
+class UnbalancedEntryError(SubkitError):
+    """A journal entry whose debits do not equal its credits (a bug, never a business outcome).
+
+    Example:
+        >>> UnbalancedEntryError("debits 100 != credits 90").code
+        'journal_unbalanced'
+    """
+
+    code = "journal_unbalanced"
+
+
+class PeriodClosedError(StateError):
+    """A revenue period is already closed (a closed period is never rewritten).
+
+    Example:
+        >>> PeriodClosedError("2027-01 is closed", field="through").code
+        'period_closed'
+    """
+
+    code = "period_closed"
+
+
+class WebhookSignatureError(SubkitError, ValueError):
+    """A webhook whose signature header is missing, malformed or matches none of the secrets.
+
+    Answer the request with 400 and do not process it: the body may have been forged or
+    changed (re-serializing the JSON before verifying changes it too; verify the raw bytes).
+    """
+
+    code = "webhook_signature"
+
+
+class WebhookTimestampError(WebhookSignatureError):
+    """A correctly signed webhook whose timestamp is outside the tolerance window (a replay)."""
+
+    code = "webhook_timestamp"
+
+
+class QuoteExpiredError(StateError):
+    """A previewed change (a portal quote) no longer gives the amounts shown: preview again."""
+
+    code = "quote_expired"
 
 
 class IdempotencyError(DuplicateError):

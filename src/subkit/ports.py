@@ -15,6 +15,9 @@ Port                subkit's implementations                     Contract suite
 ``TaxProvider``     ``TaxEngine`` (``subkit.tax.engine``)        --
 ==================  ==========================================  ==========================
 
+``WebhookTransport`` (sends a signed webhook) has ``adapters.webhooks.HttpxTransport`` and
+``testing.webhooks.MockTransport``.
+
 A unit of work reaches one small repository per aggregate (as cosmicpython's
 ``uow.batches``): ``uow.invoices.by_number("INV-000042")``,
 ``uow.payment_methods.by_reference("ACME-7781")``, ``uow.claims``, ``uow.numbers``,
@@ -37,13 +40,14 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self, TypeVar, runtime_checkable
 
 from subkit.core.events import Event
 from subkit.core.model import Entity
 from subkit.customer.customer import Customer
+from subkit.fx.rates import ExchangeRate
 from subkit.invoice.invoice import CreditNote, Invoice
 from subkit.payment.methods import PaymentMethod
 from subkit.payment.results import PaymentResult
@@ -55,6 +59,7 @@ __all__ = [
     "Clock",
     "CreditNoteRepository",
     "EventPublisher",
+    "ExchangeRateProvider",
     "InvoiceRepository",
     "NumberRepository",
     "OutboxRepository",
@@ -65,6 +70,7 @@ __all__ = [
     "SubscriptionRepository",
     "TaxProvider",
     "UnitOfWork",
+    "WebhookTransport",
 ]
 
 E = TypeVar("E", bound=Entity)
@@ -401,4 +407,44 @@ class TaxProvider(Protocol):
 
     def calculate(self, request: TaxRequest) -> TaxResult:
         """The tax of ``request``'s lines, one result line per request line, in order."""
+
+
+class ExchangeRateProvider(Protocol):
+    """Exchange rates by day: ``StaticRateProvider`` (``subkit.fx``) and ``EcbRateProvider``
+    (``subkit.adapters.ecb_rates``, the ECB reference history, offline) implement it.
+
+    ``rate`` answers the rate in force on a day: on a day with no publication (a weekend, a
+    holiday) the last one published before it, dated the day it was published. A currency
+    the provider does not quote, or a day outside the history it holds, raises
+    :class:`~subkit.errors.ExchangeRateNotFoundError`. Finalizing an invoice in a currency
+    other than ``BillingConfig.reporting_currency`` calls it once and locks the answer.
+
+    Example:
+        >>> from datetime import date
+        >>> from subkit.fx import StaticRateProvider
+        >>> rates: ExchangeRateProvider = StaticRateProvider({"USD": "1.25"}, on=date(2027, 1, 4))
+        >>> r = rates.rate("USD", "EUR", date(2027, 1, 5))
+        >>> str(r.rate), r.date.isoformat()
+        ('0.8', '2027-01-04')
+    """
+
+    def rate(self, base: str, quote: str, on: date) -> ExchangeRate:
+        """Units of ``quote`` per one ``base`` in force on ``on``, with its date and source."""
+
+
+class WebhookTransport(Protocol):
+    """Sends one webhook request (``subkit.adapters.webhooks.HttpxTransport``; a fake in ``subkit.testing``).
+
+    Returns the HTTP status code; raises (any exception) when no answer came (connection
+    refused, timeout). The relay (:class:`subkit.services.webhooks.Webhooks`) retries both.
+
+    Example:
+        >>> from subkit.testing.webhooks import MockTransport
+        >>> t: WebhookTransport = MockTransport(lambda request: 204)
+        >>> t.send("https://example.test/hook", b"{}", {"Subkit-Signature": "t=0,v1=00"}, 5.0)
+        204
+    """
+
+    def send(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+        """POST ``body`` with ``headers`` to ``url``; the response's status code."""
         ...

@@ -178,6 +178,31 @@ def test_default_size_exercises_every_capability(tmp_path: Path) -> None:
     assert [k for k, n in summary.payments if n == 0] == []
 
 
+def test_the_integration_step_delivers_signed_webhooks_and_reads_the_audit_trail(
+    first: tuple[Path, DemoSummary],
+) -> None:
+    from subkit.core.audit import AuditEntry
+    from subkit.services.webhooks import Delivery
+
+    db, summary = first
+    text = summary.render()
+    lines = section(text, "Integrations (portal, signed webhooks, audit trail)")
+    assert (
+        "Webhooks: 2 delivered to https://crm.example/subkit, 2 signatures verified by the receiver" in text
+    )
+    with SqlStore(str(db)) as store, store.begin() as uow:
+        deliveries = uow.find(Delivery, status="delivered")
+        sub_id = re.search(r"cancellation of (sub_\d+)", lines[0]).group(1)  # type: ignore[union-attr]
+        entries = uow.find(AuditEntry, subscription_id=sub_id)
+        sub = uow.get(Subscription, sub_id)
+    assert [d.event_type for d in deliveries] == ["subscription.cancel_scheduled", "subscription.reactivated"]
+    assert [(e.action, e.actor.kind, e.reason) for e in entries] == [
+        ("subscription.cancel_scheduled", "customer", "trying another tool"),
+        ("subscription.reactivated", "customer", ""),
+    ]
+    assert not sub.cancel_at_period_end  # the customer kept it: the year's figures are unchanged
+
+
 # Standard rates in 2026 (EC TEDB for the EU, HMRC, CRA, NY DTF), in percent; 0 where the seller
 # collects nothing (Japan, California: no SaaS tax) or the customer reverse-charges.
 DEMO_TAX = {
@@ -214,3 +239,73 @@ def test_every_invoice_carries_the_tax_of_its_market(first: tuple[Path, DemoSumm
     assert sum(n.tax_minor for n in notes) > 0  # the service credits gave tax back too
     rows = section(summary.render(), "Tax by jurisdiction")[1:]
     assert {r.split()[0] for r in rows} == {ln.tax_code for i in invoices for ln in i.lines}
+
+
+def test_other_currencies_lock_a_rate_and_report_in_usd(first: tuple[Path, DemoSummary]) -> None:
+    db, summary = first
+    customers, _, invoices, _ = stored(db)
+    # ECB reference rates of 31 Dec 2025 (per euro): USD 1.1750, GBP 0.8726, JPY 184.09.
+    # In USD per unit: EUR 1.175, GBP 1.175 / 0.8726 = 1.346550538..., JPY 1.175 / 184.09 = 0.0063827...
+    prefixes = {"EUR": "1.175", "GBP": "1.3465505386", "JPY": "0.0063827475691"}
+    for inv in invoices:
+        if inv.currency == "USD":
+            assert (inv.fx_rate, inv.reporting_currency) == (None, None)
+        else:
+            assert (inv.reporting_currency, inv.fx_rate_source) == ("USD", "ECB 2025-12-31")
+            assert str(inv.fx_rate).startswith(prefixes[inv.currency]), (inv.currency, inv.fx_rate)
+            assert (
+                inv.finalized_at is not None and inv.fx_rate_date == inv.finalized_at.astimezone(UTC).date()
+            )
+    heading = "Reported in USD (each invoice at its locked rate)"
+    rows = {r.split()[0]: r.split()[1] for r in section(summary.render(), heading)[1:]}
+
+    def in_usd(eur_cents: int) -> int:
+        """x 1.175, rounded half up (away from zero) once: 123.00 EUR = 144.525 -> 144.53 USD."""
+        q, r = divmod(abs(eur_cents) * 1175, 1000)
+        q += r >= 500
+        return q if eur_cents >= 0 else -q
+
+    assert rows["EUR"] == money(sum(in_usd(i.total_minor) for i in invoices if i.currency == "EUR"), "USD")
+    assert rows["USD"] == money(sum(i.total_minor for i in invoices if i.currency == "USD"), "USD")
+    text = summary.render()
+    converted = text.split("Converted invoice: ")[1].split("\n\n")[0]
+    assert converted.startswith("an invoice in ")
+    assert re.search(r"(Exchange rate|Wechselkurs|Taux de change): 1 (EUR|GBP|JPY) = ", text)
+    assert summary.converted is not None and len(customers) == 40
+
+
+def test_the_demo_ends_with_the_revenue_waterfall_and_roll_forward(first: tuple[Path, DemoSummary]) -> None:
+    db, summary = first
+    text = summary.render()
+    assert text.splitlines()[-1].lstrip().startswith("Total")  # the waterfall is the last table
+    assert "Revenue recognition (ASC 606 / IFRS 15: ratable by day, books in UTC)" in text
+    rev = summary.revenue
+    assert rev is not None and rev.currency == "USD"
+    _, _, invoices, notes = stored(db)
+    end = summary.end
+    digits = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0}
+
+    def in_usd_cents(inv: Invoice, minor: int) -> int:
+        # The locked-rate rule, by hand: minor / 10**digits x rate, in cents, rounded half up once.
+        if inv.currency == "USD":
+            return minor
+        assert inv.fx_rate is not None and inv.reporting_currency == "USD"
+        exact = Decimal(minor) / Decimal(10) ** digits[inv.currency] * inv.fx_rate * 100
+        return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    # Every invoice is kept in the books' currency, USD, at the rate locked on it: one roll-forward.
+    assert [r[0] for r in rev.rollforward] == ["USD"]
+    for _cur, opening, billed, recognized, reversed_, closing in rev.rollforward:
+        mine = [i for i in invoices if i.finalized_at is not None and i.finalized_at < end]
+        # Billed is every finalized invoice's net of tax; nothing existed before the run.
+        assert opening == 0
+        # Deferred revenue is converted per obligation (invoice line), each rounded once.
+        assert billed == sum(in_usd_cents(i, ln.net_minor) for i in mine for ln in i.lines)
+        assert closing == opening + billed - recognized - reversed_ >= 0
+        credited = sum(in_usd_cents(next(i for i in invoices if i.id == n.invoice_id), n.amount_minor)
+                       for n in notes)  # fmt: skip
+        assert 0 <= reversed_ <= credited
+    usd = next(r for r in rev.rollforward if r[0] == "USD")
+    # The waterfall books what the roll-forward bills and recognizes what leaves deferred revenue.
+    assert sum(b for _, b, _ in rev.waterfall) == usd[2]
+    assert len(rev.months) == summary.months and sum(rev.recognized) == usd[3]

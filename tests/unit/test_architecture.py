@@ -15,6 +15,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "subkit"
 
 DOMAIN = {"core", "catalog", "customer", "invoice", "usage", "tax", "fx", "subscription", "payment"}
 DOMAIN_ALL = DOMAIN | {"revenue", "analytics"}
+DOMAIN_ALL |= {"integration"}  # event catalog, webhook signatures (pure)
 
 #: package -> the packages it may import (besides itself). ``errors`` is the bottom layer.
 ALLOWED: dict[str, set[str]] = {
@@ -31,6 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "payment": {"errors", "core", "customer", "invoice", "subscription"},
     "revenue": {"errors"} | DOMAIN,
     "analytics": {"errors", "revenue"} | DOMAIN,
+    "integration": {"errors", "core"},
     "ports": {"errors"} | DOMAIN_ALL,
     "adapters": {"errors", "ports"} | DOMAIN_ALL,
     "services": {"errors", "ports"} | DOMAIN_ALL,

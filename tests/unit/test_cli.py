@@ -505,3 +505,25 @@ def test_interruptions_and_database_failures_mid_command(
     code, out, err = run(capsys, "boom")
     assert (code, out) == (status, "")
     assert message in err and len(err.splitlines()) <= 1
+
+
+def test_invoices_show_renders_the_invoice_as_its_customer_reads_it(
+    demo_db: Path, capsys: Capsys, tmp_path: Path
+) -> None:
+    invoices = read_all(demo_db)[2]
+    converted = next(i for i in invoices if i.fx_rate is not None and i.number)
+    code, out, _ = run(
+        capsys, "invoices", "show", converted.number or "", "--format", "text", "--db", str(demo_db)
+    )
+    assert code == EXIT_OK
+    assert out.splitlines()[0].endswith(converted.number or "")  # "Invoice INV-...", "Rechnung INV-..."
+    assert f"1 {converted.currency} = " in out and "USD" in out  # the rate locked to the demo's USD books
+    code, out, _ = run(capsys, "invoices", "show", converted.id, "--format", "html", "--db", str(demo_db))
+    assert code == EXIT_OK and out.startswith("<!DOCTYPE html>")
+    pdf = tmp_path / "invoice.pdf"
+    code, out, _ = run(
+        capsys, "invoices", "show", converted.id, "--format", "pdf", "--out", str(pdf), "--db", str(demo_db)
+    )
+    assert (code, out) == (EXIT_OK, f"wrote {pdf}\n") and pdf.read_bytes().startswith(b"%PDF-")
+    code, out, err = run(capsys, "invoices", "show", converted.id, "--format", "pdf", "--db", str(demo_db))
+    assert code != EXIT_OK and "--out FILE" in err

@@ -60,6 +60,7 @@ class EventType(StrEnum):
     PAYMENT_REFUNDED = "payment.refunded"
     DUNNING_STEP = "dunning.step"
     PAYMENT_METHOD_EXPIRING = "payment_method.expiring"
+    CUSTOMER_ERASED = "customer.erased"
     SUBSCRIPTION_INCOMPLETE_EXPIRED = "subscription.incomplete_expired"
     PAYMENT_METHOD_DETACHED = "payment_method.detached"
 

@@ -18,14 +18,16 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import decimal
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 
-from babel.numbers import format_currency, get_currency_precision, is_currency
-from moneyed import Currency, Money
+from babel import Locale
+from babel.numbers import NumberPattern, get_currency_precision, is_currency
+from moneyed import CURRENCIES, Currency, Money
 
 from subkit.errors import (
     CurrencyMismatchError,
@@ -36,6 +38,7 @@ from subkit.errors import (
 
 __all__ = [
     "CONTEXT",
+    "ISO_NO_MINOR_UNIT",
     "MAX_AMOUNT",
     "MAX_DECIMAL",
     "MAX_DECIMAL_TEXT",
@@ -102,12 +105,25 @@ def _check_currency(code: str) -> str:
     return code.upper()
 
 
+#: Codes ISO 4217 gives no minor unit ("N.A.": SDR, gold, silver, test and fund codes).
+ISO_NO_MINOR_UNIT = frozenset(
+    {"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"}
+)
+
+
 def minor_units(code: str) -> int:
-    """Digits after the decimal point for ``code``: babel's, unless overridden.
+    """Digits after the decimal point for ``code``: ISO 4217's, unless overridden.
+
+    The one source of truth for rounding, minor-unit integers and formatting. ISO 4217
+    (the ISO 4217 "list one" maintained by SIX for ISO) wins over CLDR (babel), whose
+    digits are a usage hint: Iraqi dinar has 3 in ISO 4217 and 0 in CLDR, forint and
+    rupiah 2 in ISO and 0 in CLDR. The ISO figures come from py-moneyed's table; a code
+    it lacks (newer than its table, e.g. ``XCG``) or one ISO gives no minor unit
+    (:data:`ISO_NO_MINOR_UNIT`) takes babel's value. ``set_minor_units`` overrides both.
 
     Example:
-        >>> minor_units("JPY"), minor_units("EUR"), minor_units("KWD")
-        (0, 2, 3)
+        >>> minor_units("JPY"), minor_units("EUR"), minor_units("KWD"), minor_units("IQD")
+        (0, 2, 3, 3)
     """
     return _minor_units(check_currency(code))
 
@@ -116,6 +132,9 @@ def minor_units(code: str) -> int:
 def _minor_units(code: str) -> int:
     if code in _overrides:
         return _overrides[code]
+    iso = CURRENCIES.get(code)
+    if iso is not None and iso.sub_unit and code not in ISO_NO_MINOR_UNIT:
+        return len(str(iso.sub_unit)) - 1  # sub_unit is 10 ** digits
     return int(get_currency_precision(code))
 
 
@@ -393,20 +412,33 @@ def sum_money(amounts: Iterable[Money], currency: str) -> Money:
 
 
 def format_money(amount: Money, locale: str = "en_US") -> str:
-    """Format for people with babel, in ``locale``, at the currency's minor units.
+    """Format for people with babel, in ``locale``, at the currency's :func:`minor_units`.
+
+    The locale gives symbols, separators and the pattern; the digits are always
+    :func:`minor_units` (ISO 4217), never CLDR's, so what is printed is what is billed.
 
     Example:
         >>> format_money(money("1234.56", "USD"), "en_US")
         '$1,234.56'
+        >>> format_money(money("1234.5", "IQD"), "en_US")
+        'IQD1,234.500'
     """
     code = amount.currency.code
-    overridden = code in _overrides
     return str(
-        format_currency(
-            round_amount(amount.amount, code),
-            code,
-            locale=locale,
-            currency_digits=not overridden,
-            decimal_quantization=not overridden,
+        _pattern(locale, _minor_units(code)).apply(
+            round_amount(amount.amount, code), _locale(locale), currency=code, currency_digits=False
         )
     )
+
+
+@lru_cache(maxsize=256)
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+@lru_cache(maxsize=1024)
+def _pattern(locale: str, digits: int) -> NumberPattern:
+    """The locale's standard currency pattern with exactly ``digits`` decimals."""
+    pattern: NumberPattern = copy.copy(_locale(locale).currency_formats["standard"])
+    pattern.frac_prec = (digits, digits)
+    return pattern

@@ -1,7 +1,10 @@
 """Plain text for people: the tables, amounts and invoices that ``subkit`` and its demo print.
 
 One place for what the command line (:mod:`subkit.entrypoints.cli`) and the demo's
-summary (:mod:`subkit.entrypoints.demo`) both show.
+summary (:mod:`subkit.entrypoints.demo`) both show. The formatting itself (``money``,
+``table``, days and quantities in a locale) is :mod:`subkit.adapters.render.formats`, which
+the invoices rendered for customers (:mod:`subkit.adapters.render`) use too; this module
+adds the operator's view of an invoice (ids, status, reason).
 
 Example:
     >>> for line in table(("Plan", "Seats"), [("basic", "1"), ("pro", "12")], right=(1,)):
@@ -15,52 +18,11 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import datetime
-from decimal import Decimal
-
-from babel.dates import format_date
-from babel.numbers import format_decimal
-
-from subkit.core.money import format_money, from_minor
-from subkit.core.periods import zone
+from subkit.adapters.render.formats import Formats, money, table
 from subkit.customer.customer import Customer
 from subkit.invoice.invoice import Invoice
 
 __all__ = ["format_invoice", "money", "table"]
-
-
-def money(minor: int, currency: str, locale: str = "en_US") -> str:
-    """An amount in minor units, formatted with babel for ``locale``.
-
-    Example:
-        >>> money(-250, "USD"), money(1800, "JPY", "ja_JP")
-        ('-$2.50', '￥1,800')
-    """
-    return str(format_money(from_minor(minor, currency), locale))
-
-
-def table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], right: Collection[int] = (), indent: str = ""
-) -> list[str]:
-    """Columns padded to their widest cell and two spaces apart, each line after ``indent``.
-
-    ``right`` lists the right-aligned columns (by index); the others are left-aligned.
-    Trailing blanks are dropped.
-
-    Example:
-        >>> table(("A", "B"), [("x", "10")], right=(1,), indent="  ")
-        ['  A   B', '  x  10']
-    """
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(r: Sequence[str]) -> str:
-        cells = [
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        ]
-        return indent + "  ".join(cells).rstrip()
-
-    return [line(header), *(line(r) for r in rows)]
 
 
 def format_invoice(invoice: Invoice, customer: Customer) -> str:
@@ -85,19 +47,11 @@ def format_invoice(invoice: Invoice, customer: Customer) -> str:
           Amount due                £28.50
     """
     loc = customer.locale
-    tz = zone(customer.timezone)
-
-    def day(at: datetime | None) -> str:
-        return "" if at is None else str(format_date(at.astimezone(tz).date(), "medium", locale=loc))
+    f = Formats(loc, customer.timezone)
+    day, period, qty = f.day, f.period, f.qty
 
     def amount(minor: int) -> str:
-        return money(minor, invoice.currency, loc)
-
-    def period(a: datetime | None, b: datetime | None) -> str:
-        return f"{day(a)} – {day(b)}" if a is not None and b is not None else ""
-
-    def qty(q: Decimal) -> str:
-        return str(format_decimal(q.normalize(), locale=loc))
+        return f.amount(minor, invoice.currency)
 
     head = [
         f"Invoice {invoice.number or '(draft)'} ({invoice.id}), {invoice.status.value}, "

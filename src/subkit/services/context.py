@@ -38,13 +38,13 @@ from subkit.catalog.catalog import Catalog
 from subkit.core.events import Event
 from subkit.core.inputs import check_choice
 from subkit.core.model import Entity
-from subkit.core.money import Rounding, check_rounding
+from subkit.core.money import Rounding, check_currency, check_rounding
 from subkit.core.periods import ensure_aware
 from subkit.customer.customer import Customer, Seller
 from subkit.errors import ValidationError
 from subkit.invoice.discounts import Coupon
 from subkit.invoice.invoice import Invoice, InvoiceItem
-from subkit.ports import Clock, EventPublisher, Store, UnitOfWork
+from subkit.ports import Clock, EventPublisher, ExchangeRateProvider, Store, UnitOfWork
 from subkit.services.bus import EventBus
 from subkit.services.outbox import relay
 from subkit.services.taxes import TaxSettings
@@ -91,8 +91,21 @@ class BillingConfig:
     reporting_currency: str | None = None
     #: How invoices are taxed once ``seller`` is set (provider, inclusive prices, rounding scope).
     tax: TaxSettings = field(default_factory=TaxSettings)
+    #: Where the rate locked at finalization comes from (``StaticRateProvider``, ``EcbRateProvider``,
+    #: the host's); required with ``reporting_currency``.
+    exchange_rates: ExchangeRateProvider | None = None
+    #: Record the audit trail: the engine wraps its store in :class:`~subkit.services.audit.AuditedStore`.
+    audit: bool = False
 
     def __post_init__(self) -> None:
+        if self.reporting_currency is not None:
+            object.__setattr__(self, "reporting_currency", check_currency(self.reporting_currency))
+            if self.exchange_rates is None:
+                raise ValidationError(
+                    "reporting_currency needs exchange_rates: pass BillingConfig(exchange_rates=...) "
+                    "(subkit.fx.StaticRateProvider, subkit.adapters.ecb_rates.EcbRateProvider, or yours)",
+                    field="exchange_rates",
+                )
         check_rounding(self.rounding)
         check_choice(Granularity, self.granularity, "granularity")
         if type(self.batch_size) is not int or self.batch_size < 1:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar, cast, overload
 
@@ -43,6 +44,7 @@ from subkit.customer.customer import Customer
 from subkit.invoice.discounts import Coupon, PromotionCode
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceItem, InvoiceLine
 from subkit.ports import Clock, EventPublisher, Store
+from subkit.services.audit import Actor, AuditedStore, acting_as
 from subkit.services.billing_preview import preview_advance
 from subkit.services.billing_run import AdvanceReport, BillingRun
 from subkit.services.bus import EventBus
@@ -114,6 +116,8 @@ class BillingEngine:
         publisher: EventPublisher | None = None,
         ids: Callable[[str], str] = uuid_ids,
     ) -> None:
+        if config is not None and config.audit and not isinstance(store, AuditedStore):
+            store = AuditedStore(store, clock)
         self._ctx = ctx = ServiceContext(store, clock, config or BillingConfig(), publisher, ids)
         self._catalog_admin = CatalogAdmin(ctx)
         self._customers = Customers(ctx)
@@ -496,3 +500,10 @@ class BillingEngine:
     def credit_notes(self, invoice_id: str) -> list[CreditNote]:
         """Credit notes of an invoice."""
         return self._credit_notes.of_invoice(invoice_id)
+
+    def acting_as(self, actor: Actor | str, reason: str = "") -> AbstractContextManager[Actor]:
+        """Attribute the changes made in the ``with`` block to ``actor`` (the audit trail's who/why).
+
+        See :mod:`subkit.services.audit` (the store must be an ``AuditedStore`` to record them).
+        """
+        return acting_as(actor, reason)

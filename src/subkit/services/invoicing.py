@@ -44,6 +44,7 @@ from subkit.invoice.invoice import (
 from subkit.ports import UnitOfWork
 from subkit.services.context import ServiceContext, Work
 from subkit.services.customers import change_balance
+from subkit.services.fx_locking import lock_rate
 from subkit.services.idempotency import recalled, remember
 from subkit.services.taxes import tax_lines
 from subkit.subscription.model import Outcome, Subscription
@@ -177,7 +178,10 @@ class Invoicing:
         commit, so a billing run issues a batch's invoices together just before its commit:
         concurrent workers then wait for each other only that long.
         """
-        number = f"{self.ctx.config.invoice_prefix}-{uow.next_number(self.ctx.config.invoice_prefix):06d}"
+        config = self.ctx.config
+        if config.reporting_currency is not None and draft.currency != config.reporting_currency:
+            draft = lock_rate(draft, config, at)  # before the number: a missing rate takes none
+        number = f"{config.invoice_prefix}-{uow.next_number(config.invoice_prefix):06d}"
         inv = draft.issue(number, at)
         uow.add(inv)
         event = Event.of(

@@ -1,13 +1,15 @@
 """The tax a credit note reverses, computed from the unrounded base at the invoice's locked rates.
 
-A credit note takes back part of an invoice's total (tax included). Its tax is found from the
-exact share of each line it credits: ``credited x line gross / invoice total``, the base
-``share / (1 + rate)`` kept unrounded, and the tax ``base x rate``, all added and rounded once.
-Rounding the base first may lose a cent: 2.22 credited at 23% has a base of 1.8048..., so a
-tax of 0.42, where a base rounded to 1.80 would give 0.41. The rates are the invoice's own
-(``InvoiceLine.tax_rate``, locked at finalization), never today's. A credit note that takes
+A credit note takes back part of an invoice's total (tax included), and the same share of
+the tax the invoice charged at its locked rates: ``credited x invoice tax / invoice total``,
+kept unrounded and rounded once. Rounding a base first may lose a cent: 2.22 credited at
+23% has a base of 1.8048..., so a tax of 0.42, where a base rounded to 1.80 would give 0.41.
+The rates are the invoice's own (``InvoiceLine.tax_rate``, locked at finalization), never
+today's. A credit note that takes
 the invoice's last amount reverses all of its remaining tax, so credit notes of an invoice
-never reverse more or less tax than it charged.
+never reverse more or less tax than it charged. The tax is cumulative: that of all the
+credit so far, rounded once, minus what earlier notes took, so that no note's tax exceeds
+its own amount, however small the notes.
 
 Example:
     >>> from datetime import datetime, UTC
@@ -29,8 +31,6 @@ from subkit.tax.calc import round_minor
 
 __all__ = ["credit_note_tax"]
 
-_ONE = Decimal(1)
-
 
 def credit_note_tax(
     invoice: Invoice,
@@ -49,15 +49,11 @@ def credit_note_tax(
     if invoice.tax_minor <= 0 or amount_minor <= 0 or invoice.total_minor <= 0 or remaining_tax <= 0:
         return 0
     before = invoice.amount_credited_minor if credited_before_minor is None else credited_before_minor
-    if before + amount_minor >= invoice.total_minor:
-        return remaining_tax
-    share = CONTEXT.divide(Decimal(amount_minor), Decimal(invoice.total_minor))
-    exact = Decimal(0)
-    for line in invoice.lines:
-        rate = line.tax_rate
-        if not rate:
-            continue
-        gross = CONTEXT.multiply(share, Decimal(line.net_minor + line.tax_minor))
-        base = CONTEXT.divide(gross, _ONE + rate)
-        exact += CONTEXT.multiply(base, rate)
-    return max(0, min(round_minor(exact, rounding), remaining_tax))
+    after = min(before + amount_minor, invoice.total_minor)
+    # Cumulative: the tax of everything credited so far, rounded once, minus what earlier notes
+    # took. Each step is then at most its own amount, and the last one ends exactly on the tax.
+    exact = CONTEXT.divide(
+        CONTEXT.multiply(Decimal(after), Decimal(invoice.tax_minor)), Decimal(invoice.total_minor)
+    )
+    cumulative = invoice.tax_minor if after == invoice.total_minor else round_minor(exact, rounding)
+    return max(0, min(cumulative - tax_credited_before_minor, remaining_tax, amount_minor))

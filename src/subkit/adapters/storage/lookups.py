@@ -12,6 +12,7 @@ kind                ``lookup_key``
 ``invoice``         its ``number``, normalized (``None`` while a draft)
 ``credit_note``     its ``number``, normalized
 ``payment_method``  a bank transfer's ``reference``, normalized (else ``None``)
+``audit_entry``     its ``subject_id``, normalized (the audit trail of one object)
 ==================  ===========================================================
 
 ``find(kind, lookup_key=normalize(text))`` then serves ``uow.invoices.by_number(...)``
@@ -65,6 +66,7 @@ LOOKUP_KINDS: dict[str, Callable[[Any], str | None]] = {
     "invoice": _number,
     "credit_note": _number,
     "payment_method": _transfer_reference,
+    "audit_entry": lambda entity: normalize(entity.subject_id),
 }
 
 

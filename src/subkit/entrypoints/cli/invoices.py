@@ -10,8 +10,10 @@ Example:
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
+from subkit.adapters.render import FORMATS, render_invoice
 from subkit.core.money import to_minor
 from subkit.customer.customer import Customer
 from subkit.entrypoints.cli.command import Arg, Command
@@ -19,7 +21,7 @@ from subkit.entrypoints.cli.context import EXIT_FAILED, EXIT_OK, Context
 from subkit.entrypoints.cli.customers import get_customer
 from subkit.entrypoints.cli.output import JSON, emit, local_day, print_json, wants_json
 from subkit.entrypoints.text import format_invoice, money
-from subkit.errors import NotFoundError
+from subkit.errors import NotFoundError, ValidationError
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceStatus
 from subkit.services.engine import BillingEngine
 
@@ -112,9 +114,15 @@ def _invoices_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _invoices_show(args: argparse.Namespace, ctx: Context) -> int:
-    """Print one invoice in full (by id or number), in its customer's locale, with its credit notes."""
+    """Print one invoice in full (by id or number), in its customer's locale, with its credit notes.
+
+    With ``--format text|html|pdf`` the invoice as its customer reads it instead
+    (:mod:`subkit.adapters.render`); ``--out FILE`` writes it to a file (required for PDF).
+    """
     engine = ctx.engine()
     invoice = find_invoice(engine, args.id)
+    if args.format is not None:
+        return _render(args, ctx, engine, invoice.id)
     notes: list[CreditNote] = engine.credit_notes(invoice.id)
     if wants_json(ctx):
         record = invoice_record(invoice)
@@ -184,6 +192,22 @@ def _done(ctx: Context, inv: Invoice, message: str) -> None:
         ctx.out(f"{message}: {inv.status.value}, due {money(due_minor(inv), inv.currency)}")
 
 
+def _render(args: argparse.Namespace, ctx: Context, engine: BillingEngine, invoice_id: str) -> int:
+    """The invoice rendered for its customer, printed or written to ``--out``."""
+    doc = render_invoice(engine.store, invoice_id, args.format, seller=engine.config.seller)
+    if args.out is None:
+        if isinstance(doc, bytes):
+            raise ValidationError("a PDF goes to a file: add --out FILE", field="out")
+        ctx.out(doc)
+        return EXIT_OK
+    try:
+        Path(args.out).write_bytes(doc if isinstance(doc, bytes) else doc.encode("utf-8"))
+    except OSError as e:
+        raise ValidationError(f"cannot write {args.out}: {e.strerror}", field="out") from None
+    ctx.out(f"wrote {args.out}")
+    return EXIT_OK
+
+
 #: The group's help.
 GROUP = "List, show, void, pay and collect invoices"
 _ID = Arg("id", metavar="ID", help="invoice id or number (INV-000001)")
@@ -193,7 +217,13 @@ COMMANDS: dict[str, Command] = {
     "invoices list": Command(
         _invoices_list, Arg("--customer", metavar="ID", help="only this customer's invoices"), JSON
     ),
-    "invoices show": Command(_invoices_show, _ID, JSON),
+    "invoices show": Command(
+        _invoices_show,
+        _ID,
+        Arg("--format", choices=FORMATS, help="the invoice as its customer reads it: text, html or pdf"),
+        Arg("--out", metavar="FILE", help="write the rendered invoice to FILE (required for pdf)"),
+        JSON,
+    ),
     "invoices void": Command(_invoices_void, _ID, JSON),
     "invoices pay": Command(
         _invoices_pay,

@@ -14,7 +14,9 @@ from dateutil.relativedelta import relativedelta
 
 from subkit.customer.customer import Customer
 from subkit.entrypoints.demo.business import CURRENCIES
+from subkit.entrypoints.demo.currency import converted_sample, reported_totals
 from subkit.entrypoints.demo.payments import Payments
+from subkit.entrypoints.demo.revenue import revenue_section
 from subkit.entrypoints.demo.simulation import Simulation
 from subkit.entrypoints.demo.summary import ACTIVITY, CurrencyTotals, DemoSummary, MonthRow
 from subkit.entrypoints.demo.tax import tax_by_jurisdiction
@@ -119,6 +121,9 @@ def summarize(
         monthly=monthly,
         payments=payments.report() if payments is not None else (),
         tax=tax_by_jurisdiction(invoices),
+        reported=reported_totals(invoices),
+        converted=converted_sample(invoices, by_id),
+        revenue=revenue_section(engine.store, sim.clock, start, end, CURRENCIES[0]),
     )
 
 

@@ -10,6 +10,7 @@ import itertools
 import os
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,8 @@ from dateutil.relativedelta import relativedelta
 from subkit.core.clock import TestClock
 from subkit.customer.customer import Customer
 from subkit.entrypoints.demo.business import DEFAULT_START, demo_catalog, demo_coupons
+from subkit.entrypoints.demo.currency import currency_config
+from subkit.entrypoints.demo.integrations import integration_step
 from subkit.entrypoints.demo.payments import card_payments
 from subkit.entrypoints.demo.report import summarize
 from subkit.entrypoints.demo.simulation import Simulation
@@ -73,7 +76,9 @@ def run_demo(
             return f"{prefix}_{next(counter):06d}"
 
         clock = TestClock(start)
-        config = BillingConfig(granularity=Granularity.DAY, seller=DEMO_SELLER, tax=demo_tax())
+        config = BillingConfig(
+            granularity=Granularity.DAY, seller=DEMO_SELLER, tax=demo_tax(), **currency_config()
+        )
         engine = BillingEngine(store, clock, config=config, ids=ids)
         rng = random.Random(seed)
         engine.set_catalog(demo_catalog())
@@ -96,7 +101,8 @@ def run_demo(
             sim.run_until(start + timedelta(days=day))
             if progress is not None:
                 progress(day, days)
-        return summarize(engine, sim, seed=seed, months=months, days=days, payments=payments)
+        summary = summarize(engine, sim, seed=seed, months=months, days=days, payments=payments)
+        return replace(summary, integrations=integration_step(store, clock))
     finally:
         close()
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from subkit.entrypoints.demo.business import CURRENCIES
+from subkit.entrypoints.demo.revenue import RevenueSection
 from subkit.entrypoints.demo.tax import render_tax
 from subkit.entrypoints.text import money, table
 
@@ -122,6 +123,10 @@ class DemoSummary:
     monthly: tuple[MonthRow, ...] = ()
     payments: tuple[tuple[str, int], ...] = ()
     tax: tuple[tuple[str, str, int, int], ...] = ()
+    reported: tuple[tuple[str, int], ...] = ()
+    converted: tuple[str, str] | None = None
+    revenue: RevenueSection | None = None
+    integrations: tuple[str, ...] = ()
 
     @property
     def invoice_count(self) -> int:
@@ -157,6 +162,10 @@ class DemoSummary:
             pw = max(len(k) for k, _ in self.payments)
             for key, n in self.payments:
                 add(f"  {key.capitalize():<{pw}}  {n:>6,}")
+        if self.integrations:
+            add("")
+            add("Integrations (portal, signed webhooks, audit trail)")
+            out.extend(self.integrations)
         add("")
         add(f"Invoices: {self.invoice_count:,} issued")
         add(_pairs(self.invoices_by_status))
@@ -176,6 +185,7 @@ class DemoSummary:
         ]
         out.extend(table(header, rows, right=range(1, len(header)), indent="  "))
         out.extend(render_tax(self.tax))
+        out.extend(_converted(self.reported, self.converted))
         for n, (caption, text) in enumerate(self.samples, 1):
             add("")
             add(f"Sample invoice {n}: {caption}")
@@ -203,8 +213,23 @@ class DemoSummary:
             )
         )
         out.extend(table(mheader, mrows, right=range(1, len(mheader)), indent="  "))
+        if self.revenue is not None:
+            out.extend(["", *self.revenue.render()])
         return "\n".join(out) + "\n"
 
 
 def _pairs(pairs: Sequence[tuple[str, int]]) -> str:
     return "  " + ", ".join(f"{k}: {v:,}" for k, v in pairs)
+
+
+def _converted(reported: Sequence[tuple[str, int]], converted: tuple[str, str] | None) -> list[str]:
+    """Totals in USD at each invoice's locked rate, and one converted invoice as its customer sees it."""
+    out: list[str] = []
+    if reported:
+        out += ["", "Reported in USD (each invoice at its locked rate)"]
+        rows = [(cur, money(minor, "USD")) for cur, minor in reported]
+        rows.append(("Total", money(sum(m for _, m in reported), "USD")))
+        out += table(("Currency", "Total in USD"), rows, right=(1,), indent="  ")
+    if converted is not None:
+        out += ["", f"Converted invoice: {converted[0]}", *("  " + ln for ln in converted[1].splitlines())]
+    return out

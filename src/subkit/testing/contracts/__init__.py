@@ -27,6 +27,7 @@ mixin                           what it checks
 ``StoreContract``               all of the above
 ``EventPublisherContract``      order kept, a batch delivered again delivered once, unique ids
 ``GatewayContract``             exact charges, idempotency keys (other parameters refused), refunds
+``ExchangeRateProviderContract``  rates dated when published, consistent both ways and via the euro
 ==============================  ===============================================================
 
 Example:
@@ -37,6 +38,7 @@ Example:
 from subkit.testing.contracts.base import T0, Probe, StoreFixture, bump
 from subkit.testing.contracts.gateway import GatewayContract
 from subkit.testing.contracts.publisher import EventPublisherContract
+from subkit.testing.contracts.rates import ExchangeRateProviderContract
 from subkit.testing.contracts.store_data import StoreCrudContract, StoreFindContract, StoreRoundTripContract
 from subkit.testing.contracts.store_repositories import StoreRepositoriesContract
 from subkit.testing.contracts.store_work import (
@@ -50,6 +52,7 @@ from subkit.testing.contracts.store_work import (
 __all__ = [
     "T0",
     "EventPublisherContract",
+    "ExchangeRateProviderContract",
     "GatewayContract",
     "Probe",
     "StoreClaimsContract",
