@@ -23,6 +23,7 @@ from typing import Any as _Any
 from subkit.adapters.render import render_credit_note, render_invoice
 from subkit.adapters.storage.memory import InMemoryStore
 from subkit.catalog.catalog import BillingTiming, Catalog, Plan, PlanKind, Product
+from subkit.catalog.metrics import Aggregation, BillableMetric
 from subkit.catalog.pricing import (
     FlatFee,
     Graduated,
@@ -78,6 +79,8 @@ from subkit.errors import (
     StateError,
     SubkitError,
     UnknownCurrencyError,
+    UnknownMetricError,
+    UsageConflictError,
     ValidationError,
 )
 from subkit.fx import ExchangeRate, StaticRateProvider, fx_gain_loss, reporting_minor
@@ -99,7 +102,8 @@ from subkit.services.taxes import TaxSettings
 from subkit.subscription.model import Subscription, SubscriptionItem, SubscriptionStatus, TrialEndBehavior
 from subkit.subscription.proration import Granularity, ProrationBehavior
 from subkit.tax.engine import TaxEngine
-from subkit.usage.record import UsageRecord
+from subkit.usage.event import IngestResult, UsageEvent
+from subkit.usage.quarantine import QuarantinedUsage
 
 if _TYPE_CHECKING:
     from subkit.adapters.storage.sql import SqlStore, make_engine
@@ -151,7 +155,9 @@ __all__ = [
     "YEARLY",
     "Address",
     "AdvanceReport",
+    "Aggregation",
     "AppliedDiscount",
+    "BillableMetric",
     "BillingConfig",
     "BillingEngine",
     "BillingReason",
@@ -184,6 +190,7 @@ __all__ = [
     "IdempotencyError",
     "IllegalTransitionError",
     "InMemoryStore",
+    "IngestResult",
     "Interval",
     "IntervalUnit",
     "InvalidPeriodError",
@@ -208,6 +215,7 @@ __all__ = [
     "Product",
     "PromotionCode",
     "ProrationBehavior",
+    "QuarantinedUsage",
     "RetryPolicy",
     "Rounding",
     "Seller",
@@ -232,7 +240,9 @@ __all__ = [
     "TrialEndBehavior",
     "UnitOfWork",
     "UnknownCurrencyError",
-    "UsageRecord",
+    "UnknownMetricError",
+    "UsageConflictError",
+    "UsageEvent",
     "ValidationError",
     "Volume",
     "__version__",

@@ -16,7 +16,8 @@ SubkitError (subkit_error)
 │   │   └── CatalogFileError (invalid_catalog_file)   a catalog file (the CLI)
 │   ├── PricingError (invalid_pricing)
 │   ├── CouponError (invalid_coupon)
-│   └── SensitiveDataError (sensitive_data)
+│   ├── SensitiveDataError (sensitive_data)
+│   └── UnknownMetricError (unknown_metric)          a usage event for no billable metric
 ├── NotFoundError (not_found)                         LookupError
 │   └── ExchangeRateNotFoundError (exchange_rate_not_found)
 ├── StateError (invalid_state)
@@ -25,8 +26,9 @@ SubkitError (subkit_error)
 │   └── PeriodClosedError (period_closed)
 ├── ConflictError (conflict)
 │   ├── ConcurrencyError (stale_version)
-│   └── DuplicateError (duplicate)
-│       └── IdempotencyError (idempotency_key_reused)  same key, other parameters
+│   ├── DuplicateError (duplicate)
+│   │   └── IdempotencyError (idempotency_key_reused)  same key, other parameters
+│   └── UsageConflictError (usage_conflict)          a usage event id reused with other content
 ├── GatewayError (gateway_transport)
 ├── StoreUnavailableError (store_unavailable)       a database that cannot be opened
 └── UnbalancedEntryError (journal_unbalanced)       a journal entry whose debits differ from its credits
@@ -82,6 +84,8 @@ __all__ = [
     "TaxRateNotFoundError",
     "UnbalancedEntryError",
     "UnknownCurrencyError",
+    "UnknownMetricError",
+    "UsageConflictError",
     "ValidationError",
     "WebhookSignatureError",
     "WebhookTimestampError",
@@ -237,6 +241,28 @@ class CatalogFileError(CatalogError):
     """
 
     code = "invalid_catalog_file"
+
+
+class UnknownMetricError(ValidationError):
+    """A usage event names a metric no billable metric or plan of the catalog defines (a typo?).
+
+    Example:
+        >>> UnknownMetricError("no metric 'cals'", field="metric").code
+        'unknown_metric'
+    """
+
+    code = "unknown_metric"
+
+
+class UsageConflictError(ConflictError):
+    """A usage event id already recorded with other content (the same id must mean the same event).
+
+    Example:
+        >>> isinstance(UsageConflictError("evt_1 differs"), ConflictError)
+        True
+    """
+
+    code = "usage_conflict"
 
 
 class TaxRateNotFoundError(NotFoundError):

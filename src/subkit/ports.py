@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self, TypeVar, runtime_checkable
 
@@ -53,6 +54,8 @@ from subkit.payment.methods import PaymentMethod
 from subkit.payment.results import PaymentResult
 from subkit.subscription.model import Subscription
 from subkit.tax.engine import TaxRequest, TaxResult
+from subkit.usage.aggregate import Group, UsageQuery
+from subkit.usage.event import IngestResult, UsageRow
 
 __all__ = [
     "ClaimRepository",
@@ -70,6 +73,7 @@ __all__ = [
     "SubscriptionRepository",
     "TaxProvider",
     "UnitOfWork",
+    "UsageRepository",
     "WebhookTransport",
 ]
 
@@ -181,6 +185,45 @@ class OutboxRepository(Protocol):
         ...
 
 
+class UsageRepository(Protocol):
+    """``uow.usage``: metered usage events, stored in bulk as plain rows and aggregated where they live.
+
+    An event id is a unique key of the store (not a check per call): the same id twice is
+    counted once, across units of work and processes, and reported as a duplicate; the same
+    id with other content is :class:`~subkit.errors.UsageConflictError` and nothing of the
+    batch is kept. SQL stores aggregate in the database (``GROUP BY``); nothing loads the
+    history as objects. ``UsageContract`` checks all of it.
+    """
+
+    def ingest(self, rows: Sequence[UsageRow]) -> IngestResult:
+        """Insert ``rows``; duplicates are reported by id (each counted once), conflicts refused."""
+        ...
+
+    def get(self, id: str) -> UsageRow | None:
+        """The stored event ``id`` (committed, or ingested in this unit of work), or ``None``."""
+        ...
+
+    def aggregate(self, query: UsageQuery) -> dict[Group, Decimal]:
+        """``query``'s quantity per group (:func:`subkit.usage.aggregate.aggregate_rows` defines it)."""
+        ...
+
+    def events(self, subscription_id: str, *, metric: str | None = None, limit: int = 1000) -> list[UsageRow]:
+        """A subscription's events (of ``metric``), by timestamp then arrival, at most ``limit``."""
+        ...
+
+    def aggregate_many(self, queries: Sequence[UsageQuery]) -> list[dict[Group, Decimal]]:
+        """Each query's answer, in order (SQL stores answer many subscriptions in one statement)."""
+        ...
+
+    def amounts(self, query: UsageQuery) -> dict[Group, list[Decimal]]:
+        """Each event's number in the period, per group, in time order (per-transaction pricing)."""
+        ...
+
+    def late_span(self, subscription_id: str, before: int, recorded_since: int) -> tuple[int, int] | None:
+        """Earliest and latest ``ts`` of late events (``late`` = 1) before ``before`` recorded since then."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything written through it commits together or not at all.
 
@@ -222,6 +265,11 @@ class UnitOfWork(Protocol):
     @property
     def payment_methods(self) -> PaymentMethodRepository:
         """The payment methods (``by_reference``)."""
+        ...
+
+    @property
+    def usage(self) -> UsageRepository:
+        """Metered usage events (bulk ingestion, aggregation in the store)."""
         ...
 
     @property

@@ -17,6 +17,7 @@ from subkit.entrypoints.demo import CURRENCIES, DemoSummary, run_demo
 from subkit.errors import StateError, ValidationError
 from subkit.invoice.invoice import CreditNote, Invoice, LineKind
 from subkit.subscription.model import Subscription, SubscriptionStatus
+from subkit.usage.wallet import EntryType, WalletEntry
 
 SMALL = {"customers": 40, "months": 4}
 
@@ -66,7 +67,11 @@ def test_the_summary_has_every_section(first: tuple[Path, DemoSummary]) -> None:
         assert title in text.splitlines(), title
     captions = re.findall(r"^Sample invoice \d: (.*)$", text, re.MULTILINE)
     assert captions[0] in ("an upgrade, prorated", "a seat change, prorated")
-    assert captions[1:] == ["a discounted invoice", "a renewal with metered usage"]
+    assert captions[1:] == [
+        "a discounted invoice",
+        "a renewal with metered usage",
+        "storage by the GB-month, paid with prepaid credits",
+    ]
     months = section(text, "Month by month (amounts invoiced)")
     assert [row.split()[0] for row in months] == [
         "Month",
@@ -311,3 +316,26 @@ def test_the_demo_ends_with_the_revenue_waterfall_and_roll_forward(first: tuple[
     # The waterfall books what the roll-forward bills and recognizes what leaves deferred revenue.
     assert sum(b for _, b, _ in rev.waterfall) == usd[2]
     assert len(rev.months) == summary.months and sum(rev.recognized) == usd[3]
+
+
+def test_metered_storage_and_prepaid_credits(first: tuple[Path, DemoSummary]) -> None:
+    """The usage-based part: GB-month lines per region, events counted once, credits used, never negative."""
+    db, summary = first
+    activity = dict(summary.activity)
+    assert activity["storage_events"] > 0 and activity["storage_duplicates"] > 0
+    assert activity["wallet_grants"] == 6  # three founders, a promotional and a purchased grant each
+    with SqlStore(str(db)) as store, store.begin() as uow:
+        invoices = uow.find(Invoice)
+        entries = uow.find(WalletEntry)
+    storage = [
+        ln for i in invoices for ln in i.lines if ln.plan_id == "storage" and ln.kind == LineKind.USAGE
+    ]
+    assert storage and all("GB-month, region" in ln.description for ln in storage)
+    used = [i for i in invoices if i.prepaid_applied_minor > 0]
+    assert used and all(
+        i.amount_due_minor == max(i.total_minor - i.credit_applied_minor - i.prepaid_applied_minor, 0)
+        for i in used
+    )
+    assert all(e.balance_minor >= 0 for e in entries)
+    consumed = -sum(e.amount_minor for e in entries if e.type == EntryType.CONSUME)
+    assert consumed == sum(i.prepaid_applied_minor for i in used)

@@ -232,7 +232,8 @@ def test_catalog_load_refuses_to_drop_plans_subscriptions_use(tmp_path: Path, ca
     code, out, err = run(capsys, "catalog", "load", str(file), "--db", str(db))
     assert (code, out) == (EXIT_CATALOG, "")
     assert (
-        "is partial: it drops plans ['api_calls', 'basic', 'enterprise', 'pro'] and products ['api', 'app']"
+        "is partial: it drops plans ['api_calls', 'basic', 'enterprise', 'pro', 'storage'] "
+        "and products ['api', 'app', 'storage']"
         in err
         and "--prune" in err
     )
@@ -277,7 +278,7 @@ def test_catalog_load_then_show_round_trips(tmp_path: Path, capsys: Capsys) -> N
     save_catalog(demo_catalog(), file)
     code, out, _ = run(capsys, "catalog", "load", str(file), "--db", str(db))  # creates the database
     assert code == EXIT_OK
-    assert out == f"Loaded {file}: 2 products, 4 plan versions, currencies USD, EUR, GBP, JPY\n"
+    assert out == f"Loaded {file}: 3 products, 5 plan versions, currencies USD, EUR, GBP, JPY\n"
     code, out, _ = run(capsys, "catalog", "show", "--json", "--db", str(db))
     assert code == EXIT_OK
     assert Catalog.from_json(out) == demo_catalog()

@@ -23,7 +23,6 @@ from subkit.services.collector import PaymentCollector
 from subkit.services.engine import BillingEngine
 from subkit.subscription.model import Subscription, SubscriptionStatus
 from subkit.testing.gateway import FakeGateway
-from subkit.usage.record import UsageRecord
 
 Capsys = pytest.CaptureFixture[str]
 GATEWAY = "subkit.testing.gateway:FakeGateway"
@@ -218,7 +217,9 @@ def test_usage_record_counts_a_repeated_id_once_and_lists_it(book: Book, capsys:
     for _ in range(2):
         code, out, _ = book.run(capsys, "usage", "record", "sub_calls", "calls", "1200", "--id", "evt_1")
         assert code == EXIT_OK
-    assert [(r.id, r.quantity) for r in book.find(UsageRecord)] == [("evt_1", 1200)]
+    with SqlStore(str(book.db)) as store, store.begin() as uow:
+        stored = [(r.id, r.units) for r in uow.usage.events("sub_calls")]
+    assert stored == [("evt_1", 1200)]
     code, out, _ = book.run(capsys, "usage", "list", "sub_calls", "--json")
     assert [(r["id"], r["metric"], r["quantity"]) for r in json.loads(out)] == [("evt_1", "calls", "1200")]
 

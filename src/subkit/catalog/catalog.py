@@ -28,6 +28,7 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from subkit.catalog.metrics import BillableMetric
 from subkit.catalog.pricing import PricingModel
 from subkit.core.inputs import MAX_DEPTH, check_plain
 from subkit.core.model import Amount, CurrencyCode, Model
@@ -103,6 +104,9 @@ class Plan(Model):
     entitlements: dict[str, int | bool | None] = Field(default_factory=dict)
     version: int = Field(default=1, ge=1)
     effective_from: AwareDatetime | None = None
+    #: Progressive billing: when a subscription's unbilled usage charges in a period reach this
+    #: amount (per currency), an interim invoice bills them (services.progressive).
+    usage_thresholds: dict[CurrencyCode, Amount] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> Plan:
@@ -148,12 +152,17 @@ class Catalog(Model):
     currencies: tuple[CurrencyCode, ...] = ()
     products: tuple[Product, ...] = ()
     plans: tuple[Plan, ...] = ()
+    #: Billable metrics (:mod:`subkit.catalog.metrics`); a plan's ``metric`` not listed here
+    #: sums the events' ``quantity`` property.
+    metrics: tuple[BillableMetric, ...] = ()
 
     @model_validator(mode="after")
     def _check(self) -> Catalog:
         product_ids = {p.id for p in self.products}
         if len(product_ids) != len(self.products):
             raise CatalogError("duplicate product id", field="products")
+        if len({m.code for m in self.metrics}) != len(self.metrics):
+            raise CatalogError("duplicate billable metric code", field="metrics")
         seen: set[tuple[str, int]] = set()
         for i, plan in enumerate(self.plans):
             key = (plan.id, plan.version)
@@ -225,6 +234,20 @@ class Catalog(Model):
             raise NotFoundError(f"plan {plan_id!r} is not yet effective at {at.isoformat()}", field="at")
         return effective[-1]
 
+    def billable_metric(self, code: str) -> BillableMetric | None:
+        """The metric ``code`` (a plan's metric not in ``metrics`` sums ``quantity``), or ``None``.
+
+        Example:
+            >>> Catalog().billable_metric("calls") is None
+            True
+        """
+        for m in self.metrics:
+            if m.code == code:
+                return m
+        if any(p.metric == code for p in self.plans):
+            return BillableMetric(code=code)
+        return None
+
     def publish(self, plan: Plan) -> Catalog:
         """A new catalog with ``plan`` added (a new plan, or the next version of one).
 
@@ -235,7 +258,12 @@ class Catalog(Model):
             >>> len(c.plans)
             1
         """
-        return Catalog(currencies=self.currencies, products=self.products, plans=(*self.plans, plan))
+        return Catalog(
+            currencies=self.currencies,
+            products=self.products,
+            plans=(*self.plans, plan),
+            metrics=self.metrics,
+        )
 
     def to_json(self) -> str:
         """Serialize to JSON (amounts as exact strings)."""

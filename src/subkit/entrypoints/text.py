@@ -78,6 +78,8 @@ def format_invoice(invoice: Invoice, customer: Customer) -> str:
     totals.append(("Total", invoice.total_minor))
     if invoice.credit_applied_minor:
         totals.append(("Credit balance applied", -invoice.credit_applied_minor))
+    if invoice.prepaid_applied_minor:
+        totals.append(("Prepaid credits applied", -invoice.prepaid_applied_minor))
     if invoice.amount_credited_minor:
         totals.append(("Credit notes", -invoice.amount_credited_minor))
     totals.append(("Amount due", invoice.amount_remaining_minor))

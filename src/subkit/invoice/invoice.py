@@ -84,6 +84,7 @@ class BillingReason(StrEnum):
     SUBSCRIPTION_UPDATE = "subscription_update"
     SUBSCRIPTION_CANCEL = "subscription_cancel"
     MANUAL = "manual"
+    SUBSCRIPTION_THRESHOLD = "subscription_threshold"  # an interim invoice: usage crossed a threshold
 
 
 class InvoiceLine(Value):
@@ -235,6 +236,8 @@ class Invoice(Entity):
     tax_notes: tuple[str, ...] = ()
     locale: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
+    #: Prepaid credits (a wallet, subkit.usage.wallet) used to pay it before any payment; in amount_due.
+    prepaid_applied_minor: int = 0
 
     @classmethod
     def draft(
@@ -251,6 +254,7 @@ class Invoice(Entity):
         period_end: datetime | None = None,
         credit_available_minor: int = 0,
         locale: str | None = None,
+        prepaid_available_minor: int = 0,
     ) -> Invoice:
         """A draft invoice whose totals are computed from ``lines``; credit balance applied."""
         subtotal = discount = tax = 0
@@ -260,6 +264,7 @@ class Invoice(Entity):
             tax += ln.tax_minor
         total = subtotal - discount + tax
         credit = min(credit_available_minor, total) if total > 0 else 0
+        prepaid = min(prepaid_available_minor, total - credit) if total > credit else 0
         return trusted_construct(
             cls,
             {
@@ -277,7 +282,7 @@ class Invoice(Entity):
                 "tax_minor": tax,
                 "total_minor": total,
                 "credit_applied_minor": credit,
-                "amount_due_minor": max(total - credit, 0),
+                "amount_due_minor": max(total - credit - prepaid, 0),
                 "amount_paid_minor": 0,
                 "amount_credited_minor": 0,
                 "created_at": at,
@@ -297,6 +302,7 @@ class Invoice(Entity):
                 "tax_notes": (),
                 "locale": locale,
                 "metadata": {},
+                "prepaid_applied_minor": prepaid,
             },
         )
 

@@ -25,7 +25,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from subkit.core.events import Event
@@ -37,7 +37,8 @@ from subkit.invoice.invoice import Invoice, InvoiceItem
 from subkit.ports import UnitOfWork
 from subkit.services.context import ServiceContext, Work
 from subkit.services.invoicing import Invoicing
-from subkit.services.metering import usage_totals
+from subkit.services.usage_close import close_due_usage
+from subkit.services.usage_rating import with_usage
 from subkit.subscription.machine import run_due_action
 from subkit.subscription.model import Subscription
 
@@ -103,9 +104,9 @@ def run_due_actions(
         customer = uow.get(Customer, sub.customer_id)
         bctx = ctx.billing_context(work, sub, customer)
         if sub.period_end == sub.due_at:
-            usage = usage_totals(uow, sub, bctx, sub.period_end)
-            if usage:
-                bctx = replace(bctx, usage=usage)
+            bctx = with_usage(  # [usage] services.usage_rating
+                uow, sub, bctx, sub.period_end, now=ctx.now(), grace=ctx.config.usage_grace
+            )
         inv = invoicing.apply(work, run_due_action(sub, bctx), customer)
         report.actions += 1
         if inv is not None:
@@ -162,6 +163,8 @@ class BillingRun:
                 break
             report.merge(done)
             self.ctx.committed(work)
+        if self.ctx.config.usage_grace:  # [usage] periods whose grace period ended (services.usage_close)
+            report.invoices += close_due_usage(self.ctx, self.invoicing, self.until)
         return report
 
     def _due(self, uow: UnitOfWork) -> tuple[list[Subscription], datetime]:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from subkit.catalog.catalog import Catalog
@@ -96,6 +96,14 @@ class BillingConfig:
     exchange_rates: ExchangeRateProvider | None = None
     #: Record the audit trail: the engine wraps its store in :class:`~subkit.services.audit.AuditedStore`.
     audit: bool = False
+    #: Keep usage events for an unknown metric or subscription aside (``QuarantinedUsage``) instead
+    #: of refusing them; ``engine.replay_quarantined_usage()`` ingests them once fixed.
+    usage_quarantine: bool = False
+    #: Prepaid-credit wallets (services.wallets): invoices consume them before payment. Off: no reads.
+    wallets: bool = False
+    #: Bill a period's usage this long after it ends (services.usage_close), with the events that
+    #: arrived meanwhile, instead of at the renewal. Zero: at the renewal; later events are adjustments.
+    usage_grace: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
         if self.reporting_currency is not None:

@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 from subkit.catalog.catalog import Catalog
 from subkit.core.events import Event, EventType
+from subkit.core.inputs import check_id, check_optional_id, check_plain, check_quantity
 from subkit.customer.customer import Customer
 from subkit.invoice.discounts import Coupon, PromotionCode
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceItem, InvoiceLine
@@ -57,10 +58,16 @@ from subkit.services.metering import Metering
 from subkit.services.outbox import relay
 from subkit.services.plan_migration import PlanMigration, PlanMigrations
 from subkit.services.preview import Preview
+from subkit.services.progressive import check_thresholds
 from subkit.services.subscriptions import Subscriptions, When
+from subkit.services.usage_rating import current_usage
+from subkit.services.wallets import Wallets
 from subkit.subscription.model import ScheduledChange, Subscription, TrialEndBehavior
 from subkit.subscription.proration import ProrationBehavior
-from subkit.usage.record import UsageRecord
+from subkit.usage.event import IngestResult, UsageEvent
+from subkit.usage.quarantine import QuarantinedUsage
+from subkit.usage.rating import Measured
+from subkit.usage.wallet import Wallet, WalletEntry
 
 __all__ = ["AdvanceReport", "BillingConfig", "BillingEngine", "CatalogRecord", "change_balance"]
 
@@ -123,7 +130,7 @@ class BillingEngine:
         self._customers = Customers(ctx)
         self._invoicing = Invoicing(ctx)
         self._credit_notes = CreditNotes(ctx)
-        self._metering = Metering(ctx)
+        self._metering = Metering(ctx, on_usage=self.check_usage_thresholds)
         self._subscriptions = Subscriptions(ctx, self._invoicing)
         self._plan_migrations = PlanMigrations(ctx, self._subscriptions)
         self._after_finalize: list[Callable[[str], None]] = []
@@ -391,13 +398,26 @@ class BillingEngine:
         self,
         subscription_id: str,
         metric: str,
-        quantity: object,
+        quantity: object = None,
         *,
         at: datetime | None = None,
         id: str | None = None,
-    ) -> UsageRecord:
-        """Record metered usage; a repeated event ``id`` is ignored (idempotent)."""
-        return self._metering.record(subscription_id, metric, quantity, at=at, id=id)
+        properties: Mapping[str, object] | None = None,
+    ) -> UsageEvent:
+        """Record one usage event; the same ``id`` again is a duplicate (counted once, ``.duplicate``).
+
+        The same ``id`` with other content is ``UsageConflictError``; an unknown metric is
+        ``UnknownMetricError`` (see :mod:`subkit.services.metering`).
+        """
+        # input checks only (issue 10); the event's idempotency and quantity rules are metering's
+        check_id(subscription_id, "subscription_id")
+        check_id(metric, "metric")
+        check_optional_id(id, "id")
+        if quantity is not None:
+            check_quantity(quantity)
+        if properties is not None:
+            check_plain(properties, "properties")
+        return self._metering.record(subscription_id, metric, quantity, at=at, id=id, properties=properties)
 
     # ------------------------------------------------------------------ the clock moves
     def advance(self, until: datetime | None = None) -> AdvanceReport:
@@ -507,3 +527,45 @@ class BillingEngine:
         See :mod:`subkit.services.audit` (the store must be an ``AuditedStore`` to record them).
         """
         return acting_as(actor, reason)
+
+    # ------------------------------------------------------------------ usage (services.metering)
+    def ingest_usage(self, events: Iterable[Mapping[str, Any]], *, chunk_size: int = 50_000) -> IngestResult:
+        """Ingest usage events in bulk (plain mappings); see :mod:`subkit.services.metering`."""
+        return self._metering.ingest(events, chunk_size=chunk_size)
+
+    def usage_events(
+        self, subscription_id: str, *, metric: str | None = None, limit: int = 1000
+    ) -> list[UsageEvent]:
+        """A subscription's recorded usage events (of ``metric``), oldest first, at most ``limit``."""
+        return self._metering.events(subscription_id, metric=metric, limit=limit)
+
+    def quarantined_usage(self) -> list[QuarantinedUsage]:
+        """Usage events held in quarantine (``BillingConfig(usage_quarantine=True)``)."""
+        return self._metering.quarantined()
+
+    def replay_quarantined_usage(self) -> IngestResult:
+        """Ingest the quarantined events again; ``quarantined`` counts those still refused."""
+        return self._metering.replay_quarantined()
+
+    def current_usage(self, subscription_id: str, *, at: datetime | None = None) -> dict[str, Measured]:
+        """Each metered item's usage in the current period so far (to ``at``, default now), by item id."""
+        return current_usage(self._ctx, subscription_id, self._ctx.now(at))
+
+    # ------------------------------------------------------------------ prepaid credits (services.wallets)
+    def grant_credits(self, customer_id: str, amount: object, **options: Any) -> Wallet:
+        """Add prepaid credits to the customer's wallet (``kind``, ``priority``, ``expires_at``...)."""
+        return Wallets(self._ctx).grant(customer_id, amount, **options)
+
+    def wallet(self, customer_id: str, currency: str | None = None) -> Wallet:
+        """The customer's wallet (``wallet.available(at)`` is the balance usable at ``at``)."""
+        return Wallets(self._ctx).wallet(customer_id, currency)
+
+    def wallet_ledger(self, customer_id: str) -> list[WalletEntry]:
+        """Every movement of the customer's prepaid credits, oldest first."""
+        return Wallets(self._ctx).ledger(customer_id)
+
+    def check_usage_thresholds(
+        self, subscription_ids: Iterable[str], *, at: datetime | None = None
+    ) -> list[Invoice]:
+        """Issue interim invoices where unbilled usage reached the plan's threshold (progressive billing)."""
+        return check_thresholds(self._ctx, self._invoicing, subscription_ids, self._ctx.now(at))

@@ -47,6 +47,7 @@ from subkit.services.customers import change_balance
 from subkit.services.fx_locking import lock_rate
 from subkit.services.idempotency import recalled, remember
 from subkit.services.taxes import tax_lines
+from subkit.services.wallets import consume_credits, restore_credits
 from subkit.subscription.model import Outcome, Subscription
 
 __all__ = ["Invoicing"]
@@ -147,6 +148,9 @@ class Invoicing:
             # another worker changed since the batch was read is used, not overwritten.
             customer = uow.lock(Customer, customer.id) or customer
         credit = customer.credit_minor if currency == customer.currency else 0
+        prepaid = 0
+        if self.ctx.config.wallets and total > credit:  # [usage] prepaid credits (services.wallets)
+            prepaid = consume_credits(work.uow, customer.id, currency, total - max(credit, 0), at, inv_id)
         inv = Invoice.draft(
             inv_id,
             customer.id,
@@ -159,6 +163,7 @@ class Invoicing:
             period_end=period[1] if period else None,
             credit_available_minor=credit,
             locale=customer.locale,
+            prepaid_available_minor=prepaid,
         )
         if taxed is not None:
             inv = trusted_copy(inv, taxed)
@@ -298,6 +303,8 @@ class Invoicing:
             inv = uow.get(Invoice, invoice_id)
             new = inv.void(now)
             uow.update(new)
+            if inv.prepaid_applied_minor:  # [usage] give the wallet back what the invoice used
+                restore_credits(uow, inv, now)
             if inv.credit_applied_minor:
                 cus = uow.get(Customer, inv.customer_id)
                 change_balance(uow, cus, inv.credit_applied_minor, now, invoice_id=inv.id)

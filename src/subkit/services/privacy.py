@@ -51,7 +51,7 @@ from subkit.ports import Clock, Store, UnitOfWork
 from subkit.services.audit import redact_reasons
 from subkit.services.webhooks import Delivery
 from subkit.subscription.model import Subscription, SubscriptionStatus
-from subkit.usage.record import UsageRecord
+from subkit.usage.event import UsageEvent
 
 __all__ = ["ErasureReport", "Privacy", "PrivacyPolicy"]
 
@@ -68,6 +68,10 @@ _KNOWN: tuple[type[Entity], ...] = (
     Erasure,
 )
 _LIVE = {SubscriptionStatus.CANCELED}
+
+
+#: Usage events exported per subscription (an export is everything: no page limit in practice).
+_ALL_USAGE = 10**9
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,10 +144,23 @@ class Privacy:
                 if found:
                     documents[kind.kind] = [e.model_dump(mode="json") for e in found]
             subscriptions = [s["id"] for s in documents.get(Subscription.kind, [])]
-            if subscriptions:
-                usage = uow.find(UsageRecord, subscription_id=subscriptions)
-                if usage:
-                    documents[UsageRecord.kind] = [u.model_dump(mode="json") for u in usage]
+            usage = [
+                UsageEvent.of(row, False)
+                for sub_id in subscriptions
+                for row in uow.usage.events(sub_id, limit=_ALL_USAGE)
+            ]
+            if usage:
+                documents["usage_event"] = [
+                    {
+                        "id": u.id,
+                        "subscription_id": u.subscription_id,
+                        "metric": u.metric,
+                        "timestamp": u.timestamp.isoformat(),
+                        "quantity": str(u.quantity),
+                        "properties": dict(u.properties),
+                    }
+                    for u in usage
+                ]
         return {
             "format": "subkit.customer_export",
             "version": 1,

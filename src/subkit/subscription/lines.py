@@ -18,6 +18,7 @@ from subkit.core.money import CONTEXT, ROUNDING_MODES, minor_units
 from subkit.core.periods import isoformat
 from subkit.invoice.discounts import AppliedDiscount, discount_lines
 from subkit.invoice.invoice import InvoiceLine, LineKind
+from subkit.subscription.metered import metered_lines  # [usage]
 from subkit.subscription.model import (
     _ONE,
     _UNIT_QUANTUM,
@@ -245,6 +246,12 @@ def arrears_lines(
     for it, plan in plans if plans is not None else plans_of(sub, ctx):
         if not plan.metric:
             continue
+        detail = ctx.usage_detail.get(it.id)  # [usage] metered lines per group (subscription.metered)
+        if detail is not None:
+            lines += metered_lines(
+                plan, it.id, detail, sub.currency, start, end, sub.cycle, rounding=ctx.rounding
+            )
+            continue
         used = ctx.usage.get(it.id, _ZERO)
         exact = full_amount(plan, sub.currency, used)
         if exact == 0 and used == 0:
@@ -265,6 +272,8 @@ def arrears_lines(
                 rounding=ctx.rounding,
             )
         )
+    if ctx.usage_adjustments:  # [usage] late usage of closed periods (services.usage_rating)
+        lines += ctx.usage_adjustments
     return lines
 
 

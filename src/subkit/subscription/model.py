@@ -39,6 +39,7 @@ from subkit.errors import ValidationError
 from subkit.invoice.discounts import AppliedDiscount, Coupon
 from subkit.invoice.invoice import BillingReason, InvoiceLine
 from subkit.subscription.proration import Granularity, ProrationBehavior
+from subkit.usage.rating import Measured
 
 __all__ = [
     "LIVE",
@@ -215,6 +216,10 @@ class BillingContext:
     rounding: Rounding = Rounding.HALF_UP
     has_payment_method: bool = True
     usage: Mapping[str, Decimal] = field(default_factory=dict)  # item_id -> quantity used this period
+    #: item_id -> the period's usage per group, with its label (subkit.usage.rating); wins over ``usage``
+    usage_detail: Mapping[str, Measured] = field(default_factory=dict)
+    #: lines adjusting closed periods for late usage, billed with the period's arrears (usage_rating)
+    usage_adjustments: tuple[InvoiceLine, ...] = ()
 
 
 @dataclass(slots=True)

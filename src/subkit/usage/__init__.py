@@ -1,3 +1,4 @@
-"""Metered usage: usage records rated into the period they belong to."""
+"""Metered usage: events as plain rows (``event``), their aggregations (``aggregate``), rating values
+(``rating``) and the quarantine of refused events (``quarantine``)."""
 
 __all__: list[str] = []

@@ -13,8 +13,8 @@ import pytest
 from subkit.adapters.storage.sql import SqlStore
 from subkit.services.context import BillingConfig
 from subkit.services.engine import BillingEngine
+from subkit.subscription.model import Subscription
 from subkit.testing import InMemoryStore, TestClock
-from subkit.usage.record import UsageRecord
 
 from ...scenarios.conftest import catalog
 
@@ -81,18 +81,13 @@ def test_one_broken_subscription_is_reported_and_never_blocks_the_others(
 ) -> None:
     engine, clock = _engine(batch_size, SqlStore(f"sqlite:///{tmp_path / 'b.sqlite'}") if sql else None)
     ok = [engine.subscribe(engine.create_customer(name=n, currency="USD").id, "basic").id for n in "AB"]
-    broken = engine.subscribe(engine.create_customer(name="C", currency="USD").id, "api").id
-    # A value beyond today's bounds, stored before they existed (entry points refuse it now).
+    broken = engine.subscribe(engine.create_customer(name="C", currency="USD").id, "seats", 2).id
+    # A value beyond today's bounds, stored before they existed (entry points refuse it now):
+    # its renewal fails with decimal.InvalidOperation, not a SubkitError.
     with engine.store.begin() as uow:
-        uow.add(
-            UsageRecord(
-                id="use_old",
-                subscription_id=broken,
-                metric="api_calls",
-                quantity=Decimal("1e60"),
-                timestamp=datetime(2027, 1, 5, tzinfo=UTC),
-            )
-        )
+        sub = uow.get(Subscription, broken)
+        item = sub.items[0].model_copy(update={"quantity": Decimal("1e60")})
+        uow.update(sub.bumped(items=(item,)))
     clock.travel_to(datetime(2027, 2, 1, tzinfo=UTC))
     report = engine.advance()
     assert [sid for sid, _, _ in report.errors] == [broken]

@@ -185,3 +185,27 @@ def test_a_customer_without_invoices_keeps_nothing() -> None:
     doc: dict[str, Any] = book.privacy.export("cus_bo")
     assert doc["documents"]["erasure"][0]["identity"] is None
     assert "bo@example.org" not in json.dumps(doc)
+
+
+def test_export_includes_the_customers_usage_events() -> None:
+    clock = TestClock(datetime(2027, 1, 10, tzinfo=UTC))
+    store = InMemoryStore()
+    engine = BillingEngine(store, clock)
+    calls = Plan(
+        id="calls", product_id="app", name="Calls", metric="calls", prices={"GBP": FlatFee(price="0")}
+    )
+    engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(calls,)))
+    engine.create_customer(id="cus_bo", name="Bo", currency="GBP", country="GB")
+    engine.subscribe("cus_bo", "calls", id="sub_bo")
+    engine.record_usage("sub_bo", "calls", "7", id="evt_1", at=datetime(2027, 1, 11, tzinfo=UTC))
+    doc = Privacy(store, clock).export("cus_bo")
+    assert doc["documents"]["usage_event"] == [
+        {
+            "id": "evt_1",
+            "subscription_id": "sub_bo",
+            "metric": "calls",
+            "timestamp": "2027-01-11T00:00:00+00:00",
+            "quantity": "7",
+            "properties": {},
+        }
+    ]

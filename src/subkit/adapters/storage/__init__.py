@@ -30,7 +30,7 @@ from subkit.adapters.storage.repositories import (
 from subkit.errors import StateError
 
 if TYPE_CHECKING:
-    from subkit.ports import UnitOfWork
+    from subkit.ports import UnitOfWork, UsageRepository
 
 __all__ = ["UnitOfWorkBase"]
 
@@ -100,6 +100,14 @@ class UnitOfWorkBase:
     def payment_methods(self) -> PaymentMethods:
         """The payment methods (``by_reference``, ``for_customer``)."""
         return PaymentMethods(self._uow)
+
+    @property
+    def usage(self) -> UsageRepository:
+        """Metered usage events (``ingest``, ``aggregate``...): each store's own ``_usage_repository``."""
+        return self._usage_repository()
+
+    def _usage_repository(self) -> UsageRepository:  # pragma: no cover - overridden
+        raise NotImplementedError("this unit of work has no usage repository")
 
     @property
     def claims(self) -> Claims:

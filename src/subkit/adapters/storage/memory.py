@@ -39,10 +39,12 @@ from subkit.adapters.storage import UnitOfWorkBase
 from subkit.adapters.storage.lookups import LOOKUP_FIELD, LOOKUP_KINDS, indexed_value
 from subkit.adapters.storage.memory_rows import RowCodec, plain, unplain
 from subkit.adapters.storage.memory_shelves import DueIndex, Shelf
+from subkit.adapters.storage.memory_usage import MemoryUsage, UsageTable
 from subkit.adapters.storage.rules import check_key, check_where, entity_json, event_json
 from subkit.core.events import Event
 from subkit.core.model import Entity, index_fields
 from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError, ValidationError
+from subkit.usage.event import UsageRow
 
 __all__ = ["InMemoryStore", "MemorySnapshot"]
 
@@ -91,6 +93,7 @@ class InMemoryStore:
         self._outbox_order: deque[str] = deque()
         # kind -> id -> its lookup key (invoice numbers, transfer references), for re-indexing
         self._lookup_keys: dict[str, dict[str, str | None]] = {}
+        self._usage = UsageTable()  # usage events (memory_usage)
 
     # ------------------------------------------------------------------ rows
     def _codec(self, cls: type[Entity]) -> RowCodec:
@@ -347,7 +350,11 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
         self._seq: dict[str, int] = {}
         self._seq_base: dict[str, int] = {}
         self._events: list[tuple[str, Row]] = []  # (event id, its outbox row), encoded once at publish
+        self._usage: dict[str, UsageRow] = {}  # usage events ingested, by id (memory_usage)
         self._done = False
+
+    def _usage_repository(self) -> MemoryUsage:
+        return MemoryUsage(self._s._usage, self._s._lock, self._usage, self._check_open)
 
     def _load(self, kind: str, id: str) -> Entity | None:
         """The committed entity, read now (and kept as this unit of work's view of it)."""
@@ -537,6 +544,7 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
             for series, base in self._seq_base.items():
                 if s._sequences.get(series, 0) != base:
                     raise ConcurrencyError(f"sequence {series!r} advanced concurrently; retry")
+            usage = s._usage.check(self._usage) if self._usage else None
             rows = [
                 (kind, s._rows_of(kind, [self._view[kind][id] for id in bases]))
                 for kind, bases in self._base.items()
@@ -544,6 +552,8 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
             for kind, encoded in rows:
                 s._store(kind, encoded)
             s._claims.update(dict.fromkeys(self._claims))
+            if usage:
+                s._usage.apply(usage)
             s._sequences.update(self._seq)
             box = s._outbox
             for event_id, row in self._events:
@@ -555,4 +565,5 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
     def rollback(self) -> None:
         self._base.clear()
         self._view.clear()
+        self._usage.clear()
         self._done = True

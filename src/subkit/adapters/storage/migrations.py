@@ -33,9 +33,9 @@ Example:
     >>> migrate(engine, target=1)
     1
     >>> migrate(engine)  # upgrades to the latest version
-    3
+    4
     >>> migrate(engine)  # idempotent
-    3
+    4
     >>> engine.dispose()
 """
 
@@ -55,6 +55,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     Table,
     Text,
     bindparam,
@@ -63,6 +64,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from subkit.errors import StateError, ValidationError
 
@@ -197,11 +199,61 @@ def _v3_key(kind: str, body: dict[str, Any]) -> str | None:
     return None
 
 
+def _v4_usage(conn: Connection) -> None:
+    """The usage events table (:mod:`subkit.adapters.storage.sql.usage`): the event id is its key.
+
+    One row per event, plain columns: times as UTC epoch microseconds, the metric's number
+    as exact integers (``units`` and ``nanos``, billionths), properties as JSON (``JSONB``
+    on PostgreSQL), ``recorded`` (ingestion time) and ``batch`` (which ingestion wrote the
+    row, to tell a duplicate from a row just written), ``late`` (1: the event's period had
+    closed when it arrived). Indexed for a period's aggregation (subscription, metric, time),
+    and the late events alone (a partial index on subscription, recorded). SQLite keeps
+    it ``WITHOUT ROWID`` (the id is the table's own key: one b-tree less to write).
+    """
+    pg = conn.dialect.name == "postgresql"
+    md = MetaData()
+    props = JSONB() if pg else Text()
+    Table(
+        "subkit_usage",
+        md,
+        Column("id", Text, primary_key=True),
+        Column("subscription_id", Text, nullable=False),
+        Column("customer_id", Text, nullable=False),
+        Column("metric", Text, nullable=False),
+        Column("ts", BigInteger, nullable=False),
+        Column("units", BigInteger, nullable=False),
+        Column("nanos", BigInteger, nullable=False),
+        Column("properties", props),
+        Column("recorded", BigInteger, nullable=False),
+        Column("late", SmallInteger, nullable=False),
+        Column("batch", BigInteger, nullable=False),
+        Index("ix_subkit_usage_series", "subscription_id", "metric", "ts", "units", "nanos"),
+        sqlite_with_rowid=False,
+    )
+    md.create_all(conn)
+    late = Table(
+        "subkit_usage",
+        MetaData(),
+        Column("subscription_id", Text),
+        Column("recorded", BigInteger),
+        Column("late", SmallInteger),
+    )
+    # Partial: only late events (rare) are in it, so the usual insert writes one index less.
+    Index(
+        "ix_subkit_usage_late",
+        late.c.subscription_id,
+        late.c.recorded,
+        sqlite_where=late.c.late == 1,
+        postgresql_where=late.c.late == 1,
+    ).create(conn)
+
+
 #: Every step, in order. Append only; never edit a released step.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "entities, claims, sequences and outbox tables", _v1_tables),
     Migration(2, "index on the outbox's pending events", _v2_outbox_pending_index),
     Migration(3, "lookup_key column and index (invoice numbers, transfer references)", _v3_lookup_key),
+    Migration(4, "usage events table (unique event id; period and late-event indexes)", _v4_usage),
 )
 
 #: The schema version this code reads and writes.

@@ -19,7 +19,7 @@ from subkit.entrypoints.cli.output import JSON, emit, local_day, print_json, wan
 from subkit.entrypoints.cli.subscriptions import get_subscription
 from subkit.entrypoints.text import money
 from subkit.payment.attempts import PaymentAttempt
-from subkit.usage.record import UsageRecord
+from subkit.usage.event import UsageEvent
 
 __all__ = ["COMMANDS", "GROUPS"]
 
@@ -148,7 +148,7 @@ def _usage_record(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
-def _usage_record_json(r: UsageRecord) -> dict[str, Any]:
+def _usage_record_json(r: UsageEvent) -> dict[str, Any]:
     return {
         "id": r.id,
         "subscription_id": r.subscription_id,
@@ -162,10 +162,7 @@ def _usage_list(args: argparse.Namespace, ctx: Context) -> int:
     """List a subscription's recorded usage, oldest first (dates in the subscription's time zone)."""
     engine = ctx.engine()
     sub = get_subscription(engine, args.subscription)
-    with engine.store.begin() as uow:
-        records = uow.find(UsageRecord, subscription_id=sub.id)
-    if args.metric:
-        records = [r for r in records if r.metric == args.metric]
+    records = engine.usage_events(sub.id, metric=args.metric or None)
     rows = [(r.id, r.metric, f"{r.quantity:f}", local_day(r.timestamp, sub.timezone)) for r in records]
     header = ("ID", "Metric", "Quantity", f"Date ({sub.timezone})")
     emit(ctx, header, rows, [_usage_record_json(r) for r in records], right=(2,), noun="usage records")

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from subkit.catalog.catalog import Catalog, Plan, PlanKind, Product
 from subkit.catalog.pricing import FlatFee, Graduated, Package, PerUnit, Tier
+from subkit.entrypoints.demo.metered import with_storage
 from subkit.invoice.discounts import Coupon, PromotionCode
 
 __all__ = [
@@ -38,12 +39,12 @@ CURRENCIES = ("USD", "EUR", "GBP", "JPY")
 
 
 def demo_catalog() -> Catalog:
-    """The demo's catalog: three tiers, a metered add-on, four currencies.
+    """The demo's catalog: three tiers, a metered add-on, storage by the GB-month, four currencies.
 
     Example:
         >>> cat = demo_catalog()
         >>> [p.id for p in cat.plans]
-        ['basic', 'pro', 'enterprise', 'api_calls']
+        ['basic', 'pro', 'enterprise', 'api_calls', 'storage']
         >>> cat.plan("enterprise").price("USD").amount(12)  # 200 + 10 x 40 + 2 x 32
         Decimal('664')
     """
@@ -60,67 +61,69 @@ def demo_catalog() -> Catalog:
     def calls(price: str) -> Package:
         return Package(package_size=10_000, package_price=price, free_units=10_000)
 
-    return Catalog(
-        currencies=CURRENCIES,
-        products=(
-            Product(id="app", name="Acme Cloud", description="The app"),
-            Product(id="api", name="Acme API", description="Programmatic access"),
-        ),
-        plans=(
-            Plan(
-                id="basic",
-                product_id="app",
-                name="Basic",
-                tier="Basic",
-                prices={
-                    "USD": FlatFee(price="19"),
-                    "EUR": FlatFee(price="18"),
-                    "GBP": FlatFee(price="15"),
-                    "JPY": FlatFee(price="2800"),
-                },
-                entitlements={"seats": 1, "sso": False},
+    return with_storage(  # [usage] the storage plan and its metric (demo.metered)
+        Catalog(
+            currencies=CURRENCIES,
+            products=(
+                Product(id="app", name="Acme Cloud", description="The app"),
+                Product(id="api", name="Acme API", description="Programmatic access"),
             ),
-            Plan(
-                id="pro",
-                product_id="app",
-                name="Pro",
-                tier="Pro",
-                prices={
-                    "USD": PerUnit(unit_price="12"),
-                    "EUR": PerUnit(unit_price="11"),
-                    "GBP": PerUnit(unit_price="9.50"),
-                    "JPY": PerUnit(unit_price="1800"),
-                },
-                entitlements={"seats": None, "sso": False},
+            plans=(
+                Plan(
+                    id="basic",
+                    product_id="app",
+                    name="Basic",
+                    tier="Basic",
+                    prices={
+                        "USD": FlatFee(price="19"),
+                        "EUR": FlatFee(price="18"),
+                        "GBP": FlatFee(price="15"),
+                        "JPY": FlatFee(price="2800"),
+                    },
+                    entitlements={"seats": 1, "sso": False},
+                ),
+                Plan(
+                    id="pro",
+                    product_id="app",
+                    name="Pro",
+                    tier="Pro",
+                    prices={
+                        "USD": PerUnit(unit_price="12"),
+                        "EUR": PerUnit(unit_price="11"),
+                        "GBP": PerUnit(unit_price="9.50"),
+                        "JPY": PerUnit(unit_price="1800"),
+                    },
+                    entitlements={"seats": None, "sso": False},
+                ),
+                Plan(
+                    id="enterprise",
+                    product_id="app",
+                    name="Enterprise",
+                    tier="Enterprise",
+                    setup_fee={
+                        "USD": Decimal(500),
+                        "EUR": Decimal(450),
+                        "GBP": Decimal(400),
+                        "JPY": Decimal(75000),
+                    },
+                    prices={
+                        "USD": graduated("200", "40", "32", "25"),
+                        "EUR": graduated("190", "37", "30", "23"),
+                        "GBP": graduated("160", "32", "26", "20"),
+                        "JPY": graduated("30000", "6000", "4800", "3700"),
+                    },
+                    entitlements={"seats": None, "sso": True},
+                ),
+                Plan(
+                    id="api_calls",
+                    product_id="api",
+                    name="API calls",
+                    kind=PlanKind.ADDON,
+                    metric="api_calls",
+                    prices={"USD": calls("5"), "EUR": calls("4.50"), "GBP": calls("4"), "JPY": calls("750")},
+                ),
             ),
-            Plan(
-                id="enterprise",
-                product_id="app",
-                name="Enterprise",
-                tier="Enterprise",
-                setup_fee={
-                    "USD": Decimal(500),
-                    "EUR": Decimal(450),
-                    "GBP": Decimal(400),
-                    "JPY": Decimal(75000),
-                },
-                prices={
-                    "USD": graduated("200", "40", "32", "25"),
-                    "EUR": graduated("190", "37", "30", "23"),
-                    "GBP": graduated("160", "32", "26", "20"),
-                    "JPY": graduated("30000", "6000", "4800", "3700"),
-                },
-                entitlements={"seats": None, "sso": True},
-            ),
-            Plan(
-                id="api_calls",
-                product_id="api",
-                name="API calls",
-                kind=PlanKind.ADDON,
-                metric="api_calls",
-                prices={"USD": calls("5"), "EUR": calls("4.50"), "GBP": calls("4"), "JPY": calls("750")},
-            ),
-        ),
+        )
     )
 
 

@@ -149,6 +149,7 @@ def _samples(invoices: Sequence[Invoice], customers: dict[str, Customer]) -> tup
         [("an upgrade, prorated", upgrade), ("a seat change, prorated", prorated)],
         [("a discounted invoice", lambda i: i.discount_minor > 0 and i.total_minor > 0)],
         [("a renewal with metered usage", lambda i: any(ln.kind == LineKind.USAGE for ln in i.lines))],
+        [("storage by the GB-month, paid with prepaid credits", lambda i: i.prepaid_applied_minor > 0)],
     ]
     picked: list[tuple[str, Invoice]] = []
     for wants in slots:

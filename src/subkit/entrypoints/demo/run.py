@@ -21,6 +21,7 @@ from subkit.customer.customer import Customer
 from subkit.entrypoints.demo.business import DEFAULT_START, demo_catalog, demo_coupons
 from subkit.entrypoints.demo.currency import currency_config
 from subkit.entrypoints.demo.integrations import integration_step
+from subkit.entrypoints.demo.metered import StorageStory
 from subkit.entrypoints.demo.payments import card_payments
 from subkit.entrypoints.demo.report import summarize
 from subkit.entrypoints.demo.simulation import Simulation
@@ -77,7 +78,7 @@ def run_demo(
 
         clock = TestClock(start)
         config = BillingConfig(
-            granularity=Granularity.DAY, seller=DEMO_SELLER, tax=demo_tax(), **currency_config()
+            granularity=Granularity.DAY, seller=DEMO_SELLER, tax=demo_tax(), wallets=True, **currency_config()
         )
         engine = BillingEngine(store, clock, config=config, ids=ids)
         rng = random.Random(seed)
@@ -97,8 +98,10 @@ def run_demo(
             sim.schedule(start + timedelta(days=days // 2), "price_increase")
         for month in range(months):
             sim.schedule(start + relativedelta(months=month, days=14, hours=rng.randrange(24)), "outage")
+        storage = StorageStory(engine, random.Random(seed + 1), sim.counts)  # [usage]
         for day in range(1, days + 1):
             sim.run_until(start + timedelta(days=day))
+            storage.day(start + timedelta(days=day))
             if progress is not None:
                 progress(day, days)
         summary = summarize(engine, sim, seed=seed, months=months, days=days, payments=payments)

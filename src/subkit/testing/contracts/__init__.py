@@ -24,6 +24,7 @@ mixin                           what it checks
 ``StoreConcurrencyContract``    optimistic versions and unique ids between threads
 ``StoreRepositoriesContract``   ``uow.invoices.by_number``, ``uow.payment_methods.by_reference``...
 ``StoreRoundTripContract``      exact round trips; what some store cannot keep, all refuse
+``StoreUsageContract``          ``uow.usage``: unique event ids, duplicates, every aggregation
 ``StoreContract``               all of the above
 ``EventPublisherContract``      order kept, a batch delivered again delivered once, unique ids
 ``GatewayContract``             exact charges, idempotency keys (other parameters refused), refunds
@@ -41,6 +42,7 @@ from subkit.testing.contracts.publisher import EventPublisherContract
 from subkit.testing.contracts.rates import ExchangeRateProviderContract
 from subkit.testing.contracts.store_data import StoreCrudContract, StoreFindContract, StoreRoundTripContract
 from subkit.testing.contracts.store_repositories import StoreRepositoriesContract
+from subkit.testing.contracts.store_usage import StoreUsageContract
 from subkit.testing.contracts.store_work import (
     StoreClaimsContract,
     StoreConcurrencyContract,
@@ -66,6 +68,7 @@ __all__ = [
     "StoreRepositoriesContract",
     "StoreRoundTripContract",
     "StoreSequenceContract",
+    "StoreUsageContract",
     "bump",
 ]
 
@@ -80,5 +83,6 @@ class StoreContract(
     StoreConcurrencyContract,
     StoreRepositoriesContract,
     StoreRoundTripContract,
+    StoreUsageContract,
 ):
     """Behaviour every :class:`subkit.ports.Store` must have: every capability's mixin."""

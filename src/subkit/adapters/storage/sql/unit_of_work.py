@@ -36,6 +36,7 @@ from subkit.adapters.storage.sql.statements import (
     translate,
     update_row,
 )
+from subkit.adapters.storage.sql.usage import SqlUsage
 from subkit.core.events import Event
 from subkit.core.model import Entity
 from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError
@@ -86,6 +87,9 @@ class SqlUnitOfWork(UnitOfWorkBase):
             except BaseException:
                 self._conn.close()
                 raise
+
+    def _usage_repository(self) -> SqlUsage:
+        return SqlUsage(self)  # sql/usage.py: usage events (bulk ingestion, aggregation in SQL)
 
     # -- plumbing ----------------------------------------------------------------------
     def _write(self) -> None:
