@@ -40,8 +40,10 @@ from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 from subkit.catalog.catalog import Catalog
 from subkit.core.events import Event, EventType
-from subkit.core.inputs import check_id, check_optional_id, check_plain, check_quantity
+from subkit.core.inputs import MAX_QUANTITY, check_id, check_optional_id, check_plain
+from subkit.core.money import decimal_of
 from subkit.customer.customer import Customer
+from subkit.errors import ValidationError
 from subkit.invoice.discounts import Coupon, PromotionCode
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceItem, InvoiceLine
 from subkit.ports import Clock, EventPublisher, Store
@@ -413,8 +415,10 @@ class BillingEngine:
         check_id(subscription_id, "subscription_id")
         check_id(metric, "metric")
         check_optional_id(id, "id")
-        if quantity is not None:
-            check_quantity(quantity)
+        if quantity is not None and decimal_of(quantity, "quantity").copy_abs() > MAX_QUANTITY:
+            raise ValidationError(
+                "usage quantity is out of range: at most 10**12 in magnitude", field="quantity"
+            )
         if properties is not None:
             check_plain(properties, "properties")
         return self._metering.record(subscription_id, metric, quantity, at=at, id=id, properties=properties)
