@@ -29,6 +29,8 @@ class Row:
     held_bytes: int | None = None
     #: Peak resident memory of the process that ran it, if measured.
     peak_bytes: int | None = None
+    #: CPU time of subkit's side, if measured (on a shared machine, steadier than wall time).
+    lib_cpu_seconds: float | None = None
 
     @property
     def lib_rate(self) -> float:

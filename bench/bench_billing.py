@@ -82,6 +82,7 @@ __all__ = [
     "run",
     "setup_engine",
     "subscribe_engine",
+    "targets",
 ]
 
 
@@ -508,6 +509,7 @@ def measure(size: int, freeze: bool = False) -> dict[str, Any]:
         "held": held,
         "peak": peak,
         "note": note,
+        "cpu_s": cpu_s,
     }
 
 
@@ -551,9 +553,59 @@ def run(size: int) -> list[Row]:
                 got["note"],
                 held_bytes=got["held"],
                 peak_bytes=got["peak"],
+                lib_cpu_seconds=got["cpu_s"],
             )
         )
     return rows
+
+
+#: Issue 9's targets for billing in memory.
+TARGET_RATE = 20_000  # invoices per second, at 10k and 100k subscriptions
+TARGET_RATIO = 4.0  # at most this many times the bare baseline's time, at 10k and 100k
+TARGET_FLAT = 0.20  # time per invoice from 1k to 1M within 20 %
+TARGET_PEAK = 4 * 2**30  # peak resident memory at 1M
+
+
+def _verdict(ok: bool | None) -> str:
+    return "not measured" if ok is None else "MET" if ok else "NOT MET"
+
+
+def targets(rows: Sequence[Row]) -> list[str]:
+    """Which of issue 9's in-memory targets ``rows`` met, one line each (per scenario)."""
+    out = []
+    for scenario in SCENARIOS:
+        got = {r.size: r for r in rows if r.scenario == scenario}
+        if not got:
+            continue
+        for size in (10_000, 100_000):
+            r = got.get(size)
+            rate = None if r is None else r.lib_rate >= TARGET_RATE
+            ratio = None if r is None else r.ratio <= TARGET_RATIO
+            shown = "" if r is None else f": {r.lib_rate:,.0f} invoices/s, {r.ratio:.1f}x the baseline"
+            if r is not None and r.lib_cpu_seconds:
+                shown += f" (by CPU time: {r.items / r.lib_cpu_seconds:,.0f} invoices/s)"
+            out.append(
+                f"[{_verdict(rate)} / {_verdict(ratio)}] {scenario} @ {size:,}: >= {TARGET_RATE:,} invoices/s"
+                f" / within {TARGET_RATIO:.0f}x the baseline{shown}"
+            )
+        sizes = sorted(got)
+        flat = None
+        if 1000 in got and 1_000_000 in got:
+            spread = max(got[n].micros_per_item for n in sizes) / min(got[n].micros_per_item for n in sizes)
+            flat = spread - 1 <= TARGET_FLAT
+        per = ", ".join(f"{n:,}: {got[n].micros_per_item:.0f} us" for n in sizes)
+        out.append(
+            f"[{_verdict(flat)}] {scenario}: time per invoice from 1k to 1M within {TARGET_FLAT:.0%} ({per})"
+        )
+        big = got.get(1_000_000)
+        peak = None if big is None or big.peak_bytes is None else big.peak_bytes < TARGET_PEAK
+        held = ", ".join(
+            f"{n:,}: {got[n].held_bytes / n / 1024:.2f} KB" for n in sizes if got[n].held_bytes is not None
+        )
+        shown = "" if big is None or big.peak_bytes is None else f" (peak {big.peak_bytes / 2**30:.2f} GB)"
+        out.append(f"[{_verdict(peak)}] {scenario}: peak memory at 1M under 4 GB{shown}")
+        out.append(f"[info] {scenario}: memory held per subscription ({held})")
+    return out
 
 
 if __name__ == "__main__":

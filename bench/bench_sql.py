@@ -51,7 +51,7 @@ from subkit.core.clock import TestClock
 from subkit.core.model import INDEX_FIELDS, Entity
 from subkit.services.engine import BillingEngine
 
-__all__ = ["MAX_SIZE", "run"]
+__all__ = ["MAX_SIZE", "run", "targets"]
 
 #: Setup builds the book in memory (seconds per 100k) plus one bulk load per run.
 MAX_SIZE = 200_000
@@ -458,3 +458,50 @@ def run(size: int) -> list[Row]:
                     )
                 )
     return rows
+
+
+#: Issue 9's targets on SQL storage.
+TARGET_SQLITE_RATE = 6_000  # invoices per second at 100k subscriptions, one worker
+TARGET_PG_SCALE = 1.8  # two PostgreSQL workers at least this many times faster than one
+#: The time over the bare writes may grow this much from the smallest to the largest size run
+#: (an O(N^2) step, such as a scan per batch, would grow it about as much as the size).
+TARGET_GROWTH = 1.5
+
+
+def targets(rows: list[Row]) -> list[str]:
+    """Which of issue 9's SQL targets ``rows`` met, one line each."""
+
+    def verdict(ok: bool | None) -> str:
+        return "not measured" if ok is None else "MET" if ok else "NOT MET"
+
+    out = []
+    lite = {r.size: r for r in rows if r.scenario == "sql.advance sqlite 1 worker"}
+    r = lite.get(100_000)
+    shown = "" if r is None else f": {r.lib_rate:,.0f} invoices/s"
+    out.append(
+        f"[{verdict(None if r is None else r.lib_rate >= TARGET_SQLITE_RATE)}] SQLite @ 100,000: "
+        f">= {TARGET_SQLITE_RATE:,} invoices/s{shown}"
+    )
+    if len(lite) >= 2:
+        # Judged on the ratio to the bare writes of the same rows, measured in the same run: the
+        # database's own cost per row grows with its size (and the machine's load moves both).
+        small, large = min(lite), max(lite)
+        growth = lite[large].micros_per_item / lite[small].micros_per_item
+        ratio_growth = lite[large].ratio / lite[small].ratio
+        out.append(
+            f"[{verdict(ratio_growth <= TARGET_GROWTH)}] SQLite: no O(N^2) step (time over the bare writes "
+            f"{lite[small].ratio:.1f}x at {small:,}, {lite[large].ratio:.1f}x at {large:,}: "
+            f"x{ratio_growth:.2f}, at most x{TARGET_GROWTH}; time per invoice "
+            f"{lite[small].micros_per_item:.0f} -> {lite[large].micros_per_item:.0f} us, x{growth:.2f})"
+        )
+    one = {r.size: r for r in rows if r.scenario == "sql.advance postgres 1 worker"}
+    two = {r.size: r for r in rows if r.scenario == "sql.advance postgres 2 workers"}
+    for size in sorted(one.keys() & two.keys()):
+        speedup = one[size].lib_seconds / two[size].lib_seconds
+        out.append(
+            f"[{verdict(speedup >= TARGET_PG_SCALE)}] PostgreSQL @ {size:,}: 2 workers >= "
+            f"{TARGET_PG_SCALE}x one worker (x{speedup:.2f}; noisy on a shared machine: repeat)"
+        )
+    if not one:
+        out.append("[not measured] PostgreSQL: 2 workers >= 1.8x one (set SUBKIT_BENCH_POSTGRES_URL)")
+    return out

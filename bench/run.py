@@ -7,7 +7,8 @@ Usage (from the repository root)::
 
 Each module exposes ``run(size) -> list[Row]`` and may set ``MAX_SIZE``: larger sizes
 are skipped for it (and said so), so one ``--sizes`` list can serve a cheap benchmark
-up to 1M and an expensive one up to 100k. Nothing here asserts a time.
+up to 1M and an expensive one up to 100k. A module with ``targets(rows) -> list[str]``
+says under the table which of its targets its rows met. Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -104,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     sizes = parse_sizes(args.sizes or args.size or "1000,10000")
     rows: list[Row] = []
     skipped: list[str] = []
+    checks: list[tuple[ModuleType, list[Row]]] = []
     for mod in modules(args.only):
+        checks.append((mod, []))
         cap = getattr(mod, "MAX_SIZE", None)
         for size in sizes:
             if cap is not None and size > cap:
@@ -113,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             gc.collect()
             got = mod.run(size)
             rows.extend(got)
+            checks[-1][1].extend(got)
             for r in got:
                 print(
                     f"  done: {r.scenario} size={r.size:,} ({r.lib_seconds:.2f}s vs {r.base_seconds:.2f}s)",
@@ -126,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"note: {r.scenario} @ {r.size:,}: {r.note}")
     for s in skipped:
         print(f"skipped: {s}")
+    lines = [line for mod, got in checks if got and hasattr(mod, "targets") for line in mod.targets(got)]
+    if lines:
+        print("\ntargets (issue 9):")
+        for line in lines:
+            print(f"  {line}")
     return 0
 
 

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from hypothesis import given, settings
@@ -32,6 +32,8 @@ DAY = timedelta(days=1)
 def invoice_docs(draw: st.DrawFn, n: int) -> tuple[Invoice, list[CreditNote], list[PaymentAttempt]]:
     booked = T0 + draw(st.integers(0, 500)) * DAY + draw(st.integers(0, 23)) * timedelta(hours=1)
     lines = []
+    # One tax rate per invoice, on every line, credits included (as the tax engine does): 0-27%.
+    rate = Decimal(draw(st.integers(0, 27))) / 100
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(
             st.sampled_from([LineKind.RECURRING, LineKind.ONE_OFF, LineKind.PRORATION, LineKind.USAGE])
@@ -44,7 +46,7 @@ def invoice_docs(draw: st.DrawFn, n: int) -> tuple[Invoice, list[CreditNote], li
             else st.integers(0, 500000)
         )
         discount = draw(st.integers(0, amount)) if amount > 0 else 0
-        tax = draw(st.integers(0, 3000)) if amount > 0 else 0
+        tax = int((Decimal(amount - discount) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         lines.append(
             InvoiceLine(
                 description="x",

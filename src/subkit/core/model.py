@@ -35,6 +35,7 @@ __all__ = [
     "raise_subkit_error",
     "trusted_construct",
     "trusted_copy",
+    "validated_construct",
 ]
 
 
@@ -117,6 +118,25 @@ def trusted_construct(cls: type[M], values: dict[str, Any]) -> M:
     m = _object_new(cls)  # what cls.__new__ is (pydantic models define none), without the lookup
     _setattr(m, "__dict__", values)
     _setattr(m, "__pydantic_fields_set__", _ALL_FIELDS.get(cls) or _all_fields(cls))
+    _setattr(m, "__pydantic_extra__", None)
+    _setattr(m, "__pydantic_private__", None)
+    return m
+
+
+def validated_construct(cls: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
+    """Build ``cls`` from what pydantic validated for its fields, as pydantic's model validator does.
+
+    For a validator that checks a model's fields itself (a store's one-pass read,
+    :func:`subkit.adapters.storage.rules.read_entity`): ``values`` are validated, complete.
+
+    Example:
+        >>> from subkit.core.periods import Interval, IntervalUnit
+        >>> validated_construct(Interval, {"unit": IntervalUnit.WEEK, "count": 2}, {"unit"}).count
+        2
+    """
+    m = _object_new(cls)
+    _setattr(m, "__dict__", values)
+    _setattr(m, "__pydantic_fields_set__", fields_set)
     _setattr(m, "__pydantic_extra__", None)
     _setattr(m, "__pydantic_private__", None)
     return m

@@ -44,7 +44,7 @@ from enum import Enum
 from typing import Any, ClassVar, Self
 
 from pydantic import GetCoreSchemaHandler
-from pydantic_core import CoreSchema, core_schema
+from pydantic_core import CoreSchema, SchemaSerializer, core_schema
 
 from subkit.core.model import Model, trusted_construct
 from subkit.errors import SubkitError, ValidationError
@@ -128,6 +128,10 @@ class Value(tuple[Any, ...]):
         cls._fields = tuple(own)
         cls._codecs = codecs
         cls._enums = enums
+        # Nested in a model, the schema is validated by pydantic-core itself: ``Model.__init__``
+        # (which turns errors into subkit errors) runs only where the value is built directly.
+        # Without this, every nested value read from JSON was validated a second time.
+        namespace["__init__"] = _schema_init
         cls._schema = typing.cast(type[Model], type(f"{cls.__name__}Schema", (Model,), namespace))
         cls._schema.__doc__ = f"Validates input, JSON and storage of :class:`{cls.__name__}`."
         cls.model_fields = cls._schema.model_fields
@@ -144,12 +148,17 @@ class Value(tuple[Any, ...]):
     @classmethod
     def _from_schema(cls, m: Model) -> Self:
         """The value of a validated schema model; then the cross-field ``_check``."""
-        items = [getattr(m, f) for f in cls._fields]
-        for i, (encode, _) in cls._codecs.items():
-            if items[i] is not None:
-                items[i] = encode(items[i])
-        value = _new(cls, items)
-        value._check()
+        values = m.__dict__  # a validated model's fields (read here only, never written)
+        if cls._codecs:
+            items = [values[f] for f in cls._fields]
+            for i, (encode, _) in cls._codecs.items():
+                if items[i] is not None:
+                    items[i] = encode(items[i])
+            value = _new(cls, items)
+        else:
+            value = _new(cls, [values[f] for f in cls._fields])
+        if cls._check is not Value._check:
+            value._check()
         return value
 
     def _check(self) -> None:
@@ -186,6 +195,14 @@ class Value(tuple[Any, ...]):
 
     def model_dump_json(self, **kwargs: Any) -> str:
         """The value as JSON, as pydantic's ``model_dump_json``."""
+        if not kwargs:
+            cls = type(self)
+            if cls not in _JSON:
+                fields = _fields_schema(cls._schema)
+                _JSON[cls] = SchemaSerializer(fields) if fields is not None else None
+            serializer = _JSON[cls]
+            if serializer is not None:
+                return serializer.to_json(self._asdict()).decode()
         return self._to_schema().model_dump_json(**kwargs)
 
     @classmethod
@@ -205,12 +222,18 @@ class Value(tuple[Any, ...]):
         """Nested in a pydantic model: validate and serialize through the schema model."""
         inner = handler.generate_schema(cls._schema)
         from_input = core_schema.no_info_after_validator_function(cls._from_schema, inner)
+        # Serialized as a dict of its fields through the schema model's field serializers: the
+        # same output as through a schema model instance, without building one per value.
+        fields = _fields_schema(cls._schema)
+        serialization = (
+            core_schema.plain_serializer_function_ser_schema(cls._asdict, return_schema=fields)
+            if fields is not None
+            else core_schema.plain_serializer_function_ser_schema(cls._to_schema, return_schema=inner)
+        )
         return core_schema.json_or_python_schema(
             json_schema=from_input,
             python_schema=core_schema.no_info_wrap_validator_function(_as_is_or_validated(cls), from_input),
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                cls._to_schema, return_schema=inner
-            ),
+            serialization=serialization,
         )
 
     # ------------------------------------------------------------------ tuple behaviour, narrowed
@@ -237,6 +260,39 @@ class Value(tuple[Any, ...]):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
         return self
+
+
+#: Per value class: the serializer of its fields as a dict (``None``: through the schema model).
+_JSON: dict[type[Value], SchemaSerializer | None] = {}
+
+
+def _fields_schema(model: type[Model]) -> CoreSchema | None:
+    """A typed-dict schema of ``model``'s fields (for serializing), or ``None`` if it has definitions."""
+    node: Any = model.__pydantic_core_schema__
+    if node.get("type") != "model" or node["schema"].get("type") != "model-fields":
+        return None
+    fields = node["schema"]["fields"]
+    if any(f.get("serialization_exclude") or f.get("serialization_alias") for f in fields.values()):
+        return None
+    return core_schema.typed_dict_schema(
+        {name: core_schema.typed_dict_field(_no_refs(f["schema"])) for name, f in fields.items()}
+    )
+
+
+def _no_refs(schema: Any) -> Any:
+    """A copy of a core schema without ``ref`` keys (one definition per ref in the enclosing schema)."""
+    if isinstance(schema, dict):
+        return {k: _no_refs(v) for k, v in schema.items() if k != "ref"}
+    if isinstance(schema, list):
+        return [_no_refs(v) for v in schema]
+    return schema
+
+
+def _schema_init(self: Model, **data: Any) -> None:
+    Model.__init__(self, **data)
+
+
+_schema_init.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
 
 def _as_is_or_validated(cls: type[Value]) -> Callable[[Any, Callable[[Any], Any]], Any]:

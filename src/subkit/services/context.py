@@ -28,7 +28,8 @@ Example:
 
 from __future__ import annotations
 
-import uuid
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -120,14 +121,38 @@ class BillingConfig:
             raise ValidationError("batch_size is a positive int", field="batch_size")
 
 
+_ID_DIGITS = 24
+_ID_BATCH = 512  # ids per read of the system's random source
+_ids = threading.local()
+
+
+def _forget_ids() -> None:
+    """In a forked child: never hand out the random digits the parent read (and may use)."""
+    global _ids
+    _ids = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_ids)
+
+
 def uuid_ids(prefix: str) -> str:
-    """The default id generator: ``prefix`` plus 24 random hex digits.
+    """The default id generator: ``prefix`` plus 24 random hex digits (96 bits from ``os.urandom``).
+
+    The random source is read for many ids at once (per thread; a forked child starts afresh):
+    one ``uuid4()`` per id was a system call each, a tenth of a SQL billing run.
 
     Example:
-        >>> len(uuid_ids("in")), uuid_ids("in")[:3]
-        (27, 'in_')
+        >>> len(uuid_ids("in")), uuid_ids("in")[:3], uuid_ids("in") != uuid_ids("in")
+        (27, 'in_', True)
     """
-    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+    state = _ids
+    text: str = getattr(state, "text", "")
+    pos: int = getattr(state, "pos", 0)
+    if pos >= len(text):
+        text, pos = os.urandom(_ID_DIGITS // 2 * _ID_BATCH).hex(), 0
+        state.text = text
+    state.pos = pos + _ID_DIGITS
+    return f"{prefix}_{text[pos : pos + _ID_DIGITS]}"
 
 
 class Work:
@@ -146,7 +171,18 @@ class Work:
         ([], True)
     """
 
-    __slots__ = ("_catalog", "coupons", "finalized", "pending", "publish", "queue", "uow", "update")
+    __slots__ = (
+        "_catalog",
+        "_metered",
+        "contexts",
+        "coupons",
+        "finalized",
+        "pending",
+        "publish",
+        "queue",
+        "uow",
+        "update",
+    )
 
     def __init__(
         self,
@@ -164,13 +200,23 @@ class Work:
         self.publish: Callable[[Event], None] = self.queue.append if self.queue is not None else uow.publish
         self.finalized: list[Event] = []
         self.coupons: dict[str, Coupon] = {}
+        #: A billing run's batch: billing contexts by (coupon ids, has a payment method), made
+        #: once per batch (nothing a renewal does changes a coupon or the catalog). ``None``: off.
+        self.contexts: dict[tuple[tuple[str, ...], bool], BillingContext] | None = {} if deferred else None
         self._catalog: Catalog | None = None
+        self._metered: bool | None = None
 
     def catalog(self) -> Catalog:
         """The stored catalog, read once in this unit of work (a SQL store parses it at each read)."""
         if self._catalog is None:
             self._catalog = self.uow.get(CatalogRecord, "catalog").catalog
         return self._catalog
+
+    def metered(self) -> bool:
+        """Whether any plan of the catalog is metered (else no usage is ever read), once per unit of work."""
+        if self._metered is None:
+            self._metered = any(p.metric for p in self.catalog().plans)
+        return self._metered
 
     def coupon(self, coupon_id: str) -> Coupon:
         """A coupon, read once in this unit of work."""
@@ -210,15 +256,29 @@ class ServiceContext:
     def billing_context(
         self, work: Work, sub: Subscription | None = None, customer: Customer | None = None
     ) -> BillingContext:
-        """What the pure subscription operations need: catalog, the subscription's coupons, policies."""
+        """What the pure subscription operations need: catalog, the subscription's coupons, policies.
+
+        In a billing run's batch (``work.contexts``) one context serves every subscription
+        with the same coupons and payment-method presence.
+        """
+        has_pm = customer is not None and customer.default_payment_method_id is not None
+        if sub is not None and sub.payment_method_id is not None:
+            has_pm = True
+        cache = work.contexts
+        if cache is not None:
+            key = (tuple([d.coupon_id for d in sub.discounts]) if sub is not None else (), has_pm)
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = self._billing_context(work, sub, has_pm)
+            return found
+        return self._billing_context(work, sub, has_pm)
+
+    def _billing_context(self, work: Work, sub: Subscription | None, has_pm: bool) -> BillingContext:
         coupons = {}
         if sub is not None:
             for d in sub.discounts:
                 c = work.coupon(d.coupon_id)
                 coupons[c.id] = c
-        has_pm = customer is not None and customer.default_payment_method_id is not None
-        if sub is not None and sub.payment_method_id is not None:
-            has_pm = True
         return BillingContext(
             catalog=work.catalog(),
             coupons=coupons,

@@ -125,6 +125,7 @@ class InMemoryStore:
         table = self._rows.get(kind, _NO_ROWS)
         seq = len(table)
         indexed = self._indexed[kind]
+        gpos, checked, groups = codec.group, codec.checked, codec.groups
         out = []
         for ent in entities:
             old = table.get(ent.id)
@@ -133,7 +134,16 @@ class InMemoryStore:
                 seq += 1
             else:
                 row = encode(ent, old[-1])
-            if not _storable(row):
+            # The tuple of shared fields is checked once (rows share it), the rest each time.
+            skip = None
+            if gpos is not None:
+                skip = row[gpos]
+                if id(skip) not in checked:
+                    if _storable(skip) and groups.get(skip) is skip:
+                        checked.add(id(skip))
+                    else:
+                        skip = None
+            if not _storable(row, skip):
                 entity_json(ent)  # raises, naming the field; a row of other objects is checked in full
             for field, p in indexed:
                 if isinstance(row[p], str) and "\x00" in row[p]:
@@ -309,12 +319,13 @@ def _has_none(value: object) -> bool:
     return isinstance(value, list) and None in value
 
 
-def _storable(row: Row) -> bool:
+def _storable(row: Row, skip: Row | None = None) -> bool:
     """Whether every item of a row is one a database can hold: atomic, its text valid Unicode.
 
     Text must encode to UTF-8 (no lone surrogate); an item that is not atomic (a row that kept
     an object as it is) answers ``False``, and the caller then checks the entity in full.
-    One pass over the row and its nested tuples, without recursion (it runs on every write).
+    One pass over the row and its nested tuples, without recursion (it runs on every write);
+    the nested tuple ``skip`` (already checked) is passed over.
     """
     atomic, text, nested = _ATOMIC_TYPES, str, tuple
     stack = [row]
@@ -328,7 +339,8 @@ def _storable(row: Row) -> bool:
                     except UnicodeEncodeError:
                         return False
             elif kind is nested:
-                stack.append(item)
+                if item is not skip:
+                    stack.append(item)
             elif kind not in atomic and item is not None:
                 return False
     return True

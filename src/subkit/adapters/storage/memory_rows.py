@@ -339,6 +339,11 @@ class RowCodec:
                 target.append(f"v[{i}]")
                 back.append(f"{name!r}: {at}")
         self.seq = len(out) + 1 if group else len(out)
+        #: Position of the shared tuple in a row (``None``: the class has no shared fields).
+        self.group: int | None = len(out) if group else None
+        #: The shared tuples already checked storable (ids of tuples ``groups`` keeps for good).
+        self.checked: set[int] = set()
+        self.groups = groups
         if group:
             src = (
                 "def row(entity, seq):\n"

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from subkit.adapters.render import invoice_document, render_text
-from subkit.customer.customer import Customer
+from subkit.customer.customer import Customer, Seller
 from subkit.fx import StaticRateProvider, reporting_minor
 from subkit.invoice.invoice import Invoice
 
@@ -45,12 +45,14 @@ def reported_totals(invoices: Sequence[Invoice]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(totals.items()))
 
 
-def converted_sample(invoices: Sequence[Invoice], customers: dict[str, Customer]) -> tuple[str, str] | None:
+def converted_sample(
+    invoices: Sequence[Invoice], customers: dict[str, Customer], seller: Seller | None = None
+) -> tuple[str, str] | None:
     """(caption, text) of a renewal in a currency other than USD, rendered for its customer
     (one in French or German if there is one: those words are translated too)."""
     pool = [i for i in invoices if i.fx_rate is not None and i.total_minor > 0 and i.period_start is not None]
     local = [i for i in pool if customers[i.customer_id].locale[:2] in ("fr", "de")]
     for inv in local or pool:
         caption = f"an invoice in {inv.currency}, reported in {REPORTING_CURRENCY} at its locked rate"
-        return caption, render_text(invoice_document(inv, customers[inv.customer_id]))
+        return caption, render_text(invoice_document(inv, customers[inv.customer_id], seller))
     return None

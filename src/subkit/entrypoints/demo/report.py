@@ -122,7 +122,7 @@ def summarize(
         payments=payments.report() if payments is not None else (),
         tax=tax_by_jurisdiction(invoices),
         reported=reported_totals(invoices),
-        converted=converted_sample(invoices, by_id),
+        converted=converted_sample(invoices, by_id, engine.config.seller),
         revenue=revenue_section(engine.store, sim.clock, start, end, CURRENCIES[0]),
     )
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from subkit.adapters.storage import UnitOfWorkBase
 from subkit.adapters.storage.lookups import indexed_value
-from subkit.adapters.storage.rules import check_key, check_where
+from subkit.adapters.storage.rules import check_key, check_where, read_entity
 from subkit.adapters.storage.sql.statements import (
     BEGIN_IMMEDIATE,
     claim_rows,
@@ -199,7 +199,7 @@ class SqlUnitOfWork(UnitOfWorkBase):
 
     def _load(self, kind: type[E], body: str) -> E:
         """Parse a row, unless this unit of work already holds (a newer view of) that entity."""
-        ent = kind.model_validate_json(body)
+        ent = read_entity(kind, body)
         held = self._seen.get((kind.kind, ent.id))
         if held is not None:
             return cast(E, held)
@@ -216,7 +216,7 @@ class SqlUnitOfWork(UnitOfWorkBase):
         body = self._exec(self._q.get, {"kind": kind.kind, "id": id}).scalar_one_or_none()
         if body is None:
             raise NotFoundError(f"no {kind.kind} with id {id!r}", field="id")
-        ent = kind.model_validate_json(body)
+        ent = read_entity(kind, body)
         self._seen[(kind.kind, id)] = ent
         return ent
 
@@ -233,7 +233,7 @@ class SqlUnitOfWork(UnitOfWorkBase):
             return cast(E, self._seen[key])
         if body is None:
             return None
-        ent = kind.model_validate_json(body)
+        ent = read_entity(kind, body)
         self._seen[key] = ent
         return ent
 
