@@ -14,6 +14,7 @@ Example:
 """
 
 import logging as _logging
+import typing as _typing
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from typing import TYPE_CHECKING as _TYPE_CHECKING
@@ -43,7 +44,6 @@ from subkit.core.money import (
     format_money,
     from_minor,
     minor_units,
-    money,
     to_minor,
 )
 from subkit.core.periods import (
@@ -68,6 +68,7 @@ from subkit.errors import (
     ExchangeRateNotFoundError,
     FloatNotAllowedError,
     GatewayError,
+    IdempotencyError,
     IllegalTransitionError,
     InvalidPeriodError,
     InvoiceImmutableError,
@@ -141,6 +142,12 @@ def __getattr__(name: str) -> _Any:
     return value
 
 
+if _typing.TYPE_CHECKING:  # for type checkers subkit.money is the constructor it always was
+    from subkit.core.money import money
+else:  # at run time the module subkit/money.py, which is callable: money(...) as before
+    from subkit import money
+
+
 __all__ = [
     "DAILY",
     "MONTHLY",
@@ -180,6 +187,7 @@ __all__ = [
     "GatewayError",
     "Graduated",
     "Granularity",
+    "IdempotencyError",
     "IllegalTransitionError",
     "InMemoryStore",
     "IngestResult",

@@ -27,6 +27,7 @@ SubkitError (subkit_error)
 ├── ConflictError (conflict)
 │   ├── ConcurrencyError (stale_version)
 │   ├── DuplicateError (duplicate)
+│   │   └── IdempotencyError (idempotency_key_reused)  same key, other parameters
 │   └── UsageConflictError (usage_conflict)          a usage event id reused with other content
 ├── GatewayError (gateway_transport)
 ├── StoreUnavailableError (store_unavailable)       a database that cannot be opened
@@ -64,6 +65,7 @@ __all__ = [
     "ExchangeRateNotFoundError",
     "FloatNotAllowedError",
     "GatewayError",
+    "IdempotencyError",
     "IllegalTransitionError",
     "InvalidPeriodError",
     "InvoiceImmutableError",
@@ -360,3 +362,16 @@ class QuoteExpiredError(StateError):
     """A previewed change (a portal quote) no longer gives the amounts shown: preview again."""
 
     code = "quote_expired"
+
+
+class IdempotencyError(DuplicateError):
+    """An idempotency key reused with other parameters (Stripe's rule: an error, not a replay).
+
+    A retry must send the same parameters with the same key; a new operation needs a new key.
+
+    Example:
+        >>> IdempotencyError("key 'k1' was used with other parameters", field="idempotency_key").code
+        'idempotency_key_reused'
+    """
+
+    code = "idempotency_key_reused"

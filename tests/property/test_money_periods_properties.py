@@ -2,7 +2,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from subkit.core.money import allocate_minor
@@ -54,6 +54,15 @@ def test_cycles_are_contiguous_and_indexable(anchor: datetime, n: int) -> None:
 
 
 @settings(max_examples=400)
+# Pinned (issue 10): anchors inside a DST gap (02:30 does not exist on those days), with fold 0
+# and 1, and anchors whose target month lands in a gap or an overlap. Month arithmetic keeps the
+# wall time, takes fold 0 as relativedelta does (datetime + timedelta resets fold), and converts.
+@example(datetime(2027, 3, 28, 2, 30, tzinfo=ZoneInfo("Europe/Paris")), "month", 1, 1)
+@example(datetime(2027, 3, 28, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Paris")), "month", 1, 0)
+@example(datetime(2027, 3, 28, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Paris")), "month", 12, -1)
+@example(datetime(2027, 3, 14, 2, 30, fold=1, tzinfo=ZoneInfo("America/Los_Angeles")), "day", 7, 3)
+@example(datetime(2027, 1, 28, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Paris")), "month", 2, 1)
+@example(datetime(2027, 9, 30, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Paris")), "month", 1, 1)
 @given(
     anchor=st.datetimes(
         min_value=datetime(1990, 1, 1),

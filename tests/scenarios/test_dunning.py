@@ -102,6 +102,9 @@ def make_world(
     )
     gateway = gateway if gateway is not None else FakeGateway()
     slept: list[float] = []
+    # These scenarios dun a subscription's first invoice for days: its incomplete subscription
+    # must not expire after 23 hours (DunningPolicy.incomplete_expires_after=None keeps that).
+    policy = (policy or DunningPolicy()).model_copy(update={"incomplete_expires_after": None})
     collector = PaymentCollector(engine, gateway, policy=policy, sleep=slept.append)
     if attach:
         collector.attach()

@@ -20,6 +20,7 @@ DOMAIN_ALL |= {"integration"}  # event catalog, webhook signatures (pure)
 #: package -> the packages it may import (besides itself). ``errors`` is the bottom layer.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "money": {"errors", "core"},  # subkit.money: the top-level money module (re-exports core.money)
     "core": {"errors"},
     "catalog": {"errors", "core"},
     "customer": {"errors", "core"},

@@ -17,7 +17,7 @@ from subkit.core.money import (
     sum_money,
     to_minor,
 )
-from subkit.errors import CurrencyMismatchError, FloatNotAllowedError, UnknownCurrencyError
+from subkit.errors import CurrencyMismatchError, FloatNotAllowedError, UnknownCurrencyError, ValidationError
 
 
 @pytest.mark.parametrize(("code", "digits"), [("JPY", 0), ("EUR", 2), ("USD", 2), ("KWD", 3), ("CLP", 0)])
@@ -73,10 +73,12 @@ def test_floats_are_refused(bad: float) -> None:
     assert isinstance(e.value, TypeError)
 
 
-@pytest.mark.parametrize("bad", ["NaN", "Infinity", "abc", True, None])
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "abc", True, None, Decimal("NaN"), "1e60", "9" * 60])
 def test_non_numbers_are_refused(bad: object) -> None:
-    with pytest.raises(FloatNotAllowedError):
+    # FloatNotAllowedError is for floats only (issue 10): anything else is a plain ValidationError
+    with pytest.raises(ValidationError) as e:
         decimal_of(bad)
+    assert not isinstance(e.value, FloatNotAllowedError)
 
 
 def test_unknown_currency() -> None:
@@ -115,7 +117,7 @@ def test_allocation_reference_cases() -> None:
 
 
 def test_allocation_refuses_bad_weights() -> None:
-    with pytest.raises(FloatNotAllowedError):
+    with pytest.raises(ValidationError):
         allocate_minor(10, [0, 0])
     with pytest.raises(FloatNotAllowedError):
         allocate_minor(10, [0.5, 0.5])

@@ -111,7 +111,8 @@ def history_of(sub: Subscription) -> SubscriptionHistory:
         sub.currency,
         ended if status == SubscriptionStatus.CANCELED else None,
         sub.paused_at if status == SubscriptionStatus.PAUSED else None,
-        status == SubscriptionStatus.INCOMPLETE,
+        # never paid: an incomplete subscription, or one that expired so (its first invoice voided)
+        status in (SubscriptionStatus.INCOMPLETE, SubscriptionStatus.INCOMPLETE_EXPIRED),
     )
 
 

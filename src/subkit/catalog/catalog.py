@@ -30,6 +30,7 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from subkit.catalog.metrics import BillableMetric
 from subkit.catalog.pricing import PricingModel
+from subkit.core.inputs import MAX_DEPTH, check_plain
 from subkit.core.model import Amount, CurrencyCode, Model
 from subkit.core.periods import MONTHLY, Interval
 from subkit.errors import CatalogError, NotFoundError, SubkitError
@@ -270,9 +271,27 @@ class Catalog(Model):
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Catalog:
-        """Parse and validate a catalog from JSON text; errors name the failing field."""
+        """Parse and validate a catalog from JSON text; errors name the failing field.
+
+        ``text`` must be ``str`` or ``bytes``, nested at most
+        :data:`~subkit.core.inputs.MAX_DEPTH` levels, with well-formed text (no lone surrogate).
+
+        Example:
+            >>> Catalog.from_json(None)
+            Traceback (most recent call last):
+            ...
+            subkit.errors.CatalogError: [invalid_catalog] catalog: got NoneType; pass JSON text
+        """
+        if not isinstance(text, (str, bytes, bytearray)):
+            raise CatalogError(f"got {type(text).__name__}; pass JSON text", field="catalog")
         try:
-            json.loads(text)
+            data = json.loads(text)
+        except RecursionError:
+            raise CatalogError(f"nested more than {MAX_DEPTH} levels deep", field="catalog") from None
         except ValueError as e:
             raise CatalogError(f"not valid JSON: {e}", field="catalog") from None
+        try:
+            check_plain(data, "catalog")
+        except SubkitError as e:
+            raise CatalogError(e.message, field=e.field) from None
         return cls.model_validate_json(text)

@@ -61,6 +61,8 @@ class EventType(StrEnum):
     DUNNING_STEP = "dunning.step"
     PAYMENT_METHOD_EXPIRING = "payment_method.expiring"
     CUSTOMER_ERASED = "customer.erased"
+    SUBSCRIPTION_INCOMPLETE_EXPIRED = "subscription.incomplete_expired"
+    PAYMENT_METHOD_DETACHED = "payment_method.detached"
 
 
 class Event(Value):

@@ -40,7 +40,8 @@ __all__ = [
 
 
 def _amount(value: object) -> Decimal:
-    return decimal_of(value, "")  # pydantic's location names the field
+    # pydantic's location names the field; bounds are the entry points' (stored values read back)
+    return decimal_of(value, "", bounded=False)
 
 
 #: A Decimal that refuses floats; serialized to JSON as a string (exact).

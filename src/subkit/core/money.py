@@ -29,11 +29,19 @@ from babel import Locale
 from babel.numbers import NumberPattern, get_currency_precision, is_currency
 from moneyed import CURRENCIES, Currency, Money
 
-from subkit.errors import CurrencyMismatchError, FloatNotAllowedError, UnknownCurrencyError
+from subkit.errors import (
+    CurrencyMismatchError,
+    FloatNotAllowedError,
+    UnknownCurrencyError,
+    ValidationError,
+)
 
 __all__ = [
     "CONTEXT",
     "ISO_NO_MINOR_UNIT",
+    "MAX_AMOUNT",
+    "MAX_DECIMAL",
+    "MAX_DECIMAL_TEXT",
     "ROUNDING_MODES",
     "Currency",
     "Money",
@@ -41,7 +49,9 @@ __all__ = [
     "add",
     "allocate",
     "allocate_minor",
+    "check_amount",
     "check_currency",
+    "check_rounding",
     "decimal_of",
     "exact_to_minor",
     "format_money",
@@ -76,7 +86,6 @@ class Rounding(StrEnum):
 _overrides: dict[str, int] = {}
 
 
-@lru_cache(maxsize=512)
 def check_currency(code: str) -> str:
     """Return the ISO 4217 ``code`` (upper-cased) or raise ``UnknownCurrencyError``.
 
@@ -84,7 +93,14 @@ def check_currency(code: str) -> str:
         >>> check_currency("eur")
         'EUR'
     """
-    if not isinstance(code, str) or not is_currency(code.upper()):
+    if not isinstance(code, str):
+        raise UnknownCurrencyError(f"got {type(code).__name__}; pass an ISO 4217 code", field="currency")
+    return _check_currency(code)
+
+
+@lru_cache(maxsize=512)
+def _check_currency(code: str) -> str:
+    if not is_currency(code.upper()):
         raise UnknownCurrencyError(f"{code!r} is not an ISO 4217 currency code", field="currency")
     return code.upper()
 
@@ -142,34 +158,92 @@ def set_minor_units(code: str, digits: int) -> None:
     _exponent.cache_clear()
 
 
-def decimal_of(value: object, field: str = "amount") -> Decimal:
-    """``Decimal`` from an int, str or Decimal; a float (or bool) is refused.
+#: The largest magnitude any decimal input may have (amounts, prices, quantities, weights): 10**15.
+#: Beyond it a value is refused with ``ValidationError`` (``out_of_range`` in the message);
+#: money amounts have the tighter :data:`MAX_AMOUNT`. See docs/limits.md.
+MAX_DECIMAL = Decimal(10) ** 15
+#: The largest money amount, in major units (one trillion): ``money``, prices, one-off items,
+#: credit notes. Its minor units (at most 3 digits) fit a signed 64-bit integer with room to sum.
+MAX_AMOUNT = Decimal(10) ** 12
+_MAX_INT = 10**15
+#: Longest decimal string accepted (digits, sign, point and exponent).
+MAX_DECIMAL_TEXT = 64
+
+
+def decimal_of(value: object, field: str = "amount", *, bounded: bool = True) -> Decimal:
+    """``Decimal`` from an int, str or Decimal; a float is refused, so is a bool or anything else.
+
+    Only a ``float`` raises :class:`~subkit.errors.FloatNotAllowedError`; text that is not a
+    number, a bool, ``None``, NaN/infinity or a magnitude beyond :data:`MAX_DECIMAL` raise
+    :class:`~subkit.errors.ValidationError`. ``bounded=False`` (stored values read back, whose
+    bounds were checked on the way in) skips the magnitude check.
 
     Example:
         >>> decimal_of("1.10")
         Decimal('1.10')
+        >>> decimal_of("1e60")
+        Traceback (most recent call last):
+        ...
+        subkit.errors.ValidationError: [invalid] amount: 1E+60 is out of range: at most 10**15 in magnitude
     """
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise FloatNotAllowedError(f"{value} is not a finite amount", field=field)
-        return value
-    if isinstance(value, (bool, float)):
+    if isinstance(value, float):
         raise FloatNotAllowedError(
-            f"got {value!r} ({type(value).__name__}); pass a Decimal, int or str "
-            "(floats cannot represent money exactly)",
+            f"got {value!r} (float); pass a Decimal, int or str (floats cannot represent money exactly)",
             field=field,
         )
-    if isinstance(value, int):
+    if isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, bool):
+        raise ValidationError(f"got a bool ({value}); pass a Decimal, int or str", field=field)
+    elif isinstance(value, int):
+        if bounded and not -_MAX_INT <= value <= _MAX_INT:
+            raise ValidationError("integer out of range: at most 10**15 in magnitude", field=field)
         return Decimal(value)
-    if isinstance(value, str):
+    elif isinstance(value, str):
+        if bounded and len(value) > MAX_DECIMAL_TEXT:
+            raise ValidationError(f"a number is at most {MAX_DECIMAL_TEXT} characters long", field=field)
         try:
             d = Decimal(value)
-        except decimal.InvalidOperation:
-            raise FloatNotAllowedError(f"{value!r} is not a decimal number", field=field) from None
-        if not d.is_finite():
-            raise FloatNotAllowedError(f"{value!r} is not a finite amount", field=field)
-        return d
-    raise FloatNotAllowedError(f"got {type(value).__name__}; pass a Decimal, int or str", field=field)
+        except (decimal.InvalidOperation, ValueError):
+            raise ValidationError(f"{value!r} is not a decimal number", field=field) from None
+    else:
+        raise ValidationError(f"got {type(value).__name__}; pass a Decimal, int or str", field=field)
+    if not d.is_finite():
+        raise ValidationError(f"{d} is not a finite amount", field=field)
+    if bounded and d.adjusted() >= 15 and d.copy_abs() > MAX_DECIMAL:
+        raise ValidationError(f"{d} is out of range: at most 10**15 in magnitude", field=field)
+    return d
+
+
+def check_amount(value: Decimal, field: str = "amount") -> Decimal:
+    """``value`` if its magnitude is at most :data:`MAX_AMOUNT`, else ``ValidationError``.
+
+    Example:
+        >>> check_amount(Decimal("1e12"))
+        Decimal('1E+12')
+    """
+    if value.copy_abs() > MAX_AMOUNT:
+        raise ValidationError(
+            "amount out of range: at most 10**12 (one trillion) major units in magnitude", field=field
+        )
+    return value
+
+
+def check_rounding(rounding: object) -> str:
+    """The ``decimal`` rounding mode of a :class:`Rounding` (or its value); ``ValidationError`` else.
+
+    Example:
+        >>> check_rounding("ROUND_HALF_EVEN")
+        'ROUND_HALF_EVEN'
+    """
+    mode = ROUNDING_MODES.get(rounding) if isinstance(rounding, str) else None
+    if mode is None:
+        raise ValidationError(
+            f"{rounding!r} is not a rounding mode; pass a subkit.Rounding "
+            f"({', '.join(r.name for r in Rounding)})",
+            field="rounding",
+        )
+    return mode
 
 
 def round_amount(amount: Decimal, currency: str, rounding: Rounding = Rounding.HALF_UP) -> Decimal:
@@ -179,7 +253,8 @@ def round_amount(amount: Decimal, currency: str, rounding: Rounding = Rounding.H
         >>> round_amount(Decimal("1234.5"), "JPY")
         Decimal('1235')
     """
-    return amount.quantize(_exponent(check_currency(currency)), rounding=str(rounding), context=CONTEXT)
+    mode = check_rounding(rounding)
+    return amount.quantize(_exponent(check_currency(currency)), rounding=mode, context=CONTEXT)
 
 
 def money(amount: object, currency: str, rounding: Rounding = Rounding.HALF_UP) -> Money:
@@ -190,7 +265,7 @@ def money(amount: object, currency: str, rounding: Rounding = Rounding.HALF_UP) 
         Money('5.000', 'KWD')
     """
     code = check_currency(currency)
-    return Money(round_amount(decimal_of(amount), code, rounding), code)
+    return Money(round_amount(check_amount(decimal_of(amount)), code, rounding), code)
 
 
 def to_minor(
@@ -239,12 +314,22 @@ def minor_to_decimal(minor: int, currency: str) -> Decimal:
 
 
 def from_minor(minor: int, currency: str) -> Money:
-    """``Money`` from integer minor units.
+    """``Money`` from integer minor units (an ``int``: a float, bool or str is refused).
 
     Example:
         >>> from_minor(1235, "JPY")
         Money('1235', 'JPY')
+        >>> from_minor("1", "USD")
+        Traceback (most recent call last):
+        ...
+        subkit.errors.ValidationError: [invalid] minor: got str; pass an int number of minor units
     """
+    if type(minor) is not int:
+        if isinstance(minor, float):
+            raise FloatNotAllowedError("got a float; pass an int number of minor units", field="minor")
+        raise ValidationError(f"got {type(minor).__name__}; pass an int number of minor units", field="minor")
+    if not -_MAX_INT * 1000 <= minor <= _MAX_INT * 1000:
+        raise ValidationError("minor units out of range", field="minor")
     return Money(minor_to_decimal(minor, currency), check_currency(currency))
 
 
@@ -264,7 +349,7 @@ def allocate_minor(total: int, weights: Sequence[object]) -> list[int]:
         return _allocate_ints(total, weights)  # type: ignore[arg-type]
     ws = [decimal_of(w, "weights") for w in weights]
     if not ws or any(w < 0 for w in ws) or sum(ws) == 0:
-        raise FloatNotAllowedError("weights must be non-negative with a positive sum", field="weights")
+        raise ValidationError("weights must be non-negative with a positive sum", field="weights")
     wsum = sum(ws)
     raw = [CONTEXT.divide(CONTEXT.multiply(Decimal(total), w), wsum) for w in ws]
     parts = [int(r) for r in raw]  # floor: total and weights are non-negative
@@ -279,7 +364,7 @@ def _allocate_ints(total: int, weights: Sequence[int]) -> list[int]:
     """:func:`allocate_minor` over integer weights in integer arithmetic (the same parts)."""
     wsum = sum(weights)
     if wsum == 0:
-        raise FloatNotAllowedError("weights must be non-negative with a positive sum", field="weights")
+        raise ValidationError("weights must be non-negative with a positive sum", field="weights")
     parts = [total * w // wsum for w in weights]
     left = total - sum(parts)
     if left:

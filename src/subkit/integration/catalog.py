@@ -213,6 +213,13 @@ class MethodExpiring(Payload):
     renews_at: str
 
 
+class MethodDetached(Payload):
+    """A removed payment method: whether it was the default, and the subscriptions that used it."""
+
+    default_cleared: bool
+    subscriptions: str
+
+
 @dataclass(frozen=True, slots=True)
 class EventSpec:
     """One event type in the catalog: what it is about, when it fires, its payload schema.
@@ -290,6 +297,13 @@ _SPECS = (
         "a customer's personal data is erased (erase it on your side too)",
         Empty,
     ),
+    (
+        _T.SUBSCRIPTION_INCOMPLETE_EXPIRED,
+        "subscription",
+        "the first invoice stayed unpaid past DunningPolicy.incomplete_expires_after",
+        Empty,
+    ),
+    (_T.PAYMENT_METHOD_DETACHED, "payment_method", "a payment method is removed", MethodDetached),
 )
 
 #: Every event type subkit emits, with its spec.

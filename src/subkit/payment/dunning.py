@@ -101,6 +101,13 @@ class DunningPolicy(Model):
     hard_decline_final_at_once: bool = False
     #: How long a charge may stay ``started`` (gateway unreachable, crash) before it is resumed.
     recheck_after: timedelta = Field(default=timedelta(hours=1))
+    #: How long a new subscription may stay ``incomplete`` (its first invoice unpaid) before it
+    #: expires: status ``incomplete_expired``, first invoice voided (Stripe: 23 hours). ``None``:
+    #: never; the first invoice is then dunned like any other (retries, final action).
+    incomplete_expires_after: timedelta | None = Field(default=timedelta(hours=23))
+    #: Days a ``send_invoice`` customer has to pay (the pay-by date, when the invoice has none);
+    #: after it the subscription is ``past_due`` (Stripe's default: 30).
+    days_until_due: int = Field(default=30, ge=0, le=3650)
 
     @field_validator("retry_days")
     @classmethod

@@ -151,6 +151,8 @@ class PaymentMethod(Entity):
     details: PaymentMethodDetails
     created_at: AwareDatetime
     metadata: dict[str, str] = Field(default_factory=dict)
+    #: When the customer removed it (it is then never charged, listed or made a default again).
+    detached_at: AwareDatetime | None = None
 
     def __init__(self, **data: Any) -> None:
         for key in ("metadata", "details"):

@@ -30,6 +30,7 @@ from datetime import datetime
 
 from subkit.core.events import Event
 from subkit.core.heap import frozen_heap
+from subkit.core.inputs import mask_card_numbers
 from subkit.customer.customer import Customer
 from subkit.errors import ConflictError, SubkitError
 from subkit.invoice.invoice import Invoice, InvoiceItem
@@ -42,6 +43,10 @@ from subkit.subscription.machine import run_due_action
 from subkit.subscription.model import Subscription
 
 __all__ = ["AdvanceReport", "BillingRun", "run_due_actions"]
+
+
+def _issue_time(entry: Event | tuple[Invoice, datetime]) -> datetime:
+    return entry.occurred_at if isinstance(entry, Event) else entry[1]
 
 
 @dataclass(slots=True)
@@ -151,7 +156,7 @@ class BillingRun:
             done = AdvanceReport(until=self.until)
             try:
                 work = self._batch(done)
-            except SubkitError as e:
+            except Exception as e:  # one broken subscription must not stop the run: redo singly
                 if isinstance(e, ConflictError):
                     report.conflicts += 1
                 if not self._singly():
@@ -165,16 +170,24 @@ class BillingRun:
             report.invoices += close_due_usage(self.ctx, self.invoicing, self.until)
         return report
 
-    def _due(self, uow: UnitOfWork) -> list[Subscription]:
-        """The next due subscriptions, leaving out those this run already failed to bill."""
+    def _due(self, uow: UnitOfWork) -> tuple[list[Subscription], datetime]:
+        """The next due subscriptions, leaving out those this run already failed to bill, and
+        the horizon: the due instant of the first subscription left for a later batch.
+
+        A batch runs its actions only up to the horizon, and its drafts are numbered in time
+        order, so invoice numbers follow issue time across the whole run, in one jump as in
+        daily steps (nothing outside the batch is due before the horizon).
+        """
         bad = {sid for sid, _, _ in self.report.errors}
-        found = uow.due(Subscription, self.until, self.ctx.config.batch_size + len(bad))
-        return [s for s in found if s.id not in bad][: self.ctx.config.batch_size]
+        size = self.ctx.config.batch_size
+        found = [s for s in uow.due(Subscription, self.until, size + len(bad) + 1) if s.id not in bad]
+        later = found[size].due_at if len(found) > size else None
+        return found[:size], min(later, self.until) if later is not None else self.until
 
     def _batch(self, done: AdvanceReport) -> Work | None:
         """Bill the next batch in one transaction; its committed work, or ``None`` when nothing is due."""
         with self.ctx.store.begin() as uow:
-            batch = self._due(uow)
+            batch, horizon = self._due(uow)
             if not batch:
                 return None
             ids, customer_ids = [s.id for s in batch], [s.customer_id for s in batch]
@@ -188,13 +201,14 @@ class BillingRun:
                 pending.setdefault(item.subscription_id or "", []).append(item)
             work = Work(uow, pending=pending, deferred=True)
             for sub_id in ids:
-                run_due_actions(self.ctx, self.invoicing, work, sub_id, self.until, done)
+                run_due_actions(self.ctx, self.invoicing, work, sub_id, horizon, done)
             self._issue_queued(work)
         return work
 
     def _issue_queued(self, work: Work) -> None:
         """Publish the batch's queue in order, numbering and storing each draft at its place."""
         uow, issue, finalized, queue = work.uow, self.invoicing.issue, work.finalized, work.queue or []
+        queue.sort(key=_issue_time)  # stable: numbers follow issue time, ties keep the batch order
         for entry in queue:
             if isinstance(entry, Event):  # an Event is a slotted tuple too: test it first
                 uow.publish(entry)
@@ -209,7 +223,7 @@ class BillingRun:
         """Redo the due subscriptions one per transaction; whether anything moved on."""
         report, until = self.report, self.until
         with self.ctx.store.begin() as uow:
-            ids = [s.id for s in self._due(uow)]
+            ids = [s.id for s in self._due(uow)[0]]
         progressed = False
         for sub_id in ids:
             done = AdvanceReport(until=until)
@@ -225,8 +239,14 @@ class BillingRun:
                 report.conflicts += 1
                 continue
             except SubkitError as e:
-                report.errors.append((sub_id, e.code, e.message))
+                report.errors.append((sub_id, e.code, mask_card_numbers(e.message)))
                 progressed = True  # it is set aside: the next batch goes past it
+                continue
+            except Exception as e:  # a bug or a value beyond limits: report it, bill the others
+                report.errors.append(
+                    (sub_id, "internal_error", mask_card_numbers(f"{type(e).__name__}: {e}"))
+                )
+                progressed = True
                 continue
             progressed = progressed or done.actions > 0
             report.merge(done)

@@ -20,8 +20,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from pydantic import BaseModel
+
 from subkit.catalog.catalog import Catalog
-from subkit.errors import CatalogError, NotFoundError
+from subkit.core.inputs import check_plain
+from subkit.errors import CatalogError, NotFoundError, ValidationError
 from subkit.invoice.discounts import Coupon, PromotionCode
 from subkit.services.context import CatalogRecord, ServiceContext, Work
 from subkit.subscription.model import Subscription, SubscriptionStatus
@@ -54,6 +57,7 @@ class CatalogAdmin:
         the next version with an ``effective_from``, then move subscriptions with
         :meth:`~subkit.services.plan_migration.PlanMigrations.migrate`). Nothing is written then.
         """
+        _check_entity(catalog, Catalog, "catalog")
         with self.ctx.store.begin() as uow:
             try:
                 rec: CatalogRecord | None = uow.get(CatalogRecord, "catalog")
@@ -72,12 +76,14 @@ class CatalogAdmin:
 
     def add_coupon(self, coupon: Coupon) -> Coupon:
         """Store a coupon."""
+        _check_entity(coupon, Coupon, "coupon")
         with self.ctx.store.begin() as uow:
             uow.add(coupon)
         return coupon
 
     def add_promotion_code(self, code: PromotionCode) -> PromotionCode:
         """Store a promotion code (its id is the code, upper-cased)."""
+        _check_entity(code, PromotionCode, "code")
         code = code.model_copy(update={"id": code.id.upper()})
         with self.ctx.store.begin() as uow:
             uow.get(Coupon, code.coupon_id)
@@ -115,3 +121,10 @@ def _check_pinned_versions(subs: Iterable[Subscription], old: Catalog | None, ne
                 f"with engine.migrate_subscriptions({plan_id!r})",
                 field="plans",
             )
+
+
+def _check_entity(value: object, kind: type[BaseModel], field: str) -> None:
+    """``value`` is a ``kind`` whose every text is well-formed, without card data (checked before writing)."""
+    if not isinstance(value, kind):
+        raise ValidationError(f"got {type(value).__name__}; pass a {kind.__name__}", field=field)
+    check_plain(value.model_dump(mode="json"), field)

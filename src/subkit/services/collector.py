@@ -49,6 +49,7 @@ from datetime import datetime
 from typing import Self
 
 from subkit.core.events import Event, EventType
+from subkit.core.inputs import check_id, check_metadata, check_optional_id, check_plain, check_text
 from subkit.core.periods import ensure_aware
 from subkit.payment.attempts import PaymentAttempt, Refund
 from subkit.payment.dunning import DunningPolicy
@@ -141,16 +142,21 @@ class PaymentCollector:
         the customer pays by ``send_invoice`` or bank transfer, or a debit is pending. Given
         a ``report``, the attempt, a resumption and a final action it led to are counted in it.
         """
-        return self._collection.collect(invoice_id, self._now(at), report)
+        return self._collection.collect(check_id(invoice_id, "invoice_id"), self._now(at), report)
 
     def retry_due(self, until: datetime | None = None) -> CollectionReport:
         """Run every dunning step due by ``until`` (default: now): retries, resumptions, final actions.
 
-        Also resumes refunds left ``started`` or without their credit note. Each invoice is
+        Also resumes refunds left ``started`` or without their credit note, charges open
+        invoices never attempted (a crash between finalization and the payment hook), marks
+        ``send_invoice`` subscriptions past their pay-by date ``past_due``, and expires
+        subscriptions ``incomplete`` for longer than the policy allows. Each invoice is
         handled at most once per call.
         """
         now = self.clock.now()
-        report = self._run.run(ensure_aware(until, "until") if until is not None else now, now)
+        until = ensure_aware(until, "until") if until is not None else now
+        report = self._run.run(until, now)
+        self._run.sweep(until, now, report)
         self._refunds.resume(now)
         return report
 
@@ -184,13 +190,28 @@ class PaymentCollector:
         It becomes the default when ``make_default`` is true, or when the customer has none
         yet; a new default retries the customer's open invoices at once.
         """
+        check_id(customer_id, "customer_id")
+        check_optional_id(id, "id")
+        if isinstance(details, Mapping):
+            check_plain(details, "details")
+        if metadata is not None:
+            check_metadata(metadata)
         return self._methods.add(
             customer_id, details, at=self._now(at), metadata=metadata, make_default=make_default, id=id
         )
 
     def payment_methods(self, customer_id: str) -> list[PaymentMethod]:
-        """A customer's saved payment methods, oldest first."""
-        return self._methods.of_customer(customer_id)
+        """A customer's saved payment methods (removed ones left out), oldest first."""
+        return self._methods.of_customer(check_id(customer_id, "customer_id"))
+
+    def remove_payment_method(
+        self, customer_id: str, payment_method_id: str, *, at: datetime | None = None
+    ) -> PaymentMethod:
+        """Remove a payment method: it is never charged again; as a default it is cleared.
+
+        A subscription that used it falls back to the customer's default. Idempotent.
+        """
+        return self._methods.remove(customer_id, payment_method_id, at=self._now(at))
 
     def set_default_payment_method(
         self,
@@ -205,6 +226,9 @@ class PaymentCollector:
         Every open invoice that would now be charged to this method is retried at once
         (recovery), except those with a debit pending. Returns those attempts.
         """
+        check_id(customer_id, "customer_id")
+        check_id(payment_method_id, "payment_method_id")
+        check_optional_id(subscription_id, "subscription_id")
         return self._methods.set_default(
             customer_id, payment_method_id, at=self._now(at), subscription_id=subscription_id
         )
@@ -235,9 +259,13 @@ class PaymentCollector:
         ``reference`` is an invoice number, or the reference of a customer's bank transfer
         payment method (the money then pays that customer's open invoices, oldest first).
         Less than due leaves the invoice open; more goes to the customer's credit balance.
-        A repeated ``transfer_id`` (the bank's id; a re-imported statement) is ignored.
+        A repeated ``transfer_id`` (the bank's id; a re-imported statement) is ignored; reused
+        with another amount, invoice, reference or currency it is an ``IdempotencyError``.
         Returns one succeeded attempt per invoice paid (and one without invoice for credit).
         """
+        check_optional_id(invoice_id, "invoice_id")
+        if reference is not None:
+            check_text(reference, "reference")
         return self._transfers.pay(
             invoice_id,
             amount_minor=amount_minor,

@@ -37,8 +37,9 @@ from typing import ClassVar
 
 from subkit.catalog.catalog import Catalog
 from subkit.core.events import Event
+from subkit.core.inputs import check_choice
 from subkit.core.model import Entity
-from subkit.core.money import Rounding, check_currency
+from subkit.core.money import Rounding, check_currency, check_rounding
 from subkit.core.periods import ensure_aware
 from subkit.customer.customer import Customer, Seller
 from subkit.errors import ValidationError
@@ -114,6 +115,10 @@ class BillingConfig:
                     "(subkit.fx.StaticRateProvider, subkit.adapters.ecb_rates.EcbRateProvider, or yours)",
                     field="exchange_rates",
                 )
+        check_rounding(self.rounding)
+        check_choice(Granularity, self.granularity, "granularity")
+        if type(self.batch_size) is not int or self.batch_size < 1:
+            raise ValidationError("batch_size is a positive int", field="batch_size")
 
 
 _ID_DIGITS = 24
@@ -241,8 +246,12 @@ class ServiceContext:
     bus: EventBus = field(default_factory=EventBus)
 
     def now(self, at: datetime | None = None) -> datetime:
-        """``at`` (checked aware) or the clock's now, in UTC: everything stored is UTC."""
-        return (ensure_aware(at) if at is not None else self.clock.now()).astimezone(UTC)
+        """``at`` (checked aware, years 1971 to 9998) or the clock's now, in UTC: everything stored is UTC."""
+        if at is None:
+            return self.clock.now().astimezone(UTC)
+        if not 1970 < ensure_aware(at).year < 9999:
+            raise ValidationError("a date from 1971 to 9998", field="at")
+        return at.astimezone(UTC)
 
     def billing_context(
         self, work: Work, sub: Subscription | None = None, customer: Customer | None = None

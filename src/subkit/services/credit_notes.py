@@ -28,9 +28,10 @@ from datetime import datetime
 from typing import Any
 
 from subkit.core.events import Event, EventType
-from subkit.core.money import decimal_of, to_minor
+from subkit.core.inputs import check_bool, check_id, check_optional_id, check_text
+from subkit.core.money import check_amount, decimal_of, to_minor
 from subkit.customer.customer import Customer
-from subkit.errors import DuplicateError, NotFoundError, StateError, ValidationError
+from subkit.errors import IdempotencyError, NotFoundError, StateError, ValidationError
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceStatus
 from subkit.services.context import ServiceContext
 from subkit.services.customers import change_balance
@@ -75,6 +76,11 @@ class CreditNotes:
         """
         now = self.ctx.now(at)
         config = self.ctx.config
+        check_id(invoice_id, "invoice_id")
+        id = check_optional_id(id, "id")
+        check_text(reason, "reason")
+        check_bool(refund, "refund")
+        asked = None if amount is None else check_amount(decimal_of(amount))
         with self.ctx.store.begin() as uow:
             if id is not None:
                 try:
@@ -83,8 +89,15 @@ class CreditNotes:
                     pass
                 else:
                     if found.invoice_id != invoice_id:
-                        raise DuplicateError(
+                        raise IdempotencyError(
                             f"credit note {id!r} was issued for invoice {found.invoice_id}, not {invoice_id}",
+                            field="id",
+                        )
+                    same_amount = asked is None or to_minor(asked, found.currency) == found.amount_minor
+                    if not same_amount or found.reason != reason:
+                        raise IdempotencyError(
+                            f"credit note {id!r} was issued with other parameters (amount "
+                            f"{found.amount_minor}, reason {found.reason!r}); use a new id for a new credit",
                             field="id",
                         )
                     return found
@@ -93,7 +106,7 @@ class CreditNotes:
                 raise StateError(
                     f"invoice {inv.id} is {inv.status.value}; only finalized invoices take credit notes"
                 )
-            value = inv.creditable_minor if amount is None else to_minor(decimal_of(amount), inv.currency)
+            value = inv.creditable_minor if asked is None else to_minor(asked, inv.currency)
             if value <= 0:
                 raise ValidationError("a credit note must be positive", field="amount")
             if value > inv.creditable_minor:
@@ -147,6 +160,7 @@ class CreditNotes:
 
     def of_invoice(self, invoice_id: str) -> list[CreditNote]:
         """Credit notes of an invoice."""
+        check_id(invoice_id, "invoice_id")
         with self.ctx.store.begin() as uow:
             inv = uow.get(Invoice, invoice_id)
             return [

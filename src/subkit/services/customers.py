@@ -15,7 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from subkit.core.events import Event, EventType
+from subkit.core.inputs import (
+    check_id,
+    check_int,
+    check_metadata,
+    check_optional_id,
+    check_plain,
+    check_text,
+)
 from subkit.customer.customer import Customer
+from subkit.errors import ValidationError
 from subkit.ports import UnitOfWork
 from subkit.services.context import ServiceContext, Work
 
@@ -71,7 +80,7 @@ class Customers:
 
     def create(self, *, id: str | None = None, **fields: Any) -> Customer:
         """Create and store a customer (fields of :class:`~subkit.customer.customer.Customer`)."""
-        customer = Customer(id=id or self.ctx.ids("cus"), **fields)
+        customer = Customer(id=check_optional_id(id, "id") or self.ctx.ids("cus"), **_checked(fields))
         with self.ctx.store.begin() as uow:
             uow.add(customer)
             uow.publish(
@@ -82,7 +91,12 @@ class Customers:
         return customer
 
     def update(self, customer_id: str, **changes: Any) -> Customer:
-        """Change a customer's fields (validated)."""
+        """Change a customer's fields (validated); ``id`` and ``version`` cannot change."""
+        check_id(customer_id, "customer_id")
+        for name in ("id", "version"):
+            if name in changes:
+                raise ValidationError(f"a customer's {name} cannot be changed", field=name)
+        changes = _checked(changes)
         with self.ctx.store.begin() as uow:
             cur = uow.get(Customer, customer_id)
             new = Customer(**{**cur.model_dump(), **changes, "version": cur.version + 1})
@@ -100,5 +114,37 @@ class Customers:
 
     def get(self, customer_id: str) -> Customer:
         """A customer by id."""
+        check_id(customer_id, "customer_id")
         with self.ctx.store.begin() as uow:
             return uow.get(Customer, customer_id)
+
+
+#: The largest credit balance a customer may be given, in minor units.
+MAX_CREDIT_MINOR = 10**15
+
+
+def _checked(fields: dict[str, Any]) -> dict[str, Any]:
+    """Customer fields checked as plain, well-formed data with no card data (PCI) before the model.
+
+    Example:
+        >>> _checked({"name": "Ada", "metadata": {"cvc": "1"}})
+        Traceback (most recent call last):
+        ...
+        subkit.errors.SensitiveDataError: [sensitive_data] metadata.cvc: card security codes (CVV/CVC) \
+must never be sent to subkit
+    """
+    out = {}
+    for name, value in fields.items():
+        check_text(name, "field name")  # an unknown field's name shows in the model's error
+        if name == "metadata":
+            value = check_metadata(value, name)
+        elif name == "credit_minor":
+            value = check_int(value, name, low=0, high=MAX_CREDIT_MINOR)
+        elif name == "default_payment_method_id":
+            value = check_optional_id(value, name)
+        elif hasattr(value, "model_dump"):
+            check_plain(value.model_dump(mode="json"), name)
+        else:
+            check_plain(value, name)
+        out[name] = value
+    return out

@@ -6,6 +6,15 @@ final action. :meth:`DunningRun.run` handles each due invoice at most once per c
 counts what it did in a :class:`~subkit.services.collection.CollectionReport`; a lost race
 with another worker is counted as a conflict, not raised.
 
+:meth:`DunningRun.sweep` then looks at what no ``due_at`` points to (issue 10):
+
+- an open invoice of a ``charge_automatically`` customer with no attempt at all (finalized just
+  before a crash, before the payment hook ran) is charged now, exactly once (attempt keys);
+- a ``send_invoice`` customer's subscription becomes ``past_due`` once an open invoice's pay-by
+  date (``payment_due_at``, else ``DunningPolicy.days_until_due`` after issue) has passed;
+- a subscription still ``incomplete`` ``DunningPolicy.incomplete_expires_after`` (23 hours)
+  after it was created expires: ``incomplete_expired``, its first invoice voided, no renewal.
+
 Example:
     >>> from datetime import datetime, UTC
     >>> from subkit.payment.dunning import DunningPolicy
@@ -21,8 +30,10 @@ Example:
 
 from __future__ import annotations
 
-from datetime import datetime
+from contextlib import suppress
+from datetime import datetime, timedelta
 
+from subkit.core.events import Event, EventType
 from subkit.customer.customer import CollectionMethod, Customer
 from subkit.errors import ConcurrencyError, DuplicateError
 from subkit.invoice.invoice import Invoice, InvoiceStatus
@@ -30,8 +41,10 @@ from subkit.payment.attempts import AttemptReason, AttemptStatus, PaymentAttempt
 from subkit.payment.dunning import StepKind
 from subkit.ports import Store
 from subkit.services.collection import Collection, CollectionReport
+from subkit.services.customers import change_balance
 from subkit.services.dunning_service import DunningService
 from subkit.services.payment_records import charge_target, invoice_attempts
+from subkit.subscription.model import Subscription, SubscriptionStatus
 
 __all__ = ["DunningRun"]
 
@@ -74,6 +87,76 @@ class DunningRun:
                 except (ConcurrencyError, DuplicateError):
                     report.conflicts += 1
         return report
+
+    def sweep(self, until: datetime, at: datetime, report: CollectionReport) -> None:
+        """Collect open invoices never attempted, mark overdue ``send_invoice`` subscriptions
+        ``past_due``, and expire ``incomplete`` subscriptions (see the module docstring)."""
+        policy = self.dunning.policy
+        with self.store.begin() as uow:
+            open_invoices = [i for i in uow.find(Invoice, status=InvoiceStatus.OPEN) if i.due_at is None]
+            expiry = policy.incomplete_expires_after
+            incomplete = (
+                [] if expiry is None else uow.find(Subscription, status=SubscriptionStatus.INCOMPLETE)
+            )
+        for sub in incomplete:
+            if expiry is not None and sub.created_at + expiry <= until:
+                with suppress(ConcurrencyError, DuplicateError):
+                    self._expire(sub.id, at)
+        for inv in open_invoices:
+            try:
+                self._sweep_invoice(inv.id, until, at, report)
+            except (ConcurrencyError, DuplicateError):
+                report.conflicts += 1
+
+    def _sweep_invoice(
+        self, invoice_id: str, until: datetime, at: datetime, report: CollectionReport
+    ) -> None:
+        with self.store.begin() as uow:
+            inv = uow.get(Invoice, invoice_id)
+            if inv.status != InvoiceStatus.OPEN or inv.due_at is not None or inv.amount_remaining_minor == 0:
+                return
+            customer = uow.get(Customer, inv.customer_id)
+            if customer.collection_method == CollectionMethod.CHARGE_AUTOMATICALLY:
+                orphan = not invoice_attempts(uow, inv)
+            else:
+                orphan = False
+                pay_by = inv.payment_due_at or inv.created_at + timedelta(
+                    days=self.dunning.policy.days_until_due
+                )
+                if pay_by <= until and inv.subscription_id is not None:
+                    sub = uow.get(Subscription, inv.subscription_id)
+                    if sub.status == SubscriptionStatus.ACTIVE:
+                        uow.update(sub.bumped(status=SubscriptionStatus.PAST_DUE))
+                        uow.publish(
+                            Event.of(
+                                EventType.SUBSCRIPTION_PAST_DUE,
+                                at,
+                                sub.id,
+                                customer_id=sub.customer_id,
+                                invoice_id=inv.id,
+                            )
+                        )
+        if orphan:
+            self.collection.charge(invoice_id, AttemptReason.INITIAL, at, report=report)
+
+    def _expire(self, sub_id: str, at: datetime) -> None:
+        """An ``incomplete`` subscription whose first invoice was not paid in time ends."""
+        with self.store.begin() as uow:
+            sub = uow.get(Subscription, sub_id)
+            if sub.status != SubscriptionStatus.INCOMPLETE:
+                return
+            uow.update(sub.bumped(status=SubscriptionStatus.INCOMPLETE_EXPIRED, ended_at=at, due_at=None))
+            uow.publish(
+                Event.of(EventType.SUBSCRIPTION_INCOMPLETE_EXPIRED, at, sub.id, customer_id=sub.customer_id)
+            )
+            for inv in uow.find(Invoice, subscription_id=sub.id, status=InvoiceStatus.OPEN):
+                if inv.amount_paid_minor:
+                    continue  # money was received: leave it to a person (refund or credit)
+                uow.update(inv.void(at))
+                if inv.credit_applied_minor:  # the balance it used is given back, as a void does
+                    cus = uow.get(Customer, inv.customer_id)
+                    change_balance(uow, cus, inv.credit_applied_minor, at, invoice_id=inv.id)
+                uow.publish(Event.of(EventType.INVOICE_VOIDED, at, inv.id, customer_id=inv.customer_id))
 
     def _step(self, invoice_id: str, at: datetime, report: CollectionReport) -> None:
         final = False

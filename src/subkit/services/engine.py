@@ -40,7 +40,10 @@ from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 from subkit.catalog.catalog import Catalog
 from subkit.core.events import Event, EventType
+from subkit.core.inputs import MAX_QUANTITY, check_id, check_optional_id, check_plain
+from subkit.core.money import decimal_of
 from subkit.customer.customer import Customer
+from subkit.errors import ValidationError
 from subkit.invoice.discounts import Coupon, PromotionCode
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceItem, InvoiceLine
 from subkit.ports import Clock, EventPublisher, Store
@@ -57,6 +60,7 @@ from subkit.services.invoicing import Invoicing
 from subkit.services.metering import Metering
 from subkit.services.outbox import relay
 from subkit.services.plan_migration import PlanMigration, PlanMigrations
+from subkit.services.preview import Preview
 from subkit.services.progressive import check_thresholds
 from subkit.services.subscriptions import Subscriptions, When
 from subkit.services.usage_rating import current_usage
@@ -284,11 +288,20 @@ class BillingEngine:
         *,
         quantity: object = None,
         item_id: str | None = None,
-        when: When = "auto",
+        when: When | None = None,
         proration: ProrationBehavior | None = None,
         at: datetime | None = None,
-    ) -> list[InvoiceLine]:
-        """The invoice lines :meth:`change_plan` would produce at the same instant; writes nothing."""
+    ) -> Preview:
+        """What the change would do at the same instant, with the action's defaults; writes nothing.
+
+        Without ``when``, the default of the action the arguments name: :meth:`change_quantity`'s
+        ``"now"`` when only a quantity is given, :meth:`change_plan`'s ``"auto"`` otherwise. The
+        :class:`~subkit.services.preview.Preview` has the lines, the totals, and the draft invoice
+        when the lines are invoiced at once (``pending`` when they wait for the next invoice); it
+        is also a sequence of its lines, as previews were.
+        """
+        if when is None:
+            when = "now" if plan_id is None and quantity is not None else "auto"
         return self._subscriptions.change_plan(
             subscription_id,
             plan_id,
@@ -399,6 +412,16 @@ class BillingEngine:
         The same ``id`` with other content is ``UsageConflictError``; an unknown metric is
         ``UnknownMetricError`` (see :mod:`subkit.services.metering`).
         """
+        # input checks only (issue 10); the event's idempotency and quantity rules are metering's
+        check_id(subscription_id, "subscription_id")
+        check_id(metric, "metric")
+        check_optional_id(id, "id")
+        if quantity is not None and decimal_of(quantity, "quantity").copy_abs() > MAX_QUANTITY:
+            raise ValidationError(
+                "usage quantity is out of range: at most 10**12 in magnitude", field="quantity"
+            )
+        if properties is not None:
+            check_plain(properties, "properties")
         return self._metering.record(subscription_id, metric, quantity, at=at, id=id, properties=properties)
 
     # ------------------------------------------------------------------ the clock moves
@@ -438,15 +461,29 @@ class BillingEngine:
         subscription_id: str | None = None,
         quantity: object = 1,
         at: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> InvoiceItem:
-        """A one-off charge (or credit, if negative) for the customer's next invoice."""
+        """A one-off charge (or credit, if negative) for the customer's next invoice.
+
+        A retry with the same ``idempotency_key`` and parameters returns the first item;
+        the key with other parameters is an ``IdempotencyError``.
+        """
         return self._invoicing.add_item(
-            customer_id, description, amount, subscription_id=subscription_id, quantity=quantity, at=at
+            customer_id,
+            description,
+            amount,
+            subscription_id=subscription_id,
+            quantity=quantity,
+            at=at,
+            idempotency_key=idempotency_key,
         )
 
-    def invoice_now(self, customer_id: str, *, at: datetime | None = None) -> Invoice | None:
-        """Invoice a customer's pending items that belong to no subscription."""
-        return self._invoicing.invoice_now(customer_id, at=at)
+    def invoice_now(
+        self, customer_id: str, *, at: datetime | None = None, idempotency_key: str | None = None
+    ) -> Invoice | None:
+        """Invoice a customer's pending items that belong to no subscription (a retry with the
+        same ``idempotency_key`` returns the first call's invoice)."""
+        return self._invoicing.invoice_now(customer_id, at=at, idempotency_key=idempotency_key)
 
     def get_invoice(self, invoice_id: str) -> Invoice:
         """An invoice by id."""
@@ -479,8 +516,9 @@ class BillingEngine:
         """Credit a finalized invoice, fully (no ``amount``) or partly; never more than its total.
 
         On an open invoice the credit first reduces what is still due; the rest (or all, on
-        a paid invoice) goes to the customer's credit balance, or is marked for refund. With
-        ``id``, an existing credit note of that id is returned unchanged (idempotent).
+        a paid invoice) goes to the customer's credit balance, or is marked for refund. ``id``
+        is the idempotency key: an existing credit note of that id is returned unchanged; the
+        id reused with another invoice, amount or reason is an error.
         """
         return self._credit_notes.issue(invoice_id, amount, reason=reason, at=at, refund=refund, id=id)
 

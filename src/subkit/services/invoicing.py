@@ -29,7 +29,9 @@ from datetime import datetime
 from typing import Any
 
 from subkit.core.events import Event, EventType
+from subkit.core.inputs import check_id, check_optional_id, check_quantity, check_text
 from subkit.core.model import trusted_copy
+from subkit.core.money import check_amount, decimal_of, minor_to_decimal
 from subkit.customer.customer import Customer
 from subkit.invoice.invoice import (
     BillingReason,
@@ -43,6 +45,7 @@ from subkit.ports import UnitOfWork
 from subkit.services.context import ServiceContext, Work
 from subkit.services.customers import change_balance
 from subkit.services.fx_locking import lock_rate
+from subkit.services.idempotency import recalled, remember
 from subkit.services.taxes import tax_lines
 from subkit.services.wallets import consume_credits, restore_credits
 from subkit.subscription.model import Outcome, Subscription
@@ -212,10 +215,25 @@ class Invoicing:
         subscription_id: str | None = None,
         quantity: object = 1,
         at: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> InvoiceItem:
-        """A one-off charge (or credit, if negative) for the customer's next invoice."""
+        """A one-off charge (or credit, if negative) for the customer's next invoice.
+
+        With ``idempotency_key``, a retry with the same parameters returns the item the first
+        call created; the same key with other parameters is an ``IdempotencyError``.
+        """
         now = self.ctx.now(at)
+        check_id(customer_id, "customer_id")
+        check_text(description, "description")
+        subscription_id = check_optional_id(subscription_id, "subscription_id")
+        amount = check_amount(decimal_of(amount))
+        quantity = check_quantity(quantity)
+        params = (customer_id, description, str(amount), subscription_id, str(quantity))
         with self.ctx.store.begin() as uow:
+            if idempotency_key is not None:
+                done = recalled(uow, "invoice_item", idempotency_key, params)
+                if done is not None:
+                    return uow.get(InvoiceItem, done[0])
             customer = uow.get(Customer, customer_id)
             currency = customer.currency
             if subscription_id is not None:
@@ -228,6 +246,7 @@ class Invoicing:
                 unit_amount=amount,
                 rounding=self.ctx.config.rounding,
             )
+            check_amount(minor_to_decimal(line.amount_minor, currency), "amount")
             item = InvoiceItem(
                 id=self.ctx.ids("ii"),
                 customer_id=customer_id,
@@ -237,21 +256,39 @@ class Invoicing:
                 created_at=now,
             )
             uow.add(item)
+            if idempotency_key is not None:
+                remember(uow, "invoice_item", idempotency_key, params, [item.id])
         return item
 
-    def invoice_now(self, customer_id: str, *, at: datetime | None = None) -> Invoice | None:
-        """Invoice a customer's pending items that belong to no subscription."""
+    def invoice_now(
+        self, customer_id: str, *, at: datetime | None = None, idempotency_key: str | None = None
+    ) -> Invoice | None:
+        """Invoice a customer's pending items that belong to no subscription.
+
+        With ``idempotency_key``, a retry returns what the first call returned (the invoice,
+        or ``None``) instead of invoicing items added since; the key is bound to the customer.
+        """
         now = self.ctx.now(at)
+        check_id(customer_id, "customer_id")
+        params = (customer_id,)
         with self.ctx.store.begin() as uow:
+            if idempotency_key is not None:
+                done = recalled(uow, "invoice_now", idempotency_key, params)
+                if done is not None:
+                    return uow.get(Invoice, done[0]) if done else None
             customer = uow.get(Customer, customer_id)
             if not [
                 i
                 for i in uow.find(InvoiceItem, status="pending", customer_id=customer_id)
                 if i.subscription_id is None
             ]:
+                if idempotency_key is not None:
+                    remember(uow, "invoice_now", idempotency_key, params, ())
                 return None
             work = Work(uow)
             inv = self.invoice(work, customer, [], now, None, BillingReason.MANUAL, None)
+            if idempotency_key is not None:
+                remember(uow, "invoice_now", idempotency_key, params, [inv.id])
         if self.ctx.committed(work) and inv is not None:
             with self.ctx.store.begin() as uow:
                 return uow.get(Invoice, inv.id)
@@ -261,6 +298,7 @@ class Invoicing:
     def void(self, invoice_id: str, *, at: datetime | None = None) -> Invoice:
         """Void an unpaid open invoice (the credit balance it used is given back)."""
         now = self.ctx.now(at)
+        check_id(invoice_id, "invoice_id")
         with self.ctx.store.begin() as uow:
             inv = uow.get(Invoice, invoice_id)
             new = inv.void(now)
@@ -276,6 +314,7 @@ class Invoicing:
     def mark_uncollectible(self, invoice_id: str, *, at: datetime | None = None) -> Invoice:
         """Write off an open invoice."""
         now = self.ctx.now(at)
+        check_id(invoice_id, "invoice_id")
         with self.ctx.store.begin() as uow:
             new = uow.get(Invoice, invoice_id).mark_uncollectible()
             uow.update(new)
@@ -287,6 +326,7 @@ class Invoicing:
     # ------------------------------------------------------------------ reading
     def get(self, invoice_id: str) -> Invoice:
         """An invoice by id."""
+        check_id(invoice_id, "invoice_id")
         with self.ctx.store.begin() as uow:
             return uow.get(Invoice, invoice_id)
 
@@ -295,6 +335,8 @@ class Invoicing:
     ) -> list[Invoice]:
         """Invoices of a customer or subscription (all when neither), oldest first."""
         where: dict[str, object] = {}
+        check_optional_id(customer_id, "customer_id")
+        check_optional_id(subscription_id, "subscription_id")
         if customer_id:
             where["customer_id"] = customer_id
         if subscription_id:

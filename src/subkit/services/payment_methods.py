@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from subkit.core.events import Event, EventType
+from subkit.core.inputs import check_id
 from subkit.customer.customer import CollectionMethod, Customer
 from subkit.errors import NotFoundError, ValidationError
 from subkit.payment.attempts import PaymentAttempt
@@ -85,9 +86,53 @@ class PaymentMethods:
         return pm
 
     def of_customer(self, customer_id: str) -> list[PaymentMethod]:
-        """A customer's saved payment methods, oldest first."""
+        """A customer's saved payment methods (removed ones left out), oldest first."""
         with self.store.begin() as uow:
-            return uow.find(PaymentMethod, customer_id=customer_id)
+            return [pm for pm in uow.find(PaymentMethod, customer_id=customer_id) if pm.detached_at is None]
+
+    def remove(self, customer_id: str, payment_method_id: str, *, at: datetime) -> PaymentMethod:
+        """Remove (detach) a payment method: never charged again; a default or subscription
+        method it was is cleared (the subscription falls back to the customer's default).
+
+        Removing it again returns it unchanged. The token stays at the gateway: detach it
+        there too if the gateway keeps customers' methods.
+        """
+        check_id(customer_id, "customer_id")
+        check_id(payment_method_id, "payment_method_id")
+
+        def write() -> PaymentMethod:
+            with self.store.begin() as uow:
+                pm = uow.get(PaymentMethod, payment_method_id)
+                if pm.customer_id != customer_id:
+                    raise ValidationError(
+                        f"payment method {pm.id} belongs to another customer", field="payment_method_id"
+                    )
+                if pm.detached_at is not None:
+                    return pm
+                removed = pm.bumped(detached_at=at)
+                uow.update(removed)
+                customer = uow.get(Customer, customer_id)
+                default_cleared = customer.default_payment_method_id == pm.id
+                if default_cleared:
+                    uow.update(customer.bumped(default_payment_method_id=None))
+                subs = [
+                    s for s in uow.find(Subscription, customer_id=customer_id) if s.payment_method_id == pm.id
+                ]
+                for sub in subs:
+                    uow.update(sub.bumped(payment_method_id=None))
+                uow.publish(
+                    Event.of(
+                        EventType.PAYMENT_METHOD_DETACHED,
+                        at,
+                        pm.id,
+                        customer_id=customer_id,
+                        default_cleared=default_cleared,
+                        subscriptions=",".join(s.id for s in subs),
+                    )
+                )
+                return removed
+
+        return retrying(write)
 
     def set_default(
         self,
@@ -107,6 +152,8 @@ class PaymentMethods:
                     raise ValidationError(
                         f"payment method {pm.id} belongs to another customer", field="payment_method_id"
                     )
+                if pm.detached_at is not None:
+                    raise ValidationError(f"payment method {pm.id} was removed", field="payment_method_id")
                 if subscription_id is not None:
                     sub = uow.get(Subscription, subscription_id)
                     if sub.customer_id != customer_id:
@@ -155,7 +202,7 @@ class PaymentMethods:
                 except NotFoundError:
                     continue
                 expires = pm.expires_at
-                if expires is None or expires > renewal:
+                if expires is None or expires > renewal or pm.detached_at is not None:
                     continue
                 key = f"expiring:{pm.id}:{renewal.isoformat()}"
                 if uow.claimed(key):

@@ -90,7 +90,7 @@ def charge_target(uow: UnitOfWork, inv: Invoice, customer: Customer) -> PaymentM
         pm = uow.get(PaymentMethod, pm_id)
     except NotFoundError:
         return None
-    return pm if pm.customer_id == customer.id else None
+    return pm if pm.customer_id == customer.id and pm.detached_at is None else None
 
 
 def credit_balance(uow: UnitOfWork, customer_id: str, amount: int, at: datetime, **data: str) -> None:

@@ -27,11 +27,11 @@ from datetime import datetime
 from typing import Protocol
 
 from subkit.core.events import Event, EventType
+from subkit.core.inputs import check_id, check_text
 from subkit.core.money import minor_to_decimal
 from subkit.errors import GatewayError, StateError, ValidationError
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceStatus
 from subkit.payment.attempts import PaymentAttempt, Refund, RefundStatus
-from subkit.payment.pci import reject_card_data
 from subkit.payment.results import PaymentStatus
 from subkit.ports import PaymentGateway, Store
 from subkit.services.payment_records import invoice_attempts, retrying
@@ -96,7 +96,10 @@ class Refunds:
 
     def refund(self, invoice_id: str, amount_minor: int | None, *, reason: str, at: datetime) -> Refund:
         """Refund a paid invoice (all that was charged, or ``amount_minor``), resuming one in flight first."""
-        reject_card_data(reason, "reason")
+        check_id(invoice_id, "invoice_id")
+        check_text(reason, "reason")
+        if amount_minor is not None and (type(amount_minor) is not int or amount_minor <= 0):
+            raise ValidationError("amount_minor must be a positive int (minor units)", field="amount_minor")
         with self.store.begin() as uow:
             inv = uow.get(Invoice, invoice_id)
             in_flight = [

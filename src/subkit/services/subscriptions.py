@@ -30,6 +30,18 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+from subkit.core.inputs import (
+    MAX_TRIAL_DAYS,
+    check_bool,
+    check_choice,
+    check_id,
+    check_int,
+    check_metadata,
+    check_optional_id,
+    check_quantity,
+    mask_card_numbers,
+)
+from subkit.core.money import MAX_AMOUNT, minor_units
 from subkit.core.periods import ensure_aware
 from subkit.customer.customer import Customer
 from subkit.errors import CouponError, NotFoundError, StateError, ValidationError
@@ -38,6 +50,7 @@ from subkit.invoice.invoice import BillingReason, Invoice, InvoiceLine
 from subkit.services.billing_run import AdvanceReport, run_due_actions
 from subkit.services.context import ServiceContext, Work
 from subkit.services.invoicing import Invoicing
+from subkit.services.preview import Preview
 from subkit.subscription.machine import cancel as _cancel
 from subkit.subscription.machine import change_items as _change_items
 from subkit.subscription.machine import create as _create
@@ -86,6 +99,7 @@ class Subscriptions:
 
     def get(self, subscription_id: str) -> Subscription:
         """A subscription by id."""
+        check_id(subscription_id, "subscription_id")
         with self.ctx.store.begin() as uow:
             return uow.get(Subscription, subscription_id)
 
@@ -156,10 +170,16 @@ class Subscriptions:
         **options: Any,
     ) -> tuple[Outcome, Invoice | None, Work]:
         at = self.ctx.now(at)
+        check_id(customer_id, "customer_id")
         if items is None:
             if plan_id is None:
                 raise ValidationError("give a plan_id or items", field="plan_id")
             items = [(plan_id, quantity)]
+        items = _checked_items(items)
+        id = check_optional_id(id, "id")
+        coupon = check_optional_id(coupon, "coupon")
+        promotion_code = check_optional_id(promotion_code, "promotion_code")
+        options = _checked_options(options)
         uow = self.ctx.store.begin()
         with uow:
             work = Work(uow)
@@ -178,6 +198,7 @@ class Subscriptions:
                 **options,
             )
             _count_redemptions(work, coupons)
+            _check_amounts(out)
             inv = self.invoicing.apply(work, out, customer, new=True)
             if dry_run:
                 uow.rollback()
@@ -185,12 +206,14 @@ class Subscriptions:
 
     # ------------------------------------------------------------------ commands on a subscription
     def _run(self, sub_id: str, op: _Op, *, dry_run: bool = False) -> tuple[Outcome, Invoice | None]:
+        check_id(sub_id, "subscription_id")
         uow = self.ctx.store.begin()
         with uow:
             work = Work(uow)
             sub = uow.get(Subscription, sub_id)
             customer = uow.get(Customer, sub.customer_id)
             out = op(sub, self.ctx.billing_context(work, sub, customer), customer)
+            _check_amounts(out)
             inv = self.invoicing.apply(work, out, customer)
             if dry_run:
                 if inv is not None:
@@ -212,14 +235,23 @@ class Subscriptions:
         proration: ProrationBehavior | None = None,
         at: datetime | None = None,
         dry_run: bool = False,
-    ) -> tuple[Subscription, list[InvoiceLine]]:
+    ) -> tuple[Subscription, Preview]:
         """Change plan and/or quantity: ``now``, at ``period_end``, at a date, or ``auto``.
 
         ``auto``: upgrades (the new full-period price is not lower) take effect now with
-        proration; downgrades wait for the period end. Returns the subscription and the lines
-        invoiced (with ``dry_run``, what would be: nothing is written).
+        proration; downgrades wait for the period end. Returns the subscription and a
+        :class:`~subkit.services.preview.Preview` of what was invoiced or left pending (with
+        ``dry_run``, of what would be: nothing is written).
         """
         at = self.ctx.now(at)
+        plan_id = check_optional_id(plan_id, "plan_id")
+        item_id = check_optional_id(item_id, "item_id")
+        if quantity is not None:
+            quantity = check_quantity(quantity)
+        if proration is not None:
+            proration = check_choice(ProrationBehavior, proration, "proration")
+        if not isinstance(when, datetime) and when not in ("auto", "now", "period_end"):
+            raise ValidationError("when is 'auto', 'now', 'period_end' or an aware datetime", field="when")
 
         def op(sub: Subscription, ctx: BillingContext, customer: Customer) -> Outcome:
             target: datetime | None
@@ -237,11 +269,20 @@ class Subscriptions:
                     sub, ctx, at=at, item_id=item_id, plan_id=plan_id, quantity=quantity, proration=proration
                 )
             return _schedule_change(
-                sub, ctx, at=at, when=target, item_id=item_id, plan_id=plan_id, quantity=quantity
+                sub,
+                ctx,
+                at=at,
+                when=target,
+                item_id=item_id,
+                plan_id=plan_id,
+                quantity=quantity,
+                proration=proration,
             )
 
         out, inv = self._run(subscription_id, op, dry_run=dry_run)
-        return out.subscription, (list(inv.lines) if inv is not None else out.lines)
+        if inv is not None and dry_run:
+            inv = inv.model_copy(update={"number": None})  # a preview takes no number
+        return out.subscription, Preview.of(out.lines, out.subscription.currency, inv)
 
     def scheduled_changes(self, subscription_id: str) -> tuple[ScheduledChange, ...]:
         """The plan and quantity changes waiting on a subscription, soonest first."""
@@ -276,6 +317,8 @@ class Subscriptions:
     ) -> Subscription:
         """Cancel at period end (default), or now (optionally crediting unused time)."""
         now = self.ctx.now(at)
+        check_bool(at_period_end, "at_period_end")
+        check_bool(prorate, "prorate")
         out, _ = self._run(
             subscription_id,
             lambda s, c, _: _cancel(s, c, at=now, at_period_end=at_period_end, prorate=prorate),
@@ -287,6 +330,7 @@ class Subscriptions:
     ) -> list[InvoiceLine]:
         """The final invoice lines a cancellation now would produce; writes nothing."""
         now = self.ctx.now(at)
+        check_bool(prorate, "prorate")
         return self._lines(
             self._run(
                 subscription_id,
@@ -305,6 +349,7 @@ class Subscriptions:
     ) -> Subscription:
         """Pause billing (renewals charge nothing until resumed)."""
         now = self.ctx.now(at)
+        resume_at = None if resume_at is None else self.ctx.now(resume_at)
         out, _ = self._run(subscription_id, lambda s, c, _: _pause(s, at=now, resume_at=resume_at))
         return out.subscription
 
@@ -329,6 +374,7 @@ class Subscriptions:
         Usage recorded so far counts; usage still to come does not. ``None`` when the
         subscription ends or pauses at its period end.
         """
+        check_id(subscription_id, "subscription_id")
         uow = self.ctx.store.begin()
         with uow:
             sub = uow.get(Subscription, subscription_id)
@@ -357,6 +403,9 @@ class Subscriptions:
     ) -> Subscription:
         """Attach a coupon to a live subscription; it covers cycles from the next one."""
         now = self.ctx.now(at)
+        check_id(subscription_id, "subscription_id")
+        coupon = check_optional_id(coupon, "coupon")
+        promotion_code = check_optional_id(promotion_code, "promotion_code")
         with self.ctx.store.begin() as uow:
             work = Work(uow)
             sub = uow.get(Subscription, subscription_id)
@@ -405,3 +454,63 @@ def _count_redemptions(work: Work, coupons: Sequence[Coupon]) -> None:
         new = c.bumped(times_redeemed=c.times_redeemed + 1)
         work.update(new)
         work.coupons[c.id] = new
+
+
+def _checked_items(items: object) -> list[tuple[str, object]]:
+    """``(plan_id, quantity)`` pairs, each checked (ids, quantities within bounds)."""
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+        raise ValidationError("items is a list of (plan_id, quantity) pairs", field="items")
+    out: list[tuple[str, object]] = []
+    for n, pair in enumerate(items):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValidationError("each item is a (plan_id, quantity) pair", field=f"items.{n}")
+        out.append((check_id(pair[0], "plan_id"), check_quantity(pair[1])))
+    return out
+
+
+def _checked_options(options: dict[str, Any]) -> dict[str, Any]:
+    """:meth:`Subscriptions.subscribe`'s keyword options, checked (types, trial length, metadata)."""
+    known = {
+        "trial_days",
+        "trial_requires_payment_method",
+        "trial_end_behavior",
+        "proration_behavior",
+        "metadata",
+        "payment_method_id",
+    }
+    unknown = set(options) - known
+    if unknown:
+        names = mask_card_numbers(", ".join(sorted(unknown)))
+        raise ValidationError(f"unknown option(s): {names}", field="options")
+    out = dict(options)
+    if out.get("trial_days") is not None:
+        out["trial_days"] = check_int(out["trial_days"], "trial_days", low=0, high=MAX_TRIAL_DAYS)
+    if "trial_requires_payment_method" in out:
+        check_bool(out["trial_requires_payment_method"], "trial_requires_payment_method")
+    if "trial_end_behavior" in out:
+        out["trial_end_behavior"] = check_choice(
+            TrialEndBehavior, out["trial_end_behavior"], "trial_end_behavior"
+        )
+    if "proration_behavior" in out:
+        out["proration_behavior"] = check_choice(
+            ProrationBehavior, out["proration_behavior"], "proration_behavior"
+        )
+    if "metadata" in out:
+        out["metadata"] = check_metadata(out["metadata"])
+    if "payment_method_id" in out:
+        out["payment_method_id"] = check_optional_id(out["payment_method_id"], "payment_method_id")
+    return out
+
+
+def _check_amounts(out: Outcome) -> None:
+    """Refuse an operation whose lines exceed :data:`~subkit.core.money.MAX_AMOUNT` (quantity x price)."""
+    lines = [*out.invoice_lines, *out.pending_lines]
+    if not lines:
+        return
+    limit = int(MAX_AMOUNT) * 10 ** minor_units(out.subscription.currency)
+    for ln in lines:
+        if abs(ln.amount_minor) > limit:
+            raise ValidationError(
+                "a line's amount is out of range: at most 10**12 major units (lower the quantity)",
+                field="quantity",
+            )

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from subkit.core.events import Event, EventType
+from subkit.core.inputs import check_id
 from subkit.core.money import check_currency
 from subkit.customer.customer import Customer
 from subkit.errors import CurrencyMismatchError, NotFoundError, ValidationError
@@ -40,6 +41,7 @@ from subkit.payment.attempts import AttemptReason, AttemptStatus, PaymentAttempt
 from subkit.payment.methods import PaymentMethodType
 from subkit.payment.pci import reject_card_data
 from subkit.ports import Store, UnitOfWork
+from subkit.services.idempotency import recalled, remember
 from subkit.services.payment_records import apply_payment, credit_balance, invoice_attempts, retrying
 
 __all__ = ["Transfers"]
@@ -80,15 +82,22 @@ class Transfers:
             raise ValidationError("give the invoice_id or the transfer's reference", field="reference")
         if reference is not None:
             reject_card_data(reference, "reference")
+        if transfer_id is not None:
+            check_id(transfer_id, "transfer_id")
         now = at
 
         def write() -> list[PaymentAttempt]:
             with self.store.begin() as uow:
                 if transfer_id is not None:
                     key = f"transfer:{transfer_id}"
+                    params = (invoice_id, amount_minor, reference, currency)
                     if uow.claimed(key):
+                        # the same statement line again is ignored; the same id with another
+                        # amount (or target) is an error, not a silent no-op
+                        recalled(uow, "transfer", transfer_id, params)
                         return []
                     uow.claim(key)
+                    remember(uow, "transfer", transfer_id, params, ())
                 customer, invoices, one = self._target(uow, invoice_id, reference)
                 if one:  # a named invoice: the transfer is in its currency
                     cur = check_currency(currency) if currency else invoices[0].currency

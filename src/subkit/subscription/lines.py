@@ -105,7 +105,7 @@ def _next_due(
     schedule: tuple[ScheduledChange, ...],
     resume_at: datetime | None,
 ) -> datetime | None:
-    if status == SubscriptionStatus.CANCELED:
+    if status == SubscriptionStatus.CANCELED or status == SubscriptionStatus.INCOMPLETE_EXPIRED:
         return None
     due = period_end
     if schedule and schedule[0].at < due:

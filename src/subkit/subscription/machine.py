@@ -46,6 +46,7 @@ from subkit.core.periods import UTC, cycle_period, cycle_start, ensure_aware, zo
 from subkit.errors import CatalogError, IllegalTransitionError, ValidationError
 from subkit.invoice.discounts import AppliedDiscount, Coupon
 from subkit.invoice.invoice import BillingReason, InvoiceLine
+from subkit.subscription.interval_change import change_interval
 from subkit.subscription.lines import (
     advance_lines,
     arrears_lines,
@@ -251,10 +252,9 @@ def change_items(
     it = sub.item(item_id)
     new_plan = ctx.catalog.plan(plan_id, at=at) if plan_id else plan_of(ctx, it)
     new_plan.price(sub.currency)
-    if new_plan.interval != sub.interval:
-        raise CatalogError(
-            f"plan {new_plan.id!r} bills every {new_plan.interval}, the subscription every {sub.interval}",
-            field="plan_id",
+    if new_plan.interval != sub.interval:  # the anchor resets: a new cycle starts at ``at``
+        return change_interval(
+            sub, ctx, at=at, item_id=item_id, plan_id=plan_id, quantity=quantity, proration=proration
         )
     q = it.quantity if quantity is None else decimal_of(quantity, "quantity")
     if q < 0:
@@ -318,8 +318,9 @@ def schedule_change(
     item_id: str | None = None,
     plan_id: str | None = None,
     quantity: object = None,
+    proration: ProrationBehavior | None = None,
 ) -> Outcome:
-    """Record a change to apply at ``when`` (e.g. a downgrade at period end)."""
+    """Record a change to apply at ``when`` (e.g. a downgrade at period end), with its proration."""
     ensure_aware(when, "when")
     if sub.status not in LIVE and sub.status != SubscriptionStatus.PAUSED:
         raise IllegalTransitionError(f"subscription {sub.id} is {sub.status.value}; it cannot be changed")
@@ -327,9 +328,15 @@ def schedule_change(
         raise ValidationError("a change cannot be scheduled in the past", field="when")
     it = sub.item(item_id)
     if plan_id:
-        ctx.catalog.plan(plan_id).price(sub.currency)
+        plan = ctx.catalog.plan(plan_id)
+        plan.price(sub.currency)
+        if plan.interval != sub.interval and len(sub.items) != 1:
+            raise CatalogError(
+                "only a single-item subscription can change billing interval (all items share one)",
+                field="plan_id",
+            )
     q = None if quantity is None else decimal_of(quantity, "quantity")
-    change = ScheduledChange(at=when, item_id=it.id, plan_id=plan_id, quantity=q)
+    change = ScheduledChange(at=when, item_id=it.id, plan_id=plan_id, quantity=q, proration=proration)
     # one pending change per item and instant: a second call replaces the first (never stacks)
     kept = [
         c for c in sub.schedule if not (c.at == when and c.item_id == it.id and c.action == change.action)
@@ -488,7 +495,13 @@ def run_due_action(sub: Subscription, ctx: BillingContext) -> Outcome:
         if change.action == ChangeAction.CANCEL:
             return cancel(sub, ctx, at=at, at_period_end=False)
         return change_items(
-            sub, ctx, at=at, item_id=change.item_id, plan_id=change.plan_id, quantity=change.quantity
+            sub,
+            ctx,
+            at=at,
+            item_id=change.item_id,
+            plan_id=change.plan_id,
+            quantity=change.quantity,
+            proration=change.proration,
         )
     if sub.status == SubscriptionStatus.PAUSED and sub.resume_at == at:
         return resume(sub, ctx, at=at)
@@ -525,7 +538,7 @@ def _period_end(sub: Subscription, ctx: BillingContext, at: datetime) -> Outcome
         )
     n = sub.cycle + 1
     # Cycle n starts where the current period ends (both come from the anchor); only its end is new.
-    start, end = sub.period_end, cycle_start(sub.anchor, sub.interval, n + 1, tz)
+    start, end = sub.period_end, cycle_start(sub.anchor, sub.interval, n + 1 - sub.anchor_cycle, tz)
     events = []
     setup = False
     if status == SubscriptionStatus.TRIALING:

@@ -73,6 +73,8 @@ class SubscriptionStatus(StrEnum):
     CANCELED = "canceled"
     INCOMPLETE = "incomplete"
     UNPAID = "unpaid"
+    #: The first invoice was not paid in time (Stripe: 23 hours): the subscription never started.
+    INCOMPLETE_EXPIRED = "incomplete_expired"
 
 
 LIVE = frozenset(
@@ -150,12 +152,15 @@ class ScheduledChange(Value):
     item_id: str | None = None
     plan_id: str | None = None
     quantity: Amount | None = None
+    #: The proration asked for when the change was scheduled (``None``: the subscription's).
+    proration: ProrationBehavior | None = None
 
 
 class Subscription(Entity):
     """A customer's subscription: items, status, current period, discounts, schedule.
 
-    ``cycle`` numbers periods from the anchor (``-1`` is the trial); ``segments`` record
+    ``cycle`` numbers periods (``-1`` is the trial); cycle ``n`` starts at ``anchor`` plus
+    ``n - anchor_cycle`` intervals (an interval change resets the anchor); ``segments`` record
     what was charged in advance for the current period (credits never exceed them);
     ``due_at`` is the next instant the engine must act (renewal, trial end, scheduled change).
     """
@@ -169,6 +174,8 @@ class Subscription(Entity):
     interval: Interval
     anchor: AwareDatetime
     cycle: int = 0
+    #: The cycle that starts at ``anchor`` (not 0 once an interval change reset the anchor).
+    anchor_cycle: int = 0
     period_start: AwareDatetime
     period_end: AwareDatetime
     created_at: AwareDatetime

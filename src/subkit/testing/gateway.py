@@ -240,7 +240,14 @@ class FakeGateway:
         if type(amount_minor) is not int or amount_minor <= 0:
             raise ValidationError("amount_minor must be a positive int", field="amount_minor")
         currency = check_currency(currency)
-        params: tuple[object, ...] = ("charge", amount_minor, currency, token)
+        # Stripe's rule: the same key with any other parameter (metadata included) is an error
+        params: tuple[object, ...] = (
+            "charge",
+            amount_minor,
+            currency,
+            token,
+            tuple(sorted(dict(metadata).items())),
+        )
         with self._lock:
             self.requests.append(idempotency_key)
             replay = self._replay(idempotency_key, params)

@@ -298,7 +298,11 @@ class Simulation:
         if not self.customer_ids:
             return
         for customer_id in self.rng.sample(self.customer_ids, min(3, len(self.customer_ids))):
-            invoices = [i for i in self.engine.invoices(customer_id) if i.total_minor > 0]
+            invoices = [
+                i
+                for i in self.engine.invoices(customer_id)
+                if i.total_minor > 0 and i.status != InvoiceStatus.VOID  # voided: e.g. an expired incomplete
+            ]
             if not invoices:
                 continue
             inv = invoices[-1]
