@@ -32,18 +32,10 @@ from datetime import datetime, timedelta
 
 from subkit.core.money import exact_to_minor
 from subkit.customer.customer import Customer
-from subkit.invoice.invoice import BillingReason, Invoice, InvoiceLine
+from subkit.invoice.invoice import BillingReason, Invoice
 from subkit.services.context import ServiceContext, Work
 from subkit.services.invoicing import Invoicing
-from subkit.services.usage_rating import (
-    billed_lines,
-    billed_so_far,
-    measure,
-    metered_items,
-    record_billed,
-    with_billed,
-)
-from subkit.subscription.metered import metered_lines
+from subkit.services.usage_rating import billed_lines, period_usage, record_billed
 from subkit.subscription.model import BillingContext, Subscription
 from subkit.usage.event import micros
 
@@ -78,23 +70,8 @@ def check_thresholds(
             limit = threshold_minor(sub, bctx)
             if limit is None:
                 continue
-            detail = measure(uow, sub, bctx, sub.period_start, at + _TICK)
-            current = billed_so_far(uow, sub.id, sub.period_start)
-            if current is not None:
-                detail = with_billed(detail, current)
-            plans = {item_id: plan for item_id, plan, _ in metered_items(sub, bctx)}
-            lines: list[InvoiceLine] = []
-            for item_id, used in detail.items():
-                lines += metered_lines(
-                    plans[item_id],
-                    item_id,
-                    used,
-                    sub.currency,
-                    sub.period_start,
-                    at,
-                    sub.cycle,
-                    rounding=bctx.rounding,
-                )
+            owed = period_usage(uow, sub, bctx, sub.period_start, at, measured_until=at + _TICK)
+            lines, current, plans, detail = owed
             if sum(ln.amount_minor for ln in lines) < limit:
                 continue
             inv = invoicing.invoice(

@@ -24,18 +24,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from subkit.customer.customer import Customer
-from subkit.invoice.invoice import BillingReason, InvoiceLine
+from subkit.invoice.invoice import BillingReason
 from subkit.services.context import ServiceContext, Work
 from subkit.services.invoicing import Invoicing
-from subkit.services.usage_rating import (
-    billed_lines,
-    billed_so_far,
-    measure,
-    metered_items,
-    record_billed,
-    with_billed,
-)
-from subkit.subscription.metered import metered_lines
+from subkit.services.usage_rating import billed_lines, period_usage, record_billed
 from subkit.subscription.model import Subscription
 from subkit.usage.billed import UsageClose
 from subkit.usage.event import micros
@@ -59,23 +51,7 @@ def close_due_usage(ctx: ServiceContext, invoicing: Invoicing, until: datetime) 
                 sub = uow.get(Subscription, close.subscription_id)
                 customer = uow.get(Customer, sub.customer_id)
                 bctx = ctx.billing_context(work, sub, customer)
-                detail = measure(uow, sub, bctx, close.start, close.end)
-                current = billed_so_far(uow, sub.id, close.start)
-                if current is not None:
-                    detail = with_billed(detail, current)
-                plans = {item_id: plan for item_id, plan, _ in metered_items(sub, bctx)}
-                lines: list[InvoiceLine] = []
-                for item_id, used in detail.items():
-                    lines += metered_lines(
-                        plans[item_id],
-                        item_id,
-                        used,
-                        sub.currency,
-                        close.start,
-                        close.end,
-                        sub.cycle,
-                        rounding=bctx.rounding,
-                    )
+                lines, current, plans, detail = period_usage(uow, sub, bctx, close.start, close.end)
                 if lines:
                     invoicing.invoice(
                         work,

@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from subkit.catalog.catalog import Plan
@@ -39,7 +40,7 @@ from subkit.catalog.pricing import Percentage
 from subkit.invoice.invoice import InvoiceLine
 from subkit.ports import UnitOfWork
 from subkit.services.context import ServiceContext, Work
-from subkit.subscription.metered import adjustment_line, metered_amount
+from subkit.subscription.metered import adjustment_line, metered_amount, metered_lines
 from subkit.subscription.model import BillingContext, Subscription
 from subkit.usage.aggregate import UsageQuery
 from subkit.usage.billed import UsageBilled, UsageClose
@@ -48,11 +49,13 @@ from subkit.usage.rating import Measured, unit_label
 
 __all__ = [
     "LATE_MARGIN",
+    "PeriodUsage",
     "billed_lines",
     "billed_so_far",
     "current_usage",
     "measure",
     "metered_items",
+    "period_usage",
     "record_billed",
     "usage_totals",
     "with_billed",
@@ -286,3 +289,38 @@ def current_usage(ctx: ServiceContext, subscription_id: str, at: datetime) -> di
         detail = measure(uow, sub, bctx, sub.period_start, end)
         uow.rollback()
     return detail
+
+
+class PeriodUsage(NamedTuple):
+    """What is owed for a period's usage beyond what was billed of it: the lines, and what to record."""
+
+    lines: list[InvoiceLine]
+    current: UsageBilled | None
+    plans: dict[str, Plan]
+    detail: dict[str, Measured]
+
+
+def period_usage(
+    uow: UnitOfWork,
+    sub: Subscription,
+    ctx: BillingContext,
+    start: datetime,
+    end: datetime,
+    *,
+    measured_until: datetime | None = None,
+) -> PeriodUsage:
+    """The usage lines of ``[start, end)`` net of what interim invoices already billed of it.
+
+    Usage is measured up to ``measured_until`` (default ``end``); the lines say ``[start, end)``.
+    Progressive billing (an interim invoice) and the close of a grace period both bill this.
+    """
+    detail = measure(uow, sub, ctx, start, end if measured_until is None else measured_until)
+    current = billed_so_far(uow, sub.id, start)
+    if current is not None:
+        detail = with_billed(detail, current)
+    plans = {item_id: plan for item_id, plan, _ in metered_items(sub, ctx)}
+    lines: list[InvoiceLine] = []
+    for item_id, used in detail.items():
+        lines += metered_lines(plans[item_id], item_id, used, sub.currency, start, end, sub.cycle,
+                               rounding=ctx.rounding)  # fmt: skip
+    return PeriodUsage(lines, current, plans, detail)
