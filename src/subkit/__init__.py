@@ -35,6 +35,7 @@ from subkit.catalog.pricing import (
     Tier,
     Volume,
 )
+from subkit.core.audit import Actor
 from subkit.core.clock import SystemClock, TestClock
 from subkit.core.events import Event, EventType
 from subkit.core.money import (
@@ -95,10 +96,14 @@ from subkit.invoice.invoice import (
     LineKind,
 )
 from subkit.ports import Clock, EventPublisher, ExchangeRateProvider, Store, TaxProvider, UnitOfWork
+from subkit.services.audit import AuditedStore, AuditTrail
 from subkit.services.collector import CollectionReport, PaymentCollector
 from subkit.services.engine import AdvanceReport, BillingConfig, BillingEngine
+from subkit.services.portal import ChangeQuote, CustomerPortal
+from subkit.services.privacy import Privacy, PrivacyPolicy
 from subkit.services.retry import RetryPolicy
 from subkit.services.taxes import TaxSettings
+from subkit.services.webhooks import Endpoint, Webhooks
 from subkit.subscription.model import Subscription, SubscriptionItem, SubscriptionStatus, TrialEndBehavior
 from subkit.subscription.proration import Granularity, ProrationBehavior
 from subkit.tax.engine import TaxEngine
@@ -153,10 +158,13 @@ __all__ = [
     "MONTHLY",
     "WEEKLY",
     "YEARLY",
+    "Actor",
     "Address",
     "AdvanceReport",
     "Aggregation",
     "AppliedDiscount",
+    "AuditTrail",
+    "AuditedStore",
     "BillableMetric",
     "BillingConfig",
     "BillingEngine",
@@ -164,6 +172,7 @@ __all__ = [
     "BillingTiming",
     "Catalog",
     "CatalogError",
+    "ChangeQuote",
     "Clock",
     "CollectionMethod",
     "CollectionReport",
@@ -175,7 +184,9 @@ __all__ = [
     "CreditNote",
     "CurrencyMismatchError",
     "Customer",
+    "CustomerPortal",
     "DuplicateError",
+    "Endpoint",
     "Event",
     "EventPublisher",
     "EventType",
@@ -212,6 +223,8 @@ __all__ = [
     "PlanKind",
     "PricingError",
     "PricingModel",
+    "Privacy",
+    "PrivacyPolicy",
     "Product",
     "PromotionCode",
     "ProrationBehavior",
@@ -245,6 +258,7 @@ __all__ = [
     "UsageEvent",
     "ValidationError",
     "Volume",
+    "Webhooks",
     "__version__",
     "allocate",
     "cycle_period",
