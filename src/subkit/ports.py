@@ -61,6 +61,7 @@ __all__ = [
     "ClaimRepository",
     "Clock",
     "CreditNoteRepository",
+    "CustomerRepository",
     "EventPublisher",
     "ExchangeRateProvider",
     "InvoiceRepository",
@@ -108,6 +109,14 @@ class Repository(Protocol[E]):
 
     def update(self, entity: E) -> None:
         """Replace (``entity.version`` must be the stored version + 1)."""
+        ...
+
+
+class CustomerRepository(Repository[Customer], Protocol):
+    """``uow.customers``: by the host's ``external_id`` through an index (case and spaces ignored)."""
+
+    def by_external_id(self, external_id: str) -> Customer | None:
+        """The customer whose ``external_id`` is ``external_id``, or ``None``."""
         ...
 
 
@@ -243,7 +252,7 @@ class UnitOfWork(Protocol):
     """
 
     @property
-    def customers(self) -> Repository[Customer]:
+    def customers(self) -> CustomerRepository:
         """The customers."""
         ...
 

@@ -140,6 +140,9 @@ class Customer(Entity):
     #: Evidence of location besides the billing address (ISO 3166 alpha-2; empty: not known).
     ip_country: str = ""
     card_country: str = ""
+    #: The host's own id for this customer (Lago's ``external_customer_id``): unique in the store,
+    #: case-insensitive, set once; ``engine.customer_by_external_id()`` finds it through an index.
+    external_id: str | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -24,7 +24,7 @@ from subkit.core.inputs import (
     check_text,
 )
 from subkit.customer.customer import Customer
-from subkit.errors import ValidationError
+from subkit.errors import DuplicateError, NotFoundError, ValidationError
 from subkit.ports import UnitOfWork
 from subkit.services.context import ServiceContext, Work
 
@@ -82,6 +82,8 @@ class Customers:
         """Create and store a customer (fields of :class:`~subkit.customer.customer.Customer`)."""
         customer = Customer(id=check_optional_id(id, "id") or self.ctx.ids("cus"), **_checked(fields))
         with self.ctx.store.begin() as uow:
+            if customer.external_id is not None:
+                _claim_external_id(uow, customer.external_id)
             uow.add(customer)
             uow.publish(
                 Event.of(
@@ -100,6 +102,14 @@ class Customers:
         with self.ctx.store.begin() as uow:
             cur = uow.get(Customer, customer_id)
             new = Customer(**{**cur.model_dump(), **changes, "version": cur.version + 1})
+            if new.external_id != cur.external_id:
+                if cur.external_id is not None:
+                    raise ValidationError(
+                        f"customer {customer_id} already has external_id {cur.external_id!r}; it is set once",
+                        field="external_id",
+                    )
+                assert new.external_id is not None
+                _claim_external_id(uow, new.external_id)
             uow.update(new)
             uow.publish(
                 Event.of(
@@ -111,6 +121,15 @@ class Customers:
                 )
             )
         return new
+
+    def by_external_id(self, external_id: str) -> Customer:
+        """The customer whose ``external_id`` is ``external_id`` (case and surrounding spaces ignored)."""
+        check_id(external_id, "external_id")
+        with self.ctx.store.begin() as uow:
+            found = uow.customers.by_external_id(external_id)
+        if found is None:
+            raise NotFoundError(f"no customer with external_id {external_id!r}", field="external_id")
+        return found
 
     def get(self, customer_id: str) -> Customer:
         """A customer by id."""
@@ -148,3 +167,15 @@ must never be sent to subkit
             check_plain(value, name)
         out[name] = value
     return out
+
+
+def _claim_external_id(uow: UnitOfWork, external_id: str) -> None:
+    """Reserve ``external_id`` for one customer: looked up first (the clear error), then claimed as a
+    unique key of the store, so that two workers creating the same one at once cannot both commit."""
+    check_id(external_id, "external_id")
+    taken = uow.customers.by_external_id(external_id)
+    if taken is not None:
+        raise DuplicateError(
+            f"a customer with external_id {external_id!r} exists ({taken.id})", field="external_id"
+        )
+    uow.claim(f"customer.external_id:{external_id.strip().casefold()}")

@@ -9,6 +9,7 @@ all stores compute it the same way:
 ==================  ===========================================================
 kind                ``lookup_key``
 ==================  ===========================================================
+``customer``        the host's ``external_id``, normalized (else ``None``)
 ``invoice``         its ``number``, normalized (``None`` while a draft)
 ``credit_note``     its ``number``, normalized
 ``payment_method``  a bank transfer's ``reference``, normalized (else ``None``)
@@ -63,6 +64,7 @@ def _transfer_reference(entity: Any) -> str | None:
 
 #: The kinds that have a lookup key, and how it is computed.
 LOOKUP_KINDS: dict[str, Callable[[Any], str | None]] = {
+    "customer": lambda entity: None if entity.external_id is None else normalize(entity.external_id),
     "invoice": _number,
     "credit_note": _number,
     "payment_method": _transfer_reference,

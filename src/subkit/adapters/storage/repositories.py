@@ -96,9 +96,13 @@ class Entities(Generic[E]):
 
 
 class Customers(Entities[Customer]):
-    """``uow.customers``: the customers."""
+    """``uow.customers``: the customers, and by the host's ``external_id`` (indexed, case-insensitive)."""
 
     entity = Customer
+
+    def by_external_id(self, external_id: str) -> Customer | None:
+        """The customer with this ``external_id`` (case and surrounding spaces ignored), or ``None``."""
+        return self._by_lookup(external_id, "external_id")
 
 
 class Subscriptions(Entities[Subscription]):
