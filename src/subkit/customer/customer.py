@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 from typing import ClassVar
 
@@ -102,6 +103,18 @@ class TaxExemption(Model):
     certificate_id: str = ""
 
 
+@functools.lru_cache(maxsize=1024)
+def _known_locale(tag: str) -> bool:
+    """Whether babel knows ``tag`` (parsed once per tag: every stored customer's read checks it)."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(tag)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return False
+    return True
+
+
 class CollectionMethod(StrEnum):
     """Charge the default payment method automatically, or send the invoice for manual payment.
 
@@ -163,10 +176,6 @@ class Customer(Entity):
     @field_validator("locale")
     @classmethod
     def _locale(cls, v: str) -> str:
-        from babel import Locale, UnknownLocaleError
-
-        try:
-            Locale.parse(v)
-        except (UnknownLocaleError, ValueError):
-            raise ValidationError(f"{v!r} is not a known locale (e.g. 'fr_FR')", field="locale") from None
+        if not _known_locale(v):
+            raise ValidationError(f"{v!r} is not a known locale (e.g. 'fr_FR')", field="locale")
         return v
