@@ -54,7 +54,7 @@ def main() -> None:
         Catalog(
             products=(Product(id="app", name="App"),),
             plans=(
-                Plan(id="seat", product_id="app", name="Seat", prices={"USD": PerUnit(unit_price="12.00")}),
+                Plan(id="seat", product_id="app", name="Seat", prices={"USD": PerUnit(unit_amount="12.00")}),
             ),
         )
     )

@@ -71,7 +71,8 @@ def renamed_keyword(old: str, old_value: T | None, new: str, new_value: T | None
 def rename_keys(data: Mapping[str, Any], renames: Mapping[str, str], *, warn: bool) -> Mapping[str, Any]:
     """``data`` with each old key of ``renames`` (old -> new) under its new name.
 
-    ``warn`` emits the :class:`DeprecationWarning` (Python keywords); stored JSON written
+    ``warn`` emits the :class:`DeprecationWarning` (Python keywords, pointing at the caller of
+    the function that calls this one); stored JSON written
     before the rename loads silently. A key given under both names is a
     :class:`~subkit.errors.ValidationError`. Returns ``data`` itself when no old key is present.
 
@@ -88,5 +89,5 @@ def rename_keys(data: Mapping[str, Any], renames: Mapping[str, str], *, warn: bo
                 raise ValidationError(f"{old} is the deprecated name of {new}; give {new} only", field=old)
             out[new] = out.pop(old)
             if warn:
-                warn_renamed(old, new, stacklevel=5)
+                warn_renamed(old, new, stacklevel=4)
     return out

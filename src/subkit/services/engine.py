@@ -19,7 +19,7 @@ Example:
     >>> clock = TestClock(datetime(2027, 1, 31, tzinfo=UTC))
     >>> engine = BillingEngine(InMemoryStore(), clock)
     >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),)))
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),)))
     >>> cus = engine.create_customer(name="Ada", currency="USD")
     >>> sub = engine.subscribe(cus.id, "basic")
     >>> _ = clock.travel_to(datetime(2027, 4, 30, tzinfo=UTC))

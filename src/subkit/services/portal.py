@@ -24,8 +24,8 @@ Example:
     >>> clock = TestClock(datetime(2027, 4, 1, tzinfo=UTC))
     >>> engine = BillingEngine(InMemoryStore(), clock)
     >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
-    ...     Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="20")}))))
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),
+    ...     Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(flat_amount="20")}))))
     >>> ada = engine.create_customer(name="Ada", currency="USD")
     >>> sub = engine.subscribe(ada.id, "basic")
     >>> _ = clock.travel_to(datetime(2027, 4, 16, tzinfo=UTC))     # 15 of April's 30 days left

@@ -14,7 +14,7 @@ Example:
     >>> from subkit.testing import InMemoryStore, TestClock
     >>> ctx = ServiceContext(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
     >>> CatalogAdmin(ctx).set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),)))
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),)))
     >>> subs = Subscriptions(ctx, Invoicing(ctx))
     >>> sub = subs.subscribe(Customers(ctx).create(name="Ada", currency="USD").id, "basic")
     >>> mid_month = datetime(2027, 1, 16, tzinfo=UTC)

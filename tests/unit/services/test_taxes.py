@@ -44,10 +44,10 @@ def catalog() -> Catalog:
                 id="pro",
                 product_id="app",
                 name="Pro",
-                prices={"EUR": FlatFee(price="100"), "USD": FlatFee(price="100")},
+                prices={"EUR": FlatFee(flat_amount="100"), "USD": FlatFee(flat_amount="100")},
             ),
-            Plan(id="seats", product_id="app", name="Seats", prices={"EUR": PerUnit(unit_price="10")}),
-            Plan(id="gross", product_id="app", name="Gross", prices={"EUR": FlatFee(price="119")}),
+            Plan(id="seats", product_id="app", name="Seats", prices={"EUR": PerUnit(unit_amount="10")}),
+            Plan(id="gross", product_id="app", name="Gross", prices={"EUR": FlatFee(flat_amount="119")}),
         ),
     )
 
