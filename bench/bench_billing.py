@@ -95,7 +95,7 @@ UNTIL = datetime(2027, 2, 28, 23, 59, 59, tzinfo=UTC)
 CHECK_BUILD_UP_TO = 2000
 
 # plan id -> (interval months, pricing); pricing is ("flat", price) | ("per_unit", unit)
-#          | ("graduated", ((up_to or None, unit_price, flat_price), ...))
+#          | ("graduated", ((up_to or None, unit_amount, flat_amount), ...))
 _GRAD_M = (("10", "7.00", "0"), ("50", "6.495", "5.00"), (None, "5.9925", "0"))
 _GRAD_Y = (("10", "70.00", "0"), ("50", "64.95", "50.00"), (None, "59.925", "0"))
 PLANS: dict[str, tuple[int, tuple[Any, ...]]] = {
@@ -123,10 +123,10 @@ Spec = tuple[str, str, int, datetime, tuple[tuple[str, int], ...], str | None]
 def _pricing(p: tuple[Any, ...]) -> FlatFee | PerUnit | Graduated:
     kind = p[0]
     if kind == "flat":
-        return FlatFee(price=p[1])
+        return FlatFee(flat_amount=p[1])
     if kind == "per_unit":
-        return PerUnit(unit_price=p[1])
-    return Graduated(tiers=tuple(Tier(up_to=u, unit_price=up, flat_price=fp) for u, up, fp in p[1]))
+        return PerUnit(unit_amount=p[1])
+    return Graduated(tiers=tuple(Tier(up_to=u, unit_amount=up, flat_amount=fp) for u, up, fp in p[1]))
 
 
 def catalog() -> Catalog:

@@ -27,7 +27,7 @@ _TIERS = (
     (Decimal(10), Decimal("6.50"), Decimal("5.00")),
     (None, Decimal("6.00"), Decimal(0)),
 )
-_MODEL_TIERS = tuple(Tier(up_to=u, unit_price=p, flat_price=f) for u, p, f in _TIERS)
+_MODEL_TIERS = tuple(Tier(up_to=u, unit_amount=p, flat_amount=f) for u, p, f in _TIERS)
 GRADUATED = Graduated(tiers=_MODEL_TIERS)
 VOLUME = Volume(tiers=_MODEL_TIERS)
 _ZERO = Decimal(0)

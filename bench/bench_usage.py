@@ -99,7 +99,7 @@ def _engine(store: Store, size: int) -> BillingEngine:
                     product_id="app",
                     name="API",
                     metric="api_calls",
-                    prices={"USD": PerUnit(unit_price="0.001")},
+                    prices={"USD": PerUnit(unit_amount="0.001")},
                 ),
             ),
         )

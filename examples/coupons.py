@@ -36,14 +36,14 @@ from subkit.testing import InMemoryStore, TestClock
 CATALOG = Catalog(
     products=(Product(id="app", name="App"),),
     plans=(
-        Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="30.00")}),
-        Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_price="8.00")}),
+        Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(flat_amount="30.00")}),
+        Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_amount="8.00")}),
         Plan(
             id="pro_annual",
             product_id="app",
             name="Pro (annual)",
             interval=YEARLY,
-            prices={"USD": FlatFee(price="300.00")},
+            prices={"USD": FlatFee(flat_amount="300.00")},
         ),
     ),
 )

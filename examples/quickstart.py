@@ -21,8 +21,8 @@ def main() -> None:
         currencies=("USD",),
         products=(Product(id="app", name="Acme App"),),
         plans=(
-            Plan(id="starter", product_id="app", name="Starter", prices={"USD": FlatFee(price="19.00")}),
-            Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_price="7.50")}),
+            Plan(id="starter", product_id="app", name="Starter", prices={"USD": FlatFee(flat_amount="19.00")}),
+            Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_amount="7.50")}),
         ),
     )
     clock = TestClock(datetime(2027, 1, 31, 9, 30, tzinfo=UTC))

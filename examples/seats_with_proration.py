@@ -54,7 +54,7 @@ def main() -> None:
         Catalog(
             products=(Product(id="app", name="App"),),
             plans=(
-                Plan(id="seat", product_id="app", name="Seat", prices={"USD": PerUnit(unit_price="12.00")}),
+                Plan(id="seat", product_id="app", name="Seat", prices={"USD": PerUnit(unit_amount="12.00")}),
             ),
         )
     )
@@ -71,7 +71,7 @@ def main() -> None:
     engine.advance()
 
     clock.travel_to(at(2027, 5, 11))
-    engine.change_quantity(sub.id, 6, proration=ProrationBehavior.ALWAYS_INVOICE)
+    engine.change_quantity(sub.id, 6, proration_behavior=ProrationBehavior.ALWAYS_INVOICE)
     balance = engine.get_customer(team.id).credit_minor
     print(f"credit balance after removing 2 seats: {usd(balance).strip()}")
 

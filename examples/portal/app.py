@@ -69,9 +69,9 @@ def price_text(plan: Plan, currency: str) -> str:
         else plan.interval.unit.value
     )
     if isinstance(model, FlatFee):
-        return f"{format_money(money(model.price, currency))} / {every}"
+        return f"{format_money(money(model.flat_amount, currency))} / {every}"
     if isinstance(model, PerUnit):
-        return f"{format_money(money(model.unit_price, currency))} per seat / {every}"
+        return f"{format_money(money(model.unit_amount, currency))} per seat / {every}"
     return f"see pricing / {every}"
 
 
@@ -296,13 +296,13 @@ def demo_app() -> Starlette:
         Catalog(
             products=(Product(id="app", name="Notebook app"),),
             plans=(
-                Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
-                Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="20")}),
+                Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),
+                Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(flat_amount="20")}),
                 Plan(
                     id="team",
                     product_id="app",
                     name="Team (per seat)",
-                    prices={"USD": PerUnit(unit_price="8")},
+                    prices={"USD": PerUnit(unit_amount="8")},
                 ),
             ),
         )

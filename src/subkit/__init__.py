@@ -6,7 +6,7 @@ Example:
     >>> clock = subkit.TestClock(datetime(2027, 1, 1, tzinfo=UTC))
     >>> engine = subkit.BillingEngine(subkit.InMemoryStore(), clock)
     >>> basic = subkit.Plan(id="basic", product_id="app", name="Basic",
-    ...                     prices={"EUR": subkit.FlatFee(price="9")})
+    ...                     prices={"EUR": subkit.FlatFee(flat_amount="9")})
     >>> engine.set_catalog(subkit.Catalog(products=(subkit.Product(id="app", name="App"),), plans=(basic,)))
     >>> cus = engine.create_customer(name="Ada", currency="EUR")
     >>> engine.invoices(cus.id) == []

@@ -226,7 +226,7 @@ def test_change_plan(world: Books, data: st.DataObject) -> None:
             plan,  # type: ignore[arg-type]
             quantity=qty,
             when=when,  # type: ignore[arg-type]
-            proration=proration,  # type: ignore[arg-type]
+            proration_behavior=proration,  # type: ignore[arg-type]
             at=at,  # type: ignore[arg-type]
         )
     )

@@ -78,9 +78,9 @@ def test_the_portal_charges_exactly_what_the_quote_showed(
         Catalog(
             products=(Product(id="app", name="App"),),
             plans=(
-                Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="9.99")}),
-                Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="24.99")}),
-                Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_price="7.35")}),
+                Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="9.99")}),
+                Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(flat_amount="24.99")}),
+                Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_amount="7.35")}),
             ),
         )
     )

@@ -78,7 +78,7 @@ class Lifecycle(RuleBasedStateMachine):
     ) -> None:
         before = self.engine.get_subscription(sub_id)
         try:
-            self.engine.change_plan(sub_id, plan, quantity=qty, when=when, proration=mode)  # type: ignore[arg-type]
+            self.engine.change_plan(sub_id, plan, quantity=qty, when=when, proration_behavior=mode)  # type: ignore[arg-type]
         except SubkitError:
             assert before.status == SubscriptionStatus.CANCELED
             return

@@ -34,7 +34,7 @@ def tier_sets(draw: st.DrawFn) -> tuple[Tier, ...]:
     bounds = sorted(draw(st.sets(st.integers(1, 10**7), max_size=5)))
     ups: list[Decimal | None] = [Decimal(b).scaleb(-2) for b in bounds]
     ups.append(None)
-    return tuple(Tier(up_to=u, unit_price=draw(prices), flat_price=draw(prices)) for u in ups)
+    return tuple(Tier(up_to=u, unit_amount=draw(prices), flat_amount=draw(prices)) for u in ups)
 
 
 def graduated_reference(tiers: tuple[Tier, ...], q: Decimal) -> Decimal:
@@ -45,9 +45,9 @@ def graduated_reference(tiers: tuple[Tier, ...], q: Decimal) -> Decimal:
         for tier in tiers:
             upper = q if tier.up_to is None else tier.up_to
             in_tier = max(Decimal(0), min(q, upper) - lower)
-            total += in_tier * tier.unit_price
+            total += in_tier * tier.unit_amount
             if q > lower:
-                total += tier.flat_price
+                total += tier.flat_amount
             lower = upper
     return total
 
@@ -78,8 +78,8 @@ def test_graduated_at_tier_edges(tiers: tuple[Tier, ...]) -> None:
 @SETTINGS
 @given(prices, quantities)
 def test_volume_single_tier_is_per_unit(price: Decimal, q: Decimal) -> None:
-    volume = Volume(tiers=(Tier(up_to=None, unit_price=price),))
-    assert volume.amount(q) == PerUnit(unit_price=price).amount(q)
+    volume = Volume(tiers=(Tier(up_to=None, unit_amount=price),))
+    assert volume.amount(q) == PerUnit(unit_amount=price).amount(q)
 
 
 @SETTINGS
@@ -90,7 +90,7 @@ def test_volume_uses_one_tier_rate(tiers: tuple[Tier, ...], q: Decimal) -> None:
         assert result == 0
     else:
         with exact():
-            assert result in {q * t.unit_price + t.flat_price for t in tiers}
+            assert result in {q * t.unit_amount + t.flat_amount for t in tiers}
 
 
 @SETTINGS
@@ -98,7 +98,7 @@ def test_volume_uses_one_tier_rate(tiers: tuple[Tier, ...], q: Decimal) -> None:
 def test_package_is_whole_packages(
     size: Decimal, price: Decimal, free: Decimal, q: Decimal, rounding: str
 ) -> None:
-    model = Package(package_size=size, package_price=price, free_units=free, rounding=rounding)
+    model = Package(package_size=size, package_amount=price, free_units=free, rounding=rounding)
     result = model.amount(q)
     billable = max(Decimal(0), q - free)
     with exact():
@@ -106,7 +106,7 @@ def test_package_is_whole_packages(
             assert result == 0
             return
         packages = result / price
-        assert packages == packages.to_integral_value()  # a multiple of package_price
+        assert packages == packages.to_integral_value()  # a multiple of package_amount
         if rounding == "up":
             assert (packages - 1) * size < billable <= packages * size or (packages == 0 and billable == 0)
         else:
@@ -136,4 +136,4 @@ def test_percentage_per_transaction_bounds(
 @given(prices, prices, prices, quantities)
 def test_period_bounds_hold(price: Decimal, a: Decimal, b: Decimal, q: Decimal) -> None:
     low, high = min(a, b), max(a, b)
-    assert low <= PerUnit(unit_price=price, minimum=low, maximum=high).amount(q) <= high
+    assert low <= PerUnit(unit_amount=price, minimum=low, maximum=high).amount(q) <= high

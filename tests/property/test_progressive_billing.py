@@ -19,11 +19,11 @@ JAN = datetime(2027, 1, 1, tzinfo=UTC)
 FEB = datetime(2027, 2, 1, tzinfo=UTC)
 
 PRICES = [
-    PerUnit(unit_price="0.0015"),  # half cents: rounding on every partial invoice
+    PerUnit(unit_amount="0.0015"),  # half cents: rounding on every partial invoice
     Graduated(
         tiers=(
-            Tier(up_to=1000, unit_price="0.0033"),
-            Tier(up_to=None, unit_price="0.0007", flat_price="1.005"),
+            Tier(up_to=1000, unit_amount="0.0033"),
+            Tier(up_to=None, unit_amount="0.0007", flat_amount="1.005"),
         )
     ),
 ]

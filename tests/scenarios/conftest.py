@@ -16,15 +16,19 @@ from subkit.testing import InMemoryStore, TestClock
 def catalog() -> Catalog:
     """Basic $10/mo, Pro $20/mo (14-day trial), Seats $8/seat, Annual $120/yr, Team graduated, API metered."""
     tiers = (
-        Tier(up_to=5, unit_price="7.00"),
-        Tier(up_to=10, unit_price="6.50"),
-        Tier(up_to=None, unit_price="6.00"),
+        Tier(up_to=5, unit_amount="7.00"),
+        Tier(up_to=10, unit_amount="6.50"),
+        Tier(up_to=None, unit_amount="6.00"),
     )
     return Catalog(
         products=(Product(id="app", name="App"),),
         plans=(
             Plan(
-                id="basic", product_id="app", name="Basic", tier="Basic", prices={"USD": FlatFee(price="10")}
+                id="basic",
+                product_id="app",
+                name="Basic",
+                tier="Basic",
+                prices={"USD": FlatFee(flat_amount="10")},
             ),
             Plan(
                 id="pro",
@@ -32,25 +36,25 @@ def catalog() -> Catalog:
                 name="Pro",
                 tier="Pro",
                 trial_days=14,
-                prices={"USD": FlatFee(price="20")},
+                prices={"USD": FlatFee(flat_amount="20")},
             ),
-            Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_price="8")}),
+            Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_amount="8")}),
             Plan(
                 id="annual",
                 product_id="app",
                 name="Annual",
                 interval=YEARLY,
-                prices={"USD": FlatFee(price="120")},
+                prices={"USD": FlatFee(flat_amount="120")},
             ),
             Plan(id="team", product_id="app", name="Team", prices={"USD": Graduated(tiers=tiers)}),
-            Plan(id="la_basic", product_id="app", name="LA Basic", prices={"USD": FlatFee(price="31")}),
-            Plan(id="la_pro", product_id="app", name="LA Pro", prices={"USD": FlatFee(price="62")}),
+            Plan(id="la_basic", product_id="app", name="LA Basic", prices={"USD": FlatFee(flat_amount="31")}),
+            Plan(id="la_pro", product_id="app", name="LA Pro", prices={"USD": FlatFee(flat_amount="62")}),
             Plan(
                 id="api",
                 product_id="app",
                 name="API",
                 metric="api_calls",
-                prices={"USD": PerUnit(unit_price="0.002")},
+                prices={"USD": PerUnit(unit_amount="0.002")},
             ),
         ),
     )

@@ -97,7 +97,9 @@ def make_world(
     engine.set_catalog(
         Catalog(
             products=(Product(id="app", name="App"),),
-            plans=(Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="49.00")}),),
+            plans=(
+                Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(flat_amount="49.00")}),
+            ),
         )
     )
     gateway = gateway if gateway is not None else FakeGateway()

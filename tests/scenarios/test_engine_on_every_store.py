@@ -36,8 +36,8 @@ def run_business(store: Store) -> list[tuple[object, ...]]:
     s3 = e.subscribe(b.id, items=[("basic", 1), ("api", 0)])
     e.record_usage(s3.id, "api_calls", 1234, at=datetime(2027, 2, 3, tzinfo=UTC), id="u1")
     clock.travel_to(datetime(2027, 2, 14, tzinfo=UTC))
-    assert e.preview_change(s1.id, quantity=5, proration=ProrationBehavior.ALWAYS_INVOICE)
-    e.change_plan(s1.id, quantity=5, proration=ProrationBehavior.ALWAYS_INVOICE)
+    assert e.preview_change(s1.id, quantity=5, proration_behavior=ProrationBehavior.ALWAYS_INVOICE)
+    e.change_plan(s1.id, quantity=5, proration_behavior=ProrationBehavior.ALWAYS_INVOICE)
     e.change_plan(s2.id, "basic")  # downgrade during the trial: takes effect now, nothing charged
     e.cancel(s3.id)
     clock.travel_to(datetime(2027, 7, 1, tzinfo=UTC))

@@ -22,8 +22,8 @@ JAN = datetime(2027, 1, 1, tzinfo=UTC)
 FEB = datetime(2027, 2, 1, tzinfo=UTC)
 MAR = datetime(2027, 3, 1, tzinfo=UTC)
 
-SEATS_V1 = Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_price="12")})
-OTHER = Plan(id="other", product_id="app", name="Other", prices={"USD": FlatFee(price="5")})
+SEATS_V1 = Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_amount="12")})
+OTHER = Plan(id="other", product_id="app", name="Other", prices={"USD": FlatFee(flat_amount="5")})
 
 
 def engine_with_a_subscription(seats: int = 11) -> tuple[BillingEngine, TestClock, str]:
@@ -36,7 +36,7 @@ def engine_with_a_subscription(seats: int = 11) -> tuple[BillingEngine, TestCloc
 
 def test_editing_a_version_in_use_is_refused_and_says_how_to_version_it() -> None:
     engine, clock, sub_id = engine_with_a_subscription()
-    edited = SEATS_V1.model_copy(update={"prices": {"USD": PerUnit(unit_price="99")}})
+    edited = SEATS_V1.model_copy(update={"prices": {"USD": PerUnit(unit_amount="99")}})
     with pytest.raises(CatalogError) as err:
         engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(edited, OTHER)))
     assert "version 2" in err.value.message and "migrate_subscriptions('seats')" in err.value.message
@@ -51,14 +51,14 @@ def test_a_version_nobody_uses_may_still_be_edited_and_reloading_the_same_catalo
     engine, _, _ = engine_with_a_subscription()
     same = Catalog(products=(Product(id="app", name="App"),), plans=(SEATS_V1, OTHER))
     engine.set_catalog(same)
-    cheaper = OTHER.model_copy(update={"prices": {"USD": FlatFee(price="4")}})
+    cheaper = OTHER.model_copy(update={"prices": {"USD": FlatFee(flat_amount="4")}})
     engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(SEATS_V1, cheaper)))
     assert engine.catalog.plan("other").price("USD").exact(1) == 4
 
 
 def test_migration_is_previewed_then_applied_at_the_period_end_without_proration() -> None:
     engine, clock, sub_id = engine_with_a_subscription()
-    v2 = SEATS_V1.model_copy(update={"version": 2, "prices": {"USD": PerUnit(unit_price="13")}})
+    v2 = SEATS_V1.model_copy(update={"version": 2, "prices": {"USD": PerUnit(unit_amount="13")}})
     engine.set_catalog(engine.catalog.publish(v2))
     # new versions do not touch existing subscriptions by themselves
     assert engine.get_subscription(sub_id).items[0].plan_version == 1
@@ -84,7 +84,7 @@ def test_migration_is_previewed_then_applied_at_the_period_end_without_proration
 
 def test_migration_now_prorates_like_a_plan_change() -> None:
     engine, clock, sub_id = engine_with_a_subscription(seats=1)
-    v2 = SEATS_V1.model_copy(update={"version": 2, "prices": {"USD": PerUnit(unit_price="43")}})
+    v2 = SEATS_V1.model_copy(update={"version": 2, "prices": {"USD": PerUnit(unit_amount="43")}})
     engine.set_catalog(engine.catalog.publish(v2))
     clock.travel_to(datetime(2027, 1, 16, 12, tzinfo=UTC))  # half of January's 31 days used
     [move] = engine.migrate_subscriptions("seats", when="now")

@@ -28,7 +28,7 @@ def _quarter() -> tuple[World, RevenueBooks, str]:
     cus = w.engine.create_customer(name="Ada", currency="USD")
     sub = w.engine.subscribe(cus.id, "la_basic")
     w.go(datetime(2027, 2, 1, tzinfo=UTC))
-    w.engine.change_plan(sub.id, "la_pro", when="now", proration=ProrationBehavior.ALWAYS_INVOICE)
+    w.engine.change_plan(sub.id, "la_pro", when="now", proration_behavior=ProrationBehavior.ALWAYS_INVOICE)
     w.go(datetime(2027, 3, 2, tzinfo=UTC))
     return w, RevenueBooks(w.store, w.clock), w.engine.invoices(subscription_id=sub.id)[0].id
 

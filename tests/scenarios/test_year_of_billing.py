@@ -95,8 +95,8 @@ def test_upgrade_mid_cycle_reference_case(world: World) -> None:
     cus = world.engine.create_customer(name="Ada", currency="USD")
     sub = world.engine.subscribe(cus.id, "basic")
     world.clock.travel_to(world.at(2027, 4, 16))
-    preview = world.engine.preview_change(sub.id, "pro", proration=ProrationBehavior.ALWAYS_INVOICE)
-    world.engine.change_plan(sub.id, "pro", proration=ProrationBehavior.ALWAYS_INVOICE)
+    preview = world.engine.preview_change(sub.id, "pro", proration_behavior=ProrationBehavior.ALWAYS_INVOICE)
+    world.engine.change_plan(sub.id, "pro", proration_behavior=ProrationBehavior.ALWAYS_INVOICE)
     inv = world.engine.invoices(subscription_id=sub.id)[-1]
     assert [ln.amount_minor for ln in inv.lines] == [-500, 1000]  # credit -5.00, charge +10.00
     assert inv.total_minor == 500  # net +5.00
@@ -141,7 +141,7 @@ def test_downgrade_now_with_credit_goes_to_the_balance(world: World) -> None:
     cus = world.engine.create_customer(name="Ada", currency="USD")
     sub = world.engine.subscribe(cus.id, "pro", trial_days=0)
     world.clock.travel_to(world.at(2027, 4, 16))
-    world.engine.change_plan(sub.id, "basic", when="now", proration=ProrationBehavior.ALWAYS_INVOICE)
+    world.engine.change_plan(sub.id, "basic", when="now", proration_behavior=ProrationBehavior.ALWAYS_INVOICE)
     inv = world.engine.invoices(subscription_id=sub.id)[-1]
     # credit half of 20.00 = -10.00, charge half of 10.00 = +5.00 -> -5.00 to the customer balance
     assert [ln.amount_minor for ln in inv.lines] == [-1000, 500]
@@ -240,7 +240,7 @@ def test_customer_in_los_angeles_across_dst(world: World) -> None:
     cus = world.engine.create_customer(name="Bo", currency="USD", timezone="America/Los_Angeles")
     sub = world.engine.subscribe(cus.id, "la_basic")
     world.clock.travel_to(datetime(2027, 3, 17, 23, tzinfo=LA))
-    world.engine.change_plan(sub.id, "la_pro", proration=ProrationBehavior.ALWAYS_INVOICE)
+    world.engine.change_plan(sub.id, "la_pro", proration_behavior=ProrationBehavior.ALWAYS_INVOICE)
     inv = world.engine.invoices(subscription_id=sub.id)[-1]
     # 337 h left of 743 (Mar 17 23:00 PDT -> Apr 1 00:00 PDT = 14 d 1 h).
     # credit 31.00 x 337/743 = 14.0606 -> 14.06; charge 62.00 x 337/743 = 28.1211 -> 28.12
@@ -269,7 +269,7 @@ def test_day_granularity_in_the_customer_time_zone() -> None:
     cus = engine.create_customer(name="Bo", currency="USD", timezone="America/Los_Angeles")
     sub = engine.subscribe(cus.id, "la_basic")
     clock.travel_to(datetime(2027, 3, 17, 23, tzinfo=LA))  # already Mar 18 in UTC
-    engine.change_plan(sub.id, "la_pro", proration=ProrationBehavior.ALWAYS_INVOICE)
+    engine.change_plan(sub.id, "la_pro", proration_behavior=ProrationBehavior.ALWAYS_INVOICE)
     # Local days left, Mar 17..31 = 15 of 31: credit 31.00 x 15/31 = 15.00; charge 62.00 x 15/31 = 30.00
     assert [ln.amount_minor for ln in engine.invoices(subscription_id=sub.id)[-1].lines] == [-1500, 3000]
 

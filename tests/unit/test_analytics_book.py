@@ -53,16 +53,16 @@ def _catalog() -> Catalog:
     return Catalog(
         products=(Product(id="app", name="App"),),
         plans=(
-            Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
-            Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="30")}),
+            Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),
+            Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(flat_amount="30")}),
             Plan(
                 id="annual",
                 product_id="app",
                 name="Annual",
                 interval=Interval(unit="year"),
-                prices={"USD": FlatFee(price="1200")},
+                prices={"USD": FlatFee(flat_amount="1200")},
             ),
-            Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_price="5")}),
+            Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_amount="5")}),
         ),
     )
 
@@ -295,7 +295,7 @@ def test_an_annual_upgrade_mid_year_counts_from_the_change_at_the_new_rate() -> 
                     product_id="app",
                     name="Annual Pro",
                     interval=Interval(unit="year"),
-                    prices={"USD": FlatFee(price="2400")},
+                    prices={"USD": FlatFee(flat_amount="2400")},
                 ),
             ),
         )
@@ -352,7 +352,7 @@ def test_two_currencies_without_locked_rates_are_read_one_at_a_time() -> None:
     engine = BillingEngine(InMemoryStore(), TestClock(at(1)))
     catalog = _catalog()
     basic = catalog.plans[0].model_copy(
-        update={"prices": {**catalog.plans[0].prices, "EUR": FlatFee(price="9")}}
+        update={"prices": {**catalog.plans[0].prices, "EUR": FlatFee(flat_amount="9")}}
     )
     engine.set_catalog(Catalog(products=catalog.products, plans=(basic, *catalog.plans[1:])))
     engine.subscribe(engine.create_customer(id="us", name="U", currency="USD").id, "basic")

@@ -179,7 +179,7 @@ def test_credit_for_a_discounted_period_credits_what_was_paid(w: World) -> None:
     cus = w.engine.create_customer(name="A", currency="USD")
     sub = w.engine.subscribe(cus.id, "basic", coupon="HALF")  # paid 5.00 for April
     w.clock.travel_to(datetime(2027, 4, 16, tzinfo=UTC))
-    lines = w.engine.preview_change(sub.id, "pro", proration=ProrationBehavior.ALWAYS_INVOICE)
+    lines = w.engine.preview_change(sub.id, "pro", proration_behavior=ProrationBehavior.ALWAYS_INVOICE)
     # credit half of what was paid (5.00 / 2 = 2.50), not half the list price (5.00);
     # the new charge 10.00 is discounted 50% too -> net 5.00
     assert [(ln.amount_minor, ln.discount_minor) for ln in lines] == [(-250, 0), (1000, 500)]
@@ -189,9 +189,9 @@ def test_repeated_changes_never_credit_more_than_was_charged(w: World) -> None:
     cus = w.engine.create_customer(name="A", currency="USD")
     sub = w.engine.subscribe(cus.id, "seats", 10)  # 80.00 for April (30 days)
     w.clock.travel_to(datetime(2027, 4, 16, tzinfo=UTC))
-    w.engine.change_quantity(sub.id, 5, proration=ProrationBehavior.ALWAYS_INVOICE)
+    w.engine.change_quantity(sub.id, 5, proration_behavior=ProrationBehavior.ALWAYS_INVOICE)
     w.clock.travel_to(datetime(2027, 4, 21, tzinfo=UTC))
-    w.engine.change_quantity(sub.id, 20, proration=ProrationBehavior.ALWAYS_INVOICE)
+    w.engine.change_quantity(sub.id, 20, proration_behavior=ProrationBehavior.ALWAYS_INVOICE)
     inv1, inv2 = w.engine.invoices(subscription_id=sub.id)[1:]
     # Apr 16: credit 80.00 x 15/30 = 40.00; charge 5 x 8 x 15/30 = 20.00
     assert [ln.amount_minor for ln in inv1.lines] == [-4000, 2000]

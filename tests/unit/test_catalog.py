@@ -22,9 +22,9 @@ APP = Product(id="app", name="App")
 
 def tiers() -> tuple[Tier, ...]:
     return (
-        Tier(up_to=5, unit_price="7.00"),
-        Tier(up_to=10, unit_price="6.50"),
-        Tier(up_to=None, unit_price="6.00"),
+        Tier(up_to=5, unit_amount="7.00"),
+        Tier(up_to=10, unit_amount="6.50"),
+        Tier(up_to=None, unit_amount="6.00"),
     )
 
 
@@ -39,7 +39,11 @@ def catalog() -> Catalog:
                 name="Basic",
                 tier="Basic",
                 trial_days=14,
-                prices={"USD": FlatFee(price="10"), "EUR": FlatFee(price="9"), "JPY": FlatFee(price="1500")},
+                prices={
+                    "USD": FlatFee(flat_amount="10"),
+                    "EUR": FlatFee(flat_amount="9"),
+                    "JPY": FlatFee(flat_amount="1500"),
+                },
                 entitlements={"seats": 3, "api_calls": 10_000},
             ),
             Plan(
@@ -49,9 +53,9 @@ def catalog() -> Catalog:
                 tier="Pro",
                 setup_fee={"USD": "49", "EUR": "45"},
                 prices={
-                    "USD": PerUnit(unit_price="12"),
-                    "EUR": PerUnit(unit_price="11"),
-                    "JPY": PerUnit(unit_price="1800"),
+                    "USD": PerUnit(unit_amount="12"),
+                    "EUR": PerUnit(unit_amount="11"),
+                    "JPY": PerUnit(unit_amount="1800"),
                 },
                 entitlements={"seats": 10, "api_calls": 100_000, "sso": False},
             ),
@@ -70,7 +74,7 @@ def catalog() -> Catalog:
                 name="API calls",
                 kind=PlanKind.ADDON,
                 metric="api_calls",
-                prices={c: PerUnit(unit_price="0.0004") for c in ("USD", "EUR", "JPY")},
+                prices={c: PerUnit(unit_amount="0.0004") for c in ("USD", "EUR", "JPY")},
             ),
         ),
     )
@@ -91,11 +95,11 @@ def test_missing_price_for_a_currency_names_the_field() -> None:
         Catalog(
             currencies=("USD", "GBP"),
             products=(APP,),
-            plans=(Plan(id="p", product_id="app", name="P", prices={"USD": FlatFee(price="1")}),),
+            plans=(Plan(id="p", product_id="app", name="P", prices={"USD": FlatFee(flat_amount="1")}),),
         )
     assert e.value.field == "plans.0.prices"
     assert "GBP" in str(e.value)
-    plan = Plan(id="p", product_id="app", name="P", prices={"USD": FlatFee(price="1")})
+    plan = Plan(id="p", product_id="app", name="P", prices={"USD": FlatFee(flat_amount="1")})
     with pytest.raises(CatalogError, match="no price in CHF"):
         plan.price("CHF")
 
@@ -104,14 +108,14 @@ def test_invalid_definitions_raise_clear_errors() -> None:
     with pytest.raises(CatalogError, match="unknown product"):
         Catalog(
             products=(APP,),
-            plans=(Plan(id="p", product_id="nope", name="P", prices={"USD": FlatFee(price=1)}),),
+            plans=(Plan(id="p", product_id="nope", name="P", prices={"USD": FlatFee(flat_amount=1)}),),
         )
     with pytest.raises(UnknownCurrencyError):
-        Plan(id="p", product_id="app", name="P", prices={"ZZZ": FlatFee(price="1")})
+        Plan(id="p", product_id="app", name="P", prices={"ZZZ": FlatFee(flat_amount="1")})
     with pytest.raises(PricingError):
-        Plan(id="p", product_id="app", name="P", prices={"USD": FlatFee(price="-1")})
+        Plan(id="p", product_id="app", name="P", prices={"USD": FlatFee(flat_amount="-1")})
     with pytest.raises(FloatNotAllowedError):
-        Plan(id="p", product_id="app", name="P", prices={"USD": FlatFee(price=1.5)})
+        Plan(id="p", product_id="app", name="P", prices={"USD": FlatFee(flat_amount=1.5)})
     with pytest.raises(PricingError) as e:
         Catalog.model_validate(
             {
@@ -125,8 +129,8 @@ def test_invalid_definitions_raise_clear_errors() -> None:
                             "USD": {
                                 "model": "graduated",
                                 "tiers": [
-                                    {"up_to": "10", "unit_price": "1"},
-                                    {"up_to": "5", "unit_price": "1"},
+                                    {"up_to": "10", "unit_amount": "1"},
+                                    {"up_to": "5", "unit_amount": "1"},
                                     {"up_to": None},
                                 ],
                             }
@@ -137,13 +141,19 @@ def test_invalid_definitions_raise_clear_errors() -> None:
         )
     assert "tiers" in (e.value.field or "")
     with pytest.raises(CatalogError, match="setup fee"):
-        Plan(id="p", product_id="app", name="P", setup_fee={"USD": "-5"}, prices={"USD": FlatFee(price="1")})
+        Plan(
+            id="p",
+            product_id="app",
+            name="P",
+            setup_fee={"USD": "-5"},
+            prices={"USD": FlatFee(flat_amount="1")},
+        )
     with pytest.raises(CatalogError, match="defined twice"):
         Catalog(
             products=(APP,),
             plans=(
-                Plan(id="p", product_id="app", name="P", prices={"USD": FlatFee(price=1)}),
-                Plan(id="p", product_id="app", name="P", prices={"USD": FlatFee(price=1)}),
+                Plan(id="p", product_id="app", name="P", prices={"USD": FlatFee(flat_amount=1)}),
+                Plan(id="p", product_id="app", name="P", prices={"USD": FlatFee(flat_amount=1)}),
             ),
         )
 
@@ -156,7 +166,7 @@ def test_json_round_trip(tmp_path: Path) -> None:
     assert '"0.0004"' in text  # exact decimal strings, never floats
     assert load_catalog(path) == cat
     data = json.loads(text)
-    assert data["plans"][0]["prices"]["USD"]["price"] == "10"
+    assert data["plans"][0]["prices"]["USD"]["flat_amount"] == "10"
 
 
 def test_unreadable_or_invalid_json(tmp_path: Path) -> None:
@@ -178,14 +188,14 @@ def test_the_catalog_domain_touches_no_file() -> None:
 
 
 def test_plan_versions_apply_from_their_effective_date() -> None:
-    v1 = Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="20")})
+    v1 = Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(flat_amount="20")})
     v2 = Plan(
         id="pro",
         product_id="app",
         name="Pro",
         version=2,
         effective_from=datetime(2027, 6, 1, tzinfo=UTC),
-        prices={"USD": FlatFee(price="25")},
+        prices={"USD": FlatFee(flat_amount="25")},
     )
     cat = Catalog(products=(APP,), plans=(v1,)).publish(v2)
     assert cat.plan("pro", at=datetime(2027, 5, 31, tzinfo=UTC)).version == 1

@@ -199,7 +199,7 @@ def test_bill_until_a_date_bills_what_is_due_once(tmp_path: Path, capsys: Capsys
 ODD_CATALOG = {
     "products": [{"id": "x", "name": "X"}],
     "plans": [
-        {"id": "y", "product_id": "x", "name": "Y", "prices": {"USD": {"model": "flat", "price": "1"}}}
+        {"id": "y", "product_id": "x", "name": "Y", "prices": {"USD": {"model": "flat", "flat_amount": "1"}}}
     ],
 }
 
@@ -255,7 +255,7 @@ def test_catalog_load_refuses_an_empty_file_and_an_edit_of_a_version_in_use(
     assert "holds no plans: nothing to load" in err
     edited = json.loads(demo_catalog().to_json())
     basic = next(p for p in edited["plans"] if p["id"] == "basic")
-    basic["prices"]["USD"] = {"model": "flat", "price": "1089"}
+    basic["prices"]["USD"] = {"model": "flat", "flat_amount": "1089"}
     file.write_text(json.dumps(edited))
     code, out, err = run(capsys, "catalog", "load", str(file), "--db", str(db))
     assert (code, out) == (EXIT_CATALOG, "")
@@ -306,7 +306,7 @@ def test_catalog_load_uses_the_default_db_in_the_working_directory(
         (None, "cannot read"),
         ("{not json", "not valid JSON"),
         ('{"currencies": ["USD"], "products": [{"id": "a", "name": "A"}], "plans": [{"id": "p", '
-         '"product_id": "a", "name": "P", "prices": {"EUR": {"model": "flat", "price": "5"}}}]}',
+         '"product_id": "a", "name": "P", "prices": {"EUR": {"model": "flat", "flat_amount": "5"}}}]}',
          "no price in USD"),
         ('{"plans": [{"id": "p", "product_id": "a", "name": "P", "prices": {"USD": {"model": "flat", '
          '"price": "-5"}}}]}', "must be >= 0"),

@@ -54,14 +54,18 @@ def book(tmp_path: Path) -> Book:
             Catalog(
                 products=(Product(id="app", name="App"),),
                 plans=(
-                    Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
-                    Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_price="8")}),
+                    Plan(
+                        id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}
+                    ),
+                    Plan(
+                        id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_amount="8")}
+                    ),
                     Plan(
                         id="calls",
                         product_id="app",
                         name="Calls",
                         metric="calls",
-                        prices={"USD": PerUnit(unit_price="0.01")},
+                        prices={"USD": PerUnit(unit_amount="0.01")},
                     ),
                 ),
             )

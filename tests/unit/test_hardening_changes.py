@@ -22,7 +22,9 @@ def test_a_change_at_a_date_with_always_invoice_is_invoiced_at_that_instant(w: W
     cus = w.engine.create_customer(name="A", currency="USD")
     sub = w.engine.subscribe(cus.id, "basic")  # $10 for Jan 1 - Feb 1 (31 days)
     w.clock.travel_to(w.at(2027, 1, 10))
-    w.engine.change_plan(sub.id, "pro", when=w.at(2027, 1, 16), proration=ProrationBehavior.ALWAYS_INVOICE)
+    w.engine.change_plan(
+        sub.id, "pro", when=w.at(2027, 1, 16), proration_behavior=ProrationBehavior.ALWAYS_INVOICE
+    )
     w.go(w.at(2027, 1, 16))
     inv = w.engine.invoices(subscription_id=sub.id)[-1]
     # 16 of 31 days left: $10 * 16/31 = 5.16 credited, $20 * 16/31 = 10.32 charged, invoiced on Jan 16
@@ -51,8 +53,8 @@ def test_an_always_invoice_preview_is_the_draft_invoice_with_totals(w: World) ->
     cus = w.engine.create_customer(name="A", currency="USD")
     sub = w.engine.subscribe(cus.id, "basic")
     w.clock.travel_to(w.at(2027, 1, 16))
-    preview = w.engine.preview_change(sub.id, "pro", proration=ProrationBehavior.ALWAYS_INVOICE)
+    preview = w.engine.preview_change(sub.id, "pro", proration_behavior=ProrationBehavior.ALWAYS_INVOICE)
     assert not preview.pending and preview.invoice is not None and preview.invoice.number is None
     assert (preview.total_minor, preview.amount_due_minor) == (1032 - 516, 516)
-    w.engine.change_plan(sub.id, "pro", proration=ProrationBehavior.ALWAYS_INVOICE)
+    w.engine.change_plan(sub.id, "pro", proration_behavior=ProrationBehavior.ALWAYS_INVOICE)
     assert w.engine.invoices(subscription_id=sub.id)[-1].total_minor == preview.total_minor

@@ -49,7 +49,7 @@ CASES: dict[str, Callable[[Books], object]] = {
     "int promotion code": lambda b: b.engine.subscribe(b.cus, "basic", promotion_code=5),  # type: ignore[arg-type]
     "int items": lambda b: b.engine.subscribe(b.cus, items=[1]),  # type: ignore[list-item]
     "int keys in an address": lambda b: b.engine.create_customer(name="a", currency="USD", address={1: 2}),
-    "bogus proration": lambda b: b.engine.change_plan(b.sub, "seats", proration="bogus"),  # type: ignore[arg-type]
+    "bogus proration": lambda b: b.engine.change_plan(b.sub, "seats", proration_behavior="bogus"),  # type: ignore[arg-type]
     "bogus when": lambda b: b.engine.change_plan(b.sub, "seats", when="tomorrow"),  # type: ignore[arg-type]
     "None description": lambda b: b.engine.add_invoice_item(b.cus, None, "5", subscription_id=b.sub),  # type: ignore[arg-type]
     "usage 1e60": lambda b: b.engine.record_usage(b.api, "api_calls", "1e60"),

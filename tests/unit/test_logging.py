@@ -20,7 +20,7 @@ def test_the_library_logger_has_a_null_handler_and_a_bare_script_prints_nothing(
         "from subkit import *\n"
         "e = BillingEngine(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))\n"
         "e.set_catalog(Catalog(products=(Product(id='a', name='A'),), plans=(Plan(id='p', product_id='a',"
-        " name='P', prices={'USD': FlatFee(price='1')}),)))\n"
+        " name='P', prices={'USD': FlatFee(flat_amount='1')}),)))\n"
         "e.subscribe(e.create_customer(name='A', currency='USD').id, 'p')\n"
         "e.advance(datetime(2027, 3, 1, tzinfo=UTC))\n"
     )
@@ -34,7 +34,7 @@ def test_a_billing_run_logs_its_summary(
 ) -> None:
     clock = TestClock(datetime(2027, 1, 1, tzinfo=UTC))
     engine = BillingEngine(InMemoryStore(), clock)
-    plan = Plan(id="p", product_id="a", name="P", prices={"USD": FlatFee(price="1")})
+    plan = Plan(id="p", product_id="a", name="P", prices={"USD": FlatFee(flat_amount="1")})
     engine.set_catalog(Catalog(products=(Product(id="a", name="A"),), plans=(plan,)))
     engine.subscribe(engine.create_customer(name="A", currency="USD").id, "p", id="sub_ok")
     with caplog.at_level(logging.INFO, logger="subkit"):

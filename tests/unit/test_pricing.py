@@ -27,32 +27,32 @@ D = Decimal
 
 # Reference tiers: units 1-5 at 7.00, 6-10 at 6.50, 11 and up at 6.00.
 REF_TIERS = (
-    Tier(up_to=5, unit_price="7.00"),
-    Tier(up_to=10, unit_price="6.50"),
-    Tier(up_to=None, unit_price="6.00"),
+    Tier(up_to=5, unit_amount="7.00"),
+    Tier(up_to=10, unit_amount="6.50"),
+    Tier(up_to=None, unit_amount="6.00"),
 )
 
 # Tiers with a flat fee each: 1-5 at 7 + 10 flat, 6 and up at 6 + 20 flat.
 FLAT_TIERS = (
-    Tier(up_to=5, unit_price=7, flat_price=10),
-    Tier(up_to=None, unit_price=6, flat_price=20),
+    Tier(up_to=5, unit_amount=7, flat_amount=10),
+    Tier(up_to=None, unit_amount=6, flat_amount=20),
 )
 
 # Stairstep: 1-10 users $100, 11-25 users $200, 26 and up $350.
 STEPS = (
-    Tier(up_to=10, flat_price=100),
-    Tier(up_to=25, flat_price=200),
-    Tier(up_to=None, flat_price=350),
+    Tier(up_to=10, flat_amount=100),
+    Tier(up_to=25, flat_amount=200),
+    Tier(up_to=None, flat_amount=350),
 )
 
 
 def one_of_each() -> list[PricingModel]:
     return [
-        FlatFee(price="29.00"),
-        PerUnit(unit_price="0.0004", minimum="1.00"),
+        FlatFee(flat_amount="29.00"),
+        PerUnit(unit_amount="0.0004", minimum="1.00"),
         Graduated(tiers=REF_TIERS, maximum="500"),
         Volume(tiers=FLAT_TIERS),
-        Package(package_size=100, package_price=5, rounding="down", free_units="12.5"),
+        Package(package_size=100, package_amount=5, rounding="down", free_units="12.5"),
         Stairstep(steps=STEPS),
         Percentage(rate="2.9", fixed_fee="0.30", min_per_transaction="0.50", max_per_transaction=5),
     ]
@@ -63,7 +63,7 @@ def one_of_each() -> list[PricingModel]:
 
 @pytest.mark.parametrize("q", [D(0), D(1), D("2.5"), D(1000)])
 def test_flat_fee_ignores_quantity(q: Decimal) -> None:
-    assert FlatFee(price="29.00").amount(q) == D("29.00")
+    assert FlatFee(flat_amount="29.00").amount(q) == D("29.00")
 
 
 @pytest.mark.parametrize(
@@ -75,18 +75,18 @@ def test_flat_fee_ignores_quantity(q: Decimal) -> None:
     ],
 )
 def test_per_unit(q: Decimal, expected: Decimal) -> None:
-    assert PerUnit(unit_price="12.00").amount(q) == expected
+    assert PerUnit(unit_amount="12.00").amount(q) == expected
 
 
 def test_per_unit_keeps_sub_cent_precision_unrounded() -> None:
     # 1234 * 0.0004 = 0.4936: not rounded to 0.49 here, rounding happens at the invoice line.
-    result = PerUnit(unit_price="0.0004").amount(D(1234))
+    result = PerUnit(unit_amount="0.0004").amount(D(1234))
     assert result == D("0.4936")
     assert str(result) == "0.4936"
 
 
 def test_amount_accepts_int_and_str_quantities() -> None:
-    model = PerUnit(unit_price="1.50")
+    model = PerUnit(unit_amount="1.50")
     assert model.amount(4) == D("6.00")  # 4 * 1.50
     assert model.amount("4") == D("6.00")
 
@@ -129,12 +129,12 @@ def test_graduated_flat_fee_per_tier(q: Decimal, expected: Decimal) -> None:
 
 def test_graduated_single_unbounded_tier() -> None:
     # 7 * 2.25 + 1
-    assert Graduated(tiers=(Tier(up_to=None, unit_price="2.25", flat_price=1),)).amount(7) == D("16.75")
+    assert Graduated(tiers=(Tier(up_to=None, unit_amount="2.25", flat_amount=1),)).amount(7) == D("16.75")
 
 
 def test_graduated_fractional_bounds() -> None:
     # tiers (0, 0.5] at 2, (0.5, 1.5] at 1, above at 0: q = 2 -> 0.5 * 2 + 1 * 1 + 0.5 * 0 = 2
-    tiers = (Tier(up_to="0.5", unit_price=2), Tier(up_to="1.5", unit_price=1), Tier(up_to=None))
+    tiers = (Tier(up_to="0.5", unit_amount=2), Tier(up_to="1.5", unit_amount=1), Tier(up_to=None))
     assert Graduated(tiers=tiers).amount(2) == D(2)
 
 
@@ -189,7 +189,9 @@ def test_volume_flat_fee_of_reached_tier(q: Decimal, expected: Decimal) -> None:
     ],
 )
 def test_package_rounding(q: Decimal, rounding: str, expected: Decimal) -> None:
-    model = parse_pricing({"model": "package", "package_size": 100, "package_price": 5, "rounding": rounding})
+    model = parse_pricing(
+        {"model": "package", "package_size": 100, "package_amount": 5, "rounding": rounding}
+    )
     assert model.amount(q) == expected
 
 
@@ -203,19 +205,19 @@ def test_package_rounding(q: Decimal, rounding: str, expected: Decimal) -> None:
     ],
 )
 def test_package_free_units(q: Decimal, expected: Decimal) -> None:
-    assert Package(package_size=100, package_price=5, free_units=100).amount(q) == expected
+    assert Package(package_size=100, package_amount=5, free_units=100).amount(q) == expected
 
 
 def test_package_fractional_size() -> None:
     # 1.2 GB in 0.5 GB packages at 2: 1.2 / 0.5 = 2.4 -> up 3 * 2 = 6, down 2 * 2 = 4
-    assert Package(package_size="0.5", package_price=2).amount(D("1.2")) == D(6)
-    assert Package(package_size="0.5", package_price=2, rounding="down").amount(D("1.2")) == D(4)
+    assert Package(package_size="0.5", package_amount=2).amount(D("1.2")) == D(6)
+    assert Package(package_size="0.5", package_amount=2, rounding="down").amount(D("1.2")) == D(4)
 
 
 def test_package_count_is_exact_for_non_terminating_ratios() -> None:
     # 1 / 3 never terminates in decimal; up -> 1 package, down -> 0 packages.
-    assert Package(package_size=3, package_price=7).amount(1) == D(7)
-    assert Package(package_size=3, package_price=7, rounding="down").amount(1) == D(0)
+    assert Package(package_size=3, package_amount=7).amount(1) == D(7)
+    assert Package(package_size=3, package_amount=7, rounding="down").amount(1) == D(0)
 
 
 # --- stairstep -------------------------------------------------------------------------------
@@ -317,20 +319,20 @@ def test_percentage_min_above_max_refused() -> None:
     ],
 )
 def test_period_minimum_and_maximum(q: Decimal, expected: Decimal) -> None:
-    assert PerUnit(unit_price=2, minimum=10, maximum=50).amount(q) == expected
+    assert PerUnit(unit_amount=2, minimum=10, maximum=50).amount(q) == expected
 
 
 def test_period_bounds_on_every_model() -> None:
-    assert FlatFee(price=30, maximum=20).amount(0) == D(20)
+    assert FlatFee(flat_amount=30, maximum=20).amount(0) == D(20)
     assert Graduated(tiers=REF_TIERS, minimum=40).amount(5) == D(40)  # 35 -> 40
     assert Volume(tiers=REF_TIERS, maximum=60).amount(10) == D(60)  # 65 -> 60
-    assert Package(package_size=10, package_price=1, minimum=3).amount(0) == D(3)  # 0 -> 3
+    assert Package(package_size=10, package_amount=1, minimum=3).amount(0) == D(3)  # 0 -> 3
     assert Stairstep(steps=STEPS, minimum=50).amount(0) == D(50)  # 0 -> 50
     assert Percentage(rate=50, maximum=4).amount(10) == D(4)  # 5 -> 4
 
 
 def test_minimum_equal_to_maximum_is_allowed() -> None:
-    assert PerUnit(unit_price=1, minimum=5, maximum=5).amount(100) == D(5)
+    assert PerUnit(unit_amount=1, minimum=5, maximum=5).amount(100) == D(5)
 
 
 @pytest.mark.parametrize("cls_data", [m.model_dump() for m in one_of_each()])
@@ -343,7 +345,7 @@ def test_minimum_above_maximum_refused(cls_data: dict[str, object]) -> None:
 
 def test_minimum_above_maximum_refused_by_constructor() -> None:
     with pytest.raises(PricingError) as info:
-        FlatFee(price=1, minimum=10, maximum=1)
+        FlatFee(flat_amount=1, minimum=10, maximum=1)
     assert info.value.field == "minimum"
 
 
@@ -386,18 +388,18 @@ def test_tier_validation_shared_by_volume_and_stairstep() -> None:
         Volume(tiers=(Tier(up_to=5), Tier(up_to=4), Tier(up_to=None)))
     assert info.value.field == "tiers"
     with pytest.raises(PricingError) as info:
-        Stairstep(steps=(Tier(up_to=5, flat_price=1),))
+        Stairstep(steps=(Tier(up_to=5, flat_amount=1),))
     assert info.value.field == "steps"
     assert "gapped tiers" in info.value.message
 
 
 def test_stairstep_refuses_unit_price() -> None:
     with pytest.raises(PricingError) as info:
-        Stairstep(steps=(Tier(up_to=None, unit_price=1, flat_price=1),))
+        Stairstep(steps=(Tier(up_to=None, unit_amount=1, flat_amount=1),))
     assert info.value.field == "steps"
 
 
-@pytest.mark.parametrize("field", ["unit_price", "flat_price"])
+@pytest.mark.parametrize("field", ["unit_amount", "flat_amount"])
 def test_tier_negative_price(field: str) -> None:
     with pytest.raises(PricingError) as info:
         Tier(up_to=None, **{field: "-0.01"})
@@ -405,7 +407,7 @@ def test_tier_negative_price(field: str) -> None:
 
 
 def test_tier_negative_price_inside_model_names_tiers() -> None:
-    data = {"model": "graduated", "tiers": [{"up_to": 5, "unit_price": "-1"}, {"up_to": None}]}
+    data = {"model": "graduated", "tiers": [{"up_to": 5, "unit_amount": "-1"}, {"up_to": None}]}
     with pytest.raises(PricingError) as info:
         parse_pricing(data)
     assert info.value.field is not None
@@ -425,15 +427,15 @@ def test_tier_bound_must_be_positive(up_to: object) -> None:
 @pytest.mark.parametrize(
     ("data", "field"),
     [
-        ({"model": "flat", "price": "-1"}, "price"),
-        ({"model": "per_unit", "unit_price": "-0.0001"}, "unit_price"),
-        ({"model": "package", "package_size": 0, "package_price": 1}, "package_size"),
-        ({"model": "package", "package_size": 10, "package_price": -1}, "package_price"),
-        ({"model": "package", "package_size": 10, "package_price": 1, "free_units": -1}, "free_units"),
-        ({"model": "package", "package_size": 10, "package_price": 1, "rounding": "nearest"}, "rounding"),
+        ({"model": "flat", "flat_amount": "-1"}, "flat_amount"),
+        ({"model": "per_unit", "unit_amount": "-0.0001"}, "unit_amount"),
+        ({"model": "package", "package_size": 0, "package_amount": 1}, "package_size"),
+        ({"model": "package", "package_size": 10, "package_amount": -1}, "package_amount"),
+        ({"model": "package", "package_size": 10, "package_amount": 1, "free_units": -1}, "free_units"),
+        ({"model": "package", "package_size": 10, "package_amount": 1, "rounding": "nearest"}, "rounding"),
         ({"model": "percentage", "rate": 1, "fixed_fee": "-0.30"}, "fixed_fee"),
-        ({"model": "flat", "price": 1, "minimum": -1}, "minimum"),
-        ({"model": "flat", "price": 1, "surprise": 1}, "surprise"),
+        ({"model": "flat", "flat_amount": 1, "minimum": -1}, "minimum"),
+        ({"model": "flat", "flat_amount": 1, "surprise": 1}, "surprise"),
     ],
 )
 def test_invalid_fields(data: dict[str, object], field: str) -> None:
@@ -445,9 +447,9 @@ def test_invalid_fields(data: dict[str, object], field: str) -> None:
 @pytest.mark.parametrize(
     "data",
     [
-        {"model": "flat", "price": 9.99},
-        {"model": "per_unit", "unit_price": 0.1},
-        {"model": "graduated", "tiers": [{"up_to": None, "unit_price": 1.5}]},
+        {"model": "flat", "flat_amount": 9.99},
+        {"model": "per_unit", "unit_amount": 0.1},
+        {"model": "graduated", "tiers": [{"up_to": None, "unit_amount": 1.5}]},
     ],
 )
 def test_float_prices_refused(data: dict[str, object]) -> None:
@@ -457,8 +459,8 @@ def test_float_prices_refused(data: dict[str, object]) -> None:
 
 def test_float_price_refused_by_constructor() -> None:
     with pytest.raises(FloatNotAllowedError) as info:
-        FlatFee(price=9.99)
-    assert info.value.field == "price"
+        FlatFee(flat_amount=9.99)
+    assert info.value.field == "flat_amount"
 
 
 @pytest.mark.parametrize("model", one_of_each())
@@ -480,7 +482,7 @@ def test_negative_quantity_refused(model: PricingModel) -> None:
 @pytest.mark.parametrize("quantity", ["NaN", D("Infinity"), "ten", None, True])
 def test_non_numeric_quantity_refused(quantity: object) -> None:
     with pytest.raises(ValidationError):
-        price_amount(FlatFee(price=1), quantity)
+        price_amount(FlatFee(flat_amount=1), quantity)
 
 
 @pytest.mark.parametrize("data", [{"model": "tiered_magic", "price": 1}, {"price": 1}])
@@ -497,12 +499,12 @@ def test_parse_pricing_refuses_non_mapping() -> None:
 
 def test_pricing_errors_are_value_errors() -> None:
     with pytest.raises(ValueError):
-        parse_pricing({"model": "flat", "price": "-1"})
+        parse_pricing({"model": "flat", "flat_amount": "-1"})
 
 
 def test_discriminator_cannot_lie() -> None:
     with pytest.raises(PricingError) as info:
-        FlatFee(price=1, model="per_unit")
+        FlatFee(flat_amount=1, model="per_unit")
     assert info.value.field == "model"
 
 
@@ -517,12 +519,12 @@ def test_json_round_trip(model: PricingModel) -> None:
 
 
 def test_json_holds_no_floats() -> None:
-    data = json.loads(PerUnit(unit_price="0.0004", minimum="1.10").model_dump_json())
-    assert data == {"model": "per_unit", "unit_price": "0.0004", "minimum": "1.10", "maximum": None}
+    data = json.loads(PerUnit(unit_amount="0.0004", minimum="1.10").model_dump_json())
+    assert data == {"model": "per_unit", "unit_amount": "0.0004", "minimum": "1.10", "maximum": None}
 
 
 def test_parse_pricing_returns_the_right_model() -> None:
-    model = parse_pricing({"model": "volume", "tiers": [{"up_to": "5", "unit_price": "7"}, {"up_to": None}]})
+    model = parse_pricing({"model": "volume", "tiers": [{"up_to": "5", "unit_amount": "7"}, {"up_to": None}]})
     assert isinstance(model, Volume)
     assert model.tiers[0].up_to == D(5)
 
@@ -542,12 +544,12 @@ def test_ambient_decimal_context_does_not_change_results() -> None:
         ctx.traps[decimal.Inexact] = True
         ctx.traps[decimal.Rounded] = True
         # 123456789 * 0.0004 = 49382.7156 (9 significant digits, more than prec 3)
-        assert PerUnit(unit_price="0.0004").amount(D(123456789)) == D("49382.7156")
+        assert PerUnit(unit_amount="0.0004").amount(D(123456789)) == D("49382.7156")
         # 5 * 7 + 5 * 6.50 + 999991 * 6.00 = 67.50 + 5999946 = 6000013.50
         assert Graduated(tiers=REF_TIERS).amount(D(1000001)) == D("6000013.50")
         assert Volume(tiers=REF_TIERS).amount(D(8)) == D("52.00")  # 8 * 6.50
         # 123457 / 100 = 1234.57 -> 1235 packages * 1.25 = 1543.75
-        assert Package(package_size=100, package_price="1.25").amount(D(123457)) == D("1543.75")
+        assert Package(package_size=100, package_amount="1.25").amount(D(123457)) == D("1543.75")
         # 123456.78 * 2.9% + 0.30 = 3580.24662 + 0.30 = 3580.54662
         model = Percentage(rate="2.9", fixed_fee="0.30")
         assert model.amount_for_transactions([D("123456.78")]) == D("3580.54662")

@@ -194,7 +194,7 @@ def test_the_locked_exchange_rate_is_printed_with_the_reporting_total() -> None:
     engine.set_catalog(
         Catalog(
             products=(Product(id="app", name="App"),),
-            plans=(Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="20")}),),
+            plans=(Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(flat_amount="20")}),),
         )
     )
     cus = engine.create_customer(

@@ -58,7 +58,7 @@ def _engine(
         Catalog(
             products=(Product(id="app", name="App"),),
             plans=(
-                Plan(id="base", product_id="app", name="Base", prices={"USD": FlatFee(price="10")}),
+                Plan(id="base", product_id="app", name="Base", prices={"USD": FlatFee(flat_amount="10")}),
                 *plans,
             ),
             metrics=METRICS,
@@ -73,7 +73,7 @@ def _usage_lines(engine: BillingEngine, sub_id: str) -> list[tuple[str, Decimal,
 
 
 def test_weighted_sum_billed_in_gb_months_with_carry_over() -> None:
-    e = _engine(plans=(_plan("disk", "storage", PerUnit(unit_price="0.10")),))
+    e = _engine(plans=(_plan("disk", "storage", PerUnit(unit_amount="0.10")),))
     cus = e.create_customer(name="Ada", currency="USD")
     sub = e.subscribe(cus.id, items=[("base", 1), ("disk", 0)], at=JAN, id="sub_1")
     # January (31 days): +31 GB on Jan 1, +62 GB on Jan 17 (15 days left). Average level:
@@ -91,8 +91,8 @@ def test_weighted_sum_billed_in_gb_months_with_carry_over() -> None:
 def test_price_per_region_and_filters() -> None:
     e = _engine(
         plans=(
-            _plan("api", "calls", PerUnit(unit_price="0.01")),
-            _plan("eu", "eu_calls", PerUnit(unit_price="1")),
+            _plan("api", "calls", PerUnit(unit_amount="0.01")),
+            _plan("eu", "eu_calls", PerUnit(unit_amount="1")),
         )
     )
     cus = e.create_customer(name="Ada", currency="USD")
@@ -149,9 +149,9 @@ def test_price_per_region_and_filters() -> None:
 @pytest.mark.parametrize(
     ("price", "minor"),
     [
-        (Package(package_size=1000, package_price="5", free_units=500), 1500),  # 2600-500=2100 -> 3 packs
-        (Graduated(tiers=(Tier(up_to=1000, unit_price="0"), Tier(up_to=None, unit_price="0.01"))), 1600),
-        (Volume(tiers=(Tier(up_to=1000, unit_price="0.02"), Tier(up_to=None, unit_price="0.01"))), 2600),
+        (Package(package_size=1000, package_amount="5", free_units=500), 1500),  # 2600-500=2100 -> 3 packs
+        (Graduated(tiers=(Tier(up_to=1000, unit_amount="0"), Tier(up_to=None, unit_amount="0.01"))), 1600),
+        (Volume(tiers=(Tier(up_to=1000, unit_amount="0.02"), Tier(up_to=None, unit_amount="0.01"))), 2600),
     ],
 )
 def test_pricing_models_on_metered_usage(price: object, minor: int) -> None:
@@ -177,7 +177,10 @@ def test_percentage_with_fixed_fee_and_bounds_per_transaction() -> None:
 
 def test_unique_count_and_max() -> None:
     e = _engine(
-        plans=(_plan("seat", "seats", PerUnit(unit_price="4")), _plan("cpu", "peak", PerUnit(unit_price="3")))
+        plans=(
+            _plan("seat", "seats", PerUnit(unit_amount="4")),
+            _plan("cpu", "peak", PerUnit(unit_amount="3")),
+        )
     )
     cus = e.create_customer(name="Ada", currency="USD")
     sub = e.subscribe(cus.id, items=[("base", 1), ("seat", 0), ("cpu", 0)], at=JAN)
@@ -197,7 +200,7 @@ def test_unique_count_and_max() -> None:
 
 def test_periods_follow_the_customer_time_zone() -> None:
     tokyo = ZoneInfo("Asia/Tokyo")
-    e = _engine(plans=(_plan("api", "calls", PerUnit(unit_price="1")),))
+    e = _engine(plans=(_plan("api", "calls", PerUnit(unit_amount="1")),))
     cus = e.create_customer(name="Aki", currency="USD", timezone="Asia/Tokyo")
     start = datetime(2027, 1, 1, tzinfo=tokyo)  # 2026-12-31 15:00 UTC
     sub = e.subscribe(cus.id, items=[("base", 1), ("api", 0)], at=start)
@@ -212,7 +215,7 @@ def test_periods_follow_the_customer_time_zone() -> None:
 
 
 def test_duplicates_conflicts_and_unknown_metrics() -> None:
-    e = _engine(plans=(_plan("api", "calls", PerUnit(unit_price="1")),))
+    e = _engine(plans=(_plan("api", "calls", PerUnit(unit_amount="1")),))
     cus = e.create_customer(name="Ada", currency="USD")
     sub = e.subscribe(cus.id, items=[("base", 1), ("api", 0)], at=JAN)
     first = e.record_usage(sub.id, "calls", properties={"n": 3}, at=JAN, id="e1")
@@ -257,7 +260,7 @@ def test_duplicates_conflicts_and_unknown_metrics() -> None:
 
 
 def test_quarantine_keeps_refused_events_and_replays_them() -> None:
-    e = _engine(quarantine=True, plans=(_plan("api", "calls", PerUnit(unit_price="1")),))
+    e = _engine(quarantine=True, plans=(_plan("api", "calls", PerUnit(unit_amount="1")),))
     cus = e.create_customer(name="Ada", currency="USD")
     sub = e.subscribe(cus.id, items=[("base", 1), ("api", 0)], at=JAN)
     held = e.record_usage(sub.id, "minutes", 7, at=JAN, id="m1")
@@ -287,7 +290,7 @@ def test_quarantine_keeps_refused_events_and_replays_them() -> None:
 
 def test_same_ids_from_two_processes_counted_once(tmp_path: Path) -> None:
     db = tmp_path / "usage.sqlite"
-    e = _engine(SqlStore(str(db)), plans=(_plan("api", "calls", PerUnit(unit_price="1")),))
+    e = _engine(SqlStore(str(db)), plans=(_plan("api", "calls", PerUnit(unit_amount="1")),))
     cus = e.create_customer(name="Ada", currency="USD")
     sub = e.subscribe(cus.id, items=[("base", 1), ("api", 0)], at=JAN, id="sub_1")
     script = textwrap.dedent(
@@ -326,7 +329,7 @@ def test_events_arriving_in_order_of_ingestion_do_not_change_latest() -> None:
                 product_id="app",
                 name="Level",
                 metric="level",
-                prices={"USD": PerUnit(unit_price="1")},
+                prices={"USD": PerUnit(unit_amount="1")},
             ),
         )
     )
@@ -344,7 +347,7 @@ def test_events_arriving_in_order_of_ingestion_do_not_change_latest() -> None:
 
 
 def test_current_usage_any_moment() -> None:
-    e = _engine(plans=(_plan("api", "calls", PerUnit(unit_price="1")),))
+    e = _engine(plans=(_plan("api", "calls", PerUnit(unit_amount="1")),))
     cus = e.create_customer(name="Ada", currency="USD")
     sub = e.subscribe(cus.id, items=[("base", 1), ("api", 0)], at=JAN)
     e.record_usage(sub.id, "calls", properties={"n": 5}, at=datetime(2027, 1, 3, tzinfo=UTC), id="a")
@@ -358,7 +361,7 @@ def test_current_usage_any_moment() -> None:
 
 
 def test_late_events_go_to_the_next_invoice_as_labelled_adjustments() -> None:
-    e = _engine(plans=(_plan("api", "calls", PerUnit(unit_price="0.01")),))
+    e = _engine(plans=(_plan("api", "calls", PerUnit(unit_amount="0.01")),))
     cus = e.create_customer(name="Ada", currency="USD")
     sub = e.subscribe(cus.id, items=[("base", 1), ("api", 0)], at=JAN, id="sub_1")
     e.record_usage(sub.id, "calls", properties={"n": 4000}, at=datetime(2027, 1, 10, tzinfo=UTC), id="j1")
@@ -382,7 +385,7 @@ def test_late_events_go_to_the_next_invoice_as_labelled_adjustments() -> None:
 
 
 def test_late_event_two_periods_back_with_graduated_price_bills_the_difference() -> None:
-    price = Graduated(tiers=(Tier(up_to=1000, unit_price="0"), Tier(up_to=None, unit_price="0.01")))
+    price = Graduated(tiers=(Tier(up_to=1000, unit_amount="0"), Tier(up_to=None, unit_amount="0.01")))
     e = _engine(plans=(_plan("api", "calls", price),))
     cus = e.create_customer(name="Ada", currency="USD")
     sub = e.subscribe(cus.id, items=[("base", 1), ("api", 0)], at=JAN, id="sub_1")
@@ -401,8 +404,8 @@ def test_grace_period_keeps_the_period_open_for_late_events() -> None:
         Catalog(
             products=(Product(id="app", name="App"),),
             plans=(
-                Plan(id="base", product_id="app", name="Base", prices={"USD": FlatFee(price="10")}),
-                _plan("api", "calls", PerUnit(unit_price="0.01")),
+                Plan(id="base", product_id="app", name="Base", prices={"USD": FlatFee(flat_amount="10")}),
+                _plan("api", "calls", PerUnit(unit_amount="0.01")),
             ),
             metrics=METRICS,
         )
@@ -438,8 +441,8 @@ def test_dst_period_in_new_york_and_a_leap_february() -> None:
     ny = ZoneInfo("America/New_York")
     e = _engine(
         plans=(
-            _plan("disk", "storage", PerUnit(unit_price="0.10")),
-            _plan("api", "calls", PerUnit(unit_price="1")),
+            _plan("disk", "storage", PerUnit(unit_amount="0.10")),
+            _plan("api", "calls", PerUnit(unit_amount="1")),
         )
     )
     cus = e.create_customer(name="Ny", currency="USD", timezone="America/New_York")
@@ -459,7 +462,7 @@ def test_dst_period_in_new_york_and_a_leap_february() -> None:
 
 
 def test_weighted_sum_in_a_leap_february() -> None:
-    e = _engine(plans=(_plan("disk", "storage", PerUnit(unit_price="1")),))
+    e = _engine(plans=(_plan("disk", "storage", PerUnit(unit_amount="1")),))
     cus = e.create_customer(name="Lea", currency="USD")
     feb = datetime(2028, 2, 1, tzinfo=UTC)
     sub = e.subscribe(cus.id, items=[("base", 1), ("disk", 0)], at=feb)
@@ -470,7 +473,7 @@ def test_weighted_sum_in_a_leap_february() -> None:
 
 
 def test_a_retry_without_a_time_is_the_same_event() -> None:
-    e = _engine(plans=(_plan("api", "calls", PerUnit(unit_price="1")),))
+    e = _engine(plans=(_plan("api", "calls", PerUnit(unit_amount="1")),))
     cus = e.create_customer(name="Ada", currency="USD")
     sub = e.subscribe(cus.id, items=[("base", 1), ("api", 0)], at=JAN)
     e.clock.travel_to(datetime(2027, 1, 5, tzinfo=UTC))

@@ -26,7 +26,7 @@ def _engine(wallets: bool = True) -> BillingEngine:
     e.set_catalog(
         Catalog(
             products=(Product(id="app", name="App"),),
-            plans=(Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="30")}),),
+            plans=(Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(flat_amount="30")}),),
         )
     )
     return e

@@ -95,7 +95,8 @@ def history_of(sub: Subscription) -> SubscriptionHistory:
         >>> from subkit.subscription.machine import create
         >>> from subkit.subscription.model import BillingContext
         >>> ctx = BillingContext(catalog=Catalog(products=(Product(id="app", name="App"),), plans=(
-        ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),)))
+        ...     Plan(id="basic", product_id="app", name="Basic",
+        ...          prices={"USD": FlatFee(flat_amount="10")}),)))
         >>> at = datetime(2027, 1, 1, tzinfo=UTC)
         >>> sub = create("sub_1", "cus_1", "USD", [("basic", 1)], ctx, at=at).subscription
         >>> history_of(sub).interval.months

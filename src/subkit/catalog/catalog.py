@@ -12,7 +12,7 @@ Example:
     ...     currencies=("USD", "EUR"),
     ...     products=(Product(id="app", name="App"),),
     ...     plans=(Plan(id="basic", product_id="app", name="Basic", tier="Basic",
-    ...                 prices={"USD": FlatFee(price="10"), "EUR": FlatFee(price="9")}),),
+    ...                 prices={"USD": FlatFee(flat_amount="10"), "EUR": FlatFee(flat_amount="9")}),),
     ... )
     >>> cat.plan("basic").price("EUR").amount(Decimal(1))
     Decimal('9')
@@ -85,7 +85,7 @@ class Plan(Model):
     Example:
         >>> from subkit.catalog.pricing import PerUnit
         >>> seats = Plan(id="pro", product_id="app", name="Pro", tier="Pro",
-        ...              prices={"USD": PerUnit(unit_price="12")}, entitlements={"seats": 10})
+        ...              prices={"USD": PerUnit(unit_amount="12")}, entitlements={"seats": 10})
         >>> seats.timing, seats.interval.unit.value
         (<BillingTiming.ADVANCE: 'advance'>, 'month')
     """
@@ -216,7 +216,7 @@ class Catalog(Model):
         Example:
             >>> from subkit.catalog.pricing import FlatFee
             >>> c = Catalog(products=(Product(id="a", name="A"),), plans=(
-            ...     Plan(id="p", product_id="a", name="P", prices={"USD": FlatFee(price="5")}),))
+            ...     Plan(id="p", product_id="a", name="P", prices={"USD": FlatFee(flat_amount="5")}),))
             >>> c.plan("p", 1).version
             1
         """
@@ -254,7 +254,8 @@ class Catalog(Model):
         Example:
             >>> from subkit.catalog.pricing import FlatFee
             >>> c = Catalog(products=(Product(id="a", name="A"),))
-            >>> c = c.publish(Plan(id="p", product_id="a", name="P", prices={"USD": FlatFee(price="5")}))
+            >>> c = c.publish(Plan(id="p", product_id="a", name="P",
+            ...                    prices={"USD": FlatFee(flat_amount="5")}))
             >>> len(c.plans)
             1
         """

@@ -12,24 +12,25 @@ ambient ``decimal`` context never changes a result.
 Example:
     >>> from decimal import Decimal
     >>> from subkit.catalog.pricing import Graduated, Tier, parse_pricing, price_amount
-    >>> tiers = (Tier(up_to=5, unit_price="7.00"), Tier(up_to=10, unit_price="6.50"),
-    ...          Tier(up_to=None, unit_price="6.00"))
+    >>> tiers = (Tier(up_to=5, unit_amount="7.00"), Tier(up_to=10, unit_amount="6.50"),
+    ...          Tier(up_to=None, unit_amount="6.00"))
     >>> Graduated(tiers=tiers).amount(Decimal(8))  # 5 * 7.00 + 3 * 6.50
     Decimal('54.50')
-    >>> price_amount(parse_pricing({"model": "per_unit", "unit_price": "0.0004"}), 1234)
+    >>> price_amount(parse_pricing({"model": "per_unit", "unit_amount": "0.0004"}), 1234)
     Decimal('0.4936')
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Annotated, ClassVar, Literal, Self, TypeAlias
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeAlias
 
 import pydantic
 from pydantic import AfterValidator, Field, TypeAdapter, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from subkit.core.deprecation import rename_keys
 from subkit.core.model import Amount, Model, raise_subkit_error
 from subkit.core.money import CONTEXT, decimal_of
 from subkit.errors import PricingError, SubkitError
@@ -90,7 +91,22 @@ def _quantity(quantity: object) -> Decimal:
     return q
 
 
-class _Base(Model):
+class _Renaming(Model):
+    """Reads the old field names of ``_renamed_fields`` in stored data (JSON, dicts), silently.
+
+    Catalogs stored before the rename to Stripe's vocabulary (issue 15) keep loading; the
+    Python constructor warns on an old keyword (:class:`~subkit.core.model.Model`).
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        if cls._renamed_fields and isinstance(data, Mapping):
+            return rename_keys(data, cls._renamed_fields, warn=False)
+        return data
+
+
+class _Base(_Renaming):
     """Shared by every pricing model: an optional charge floor and cap per period."""
 
     _error: ClassVar[type[SubkitError]] = PricingError
@@ -115,21 +131,22 @@ class _Base(Model):
         return d
 
 
-class Tier(Model):
+class Tier(_Renaming):
     """One tier (or step): units up to and including ``up_to`` (``None`` = no upper bound).
 
     A tier covers ``(previous up_to, up_to]``; the first starts just above 0.
 
     Example:
-        >>> Tier(up_to=10, unit_price="6.50")
-        Tier(up_to=Decimal('10'), unit_price=Decimal('6.50'), flat_price=Decimal('0'))
+        >>> Tier(up_to=10, unit_amount="6.50")
+        Tier(up_to=Decimal('10'), unit_amount=Decimal('6.50'), flat_amount=Decimal('0'))
     """
 
     _error: ClassVar[type[SubkitError]] = PricingError
+    _renamed_fields: ClassVar[dict[str, str]] = {"unit_price": "unit_amount", "flat_price": "flat_amount"}
 
     up_to: _Positive | None
-    unit_price: _Price = _ZERO
-    flat_price: _Price = _ZERO
+    unit_amount: _Price = _ZERO
+    flat_amount: _Price = _ZERO
 
 
 def _check_tiers(tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
@@ -157,35 +174,39 @@ def _check_tiers(tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
 
 
 class FlatFee(_Base):
-    """The same ``price`` every period, whatever the quantity.
+    """The same ``flat_amount`` every period, whatever the quantity (``price``: deprecated alias).
 
     Example:
-        >>> FlatFee(price="29.00").amount(Decimal(0))
+        >>> FlatFee(flat_amount="29.00").amount(Decimal(0))
         Decimal('29.00')
     """
 
+    _renamed_fields: ClassVar[dict[str, str]] = {"price": "flat_amount"}
+
     model: Literal["flat"] = "flat"
-    price: _Price
+    flat_amount: _Price
 
     def amount(self, quantity: Decimal | int | str) -> Decimal:
-        """``price`` (clamped to the period minimum/maximum); ``quantity`` is only checked."""
+        """``flat_amount`` (clamped to the period minimum/maximum); ``quantity`` is only checked."""
         return self.exact(_quantity(quantity))
 
     def exact(self, quantity: Decimal) -> Decimal:
         """:meth:`amount` of a quantity already checked (a ``Decimal`` >= 0): the hot path."""
-        return self._clamp(self.price)
+        return self._clamp(self.flat_amount)
 
 
 class PerUnit(_Base):
-    """``quantity * unit_price`` (per seat, per GB, per API call...).
+    """``quantity * unit_amount`` (per seat, per GB, per API call...).
 
     Example:
-        >>> PerUnit(unit_price="0.0004").amount(Decimal(2500))
+        >>> PerUnit(unit_amount="0.0004").amount(Decimal(2500))
         Decimal('1.0000')
     """
 
+    _renamed_fields: ClassVar[dict[str, str]] = {"unit_price": "unit_amount"}
+
     model: Literal["per_unit"] = "per_unit"
-    unit_price: _Price
+    unit_amount: _Price
 
     def amount(self, quantity: Decimal | int | str) -> Decimal:
         """The exact, unrounded charge for ``quantity``."""
@@ -193,14 +214,15 @@ class PerUnit(_Base):
 
     def exact(self, quantity: Decimal) -> Decimal:
         """:meth:`amount` of a quantity already checked (a ``Decimal`` >= 0): the hot path."""
-        return self._clamp(CONTEXT.multiply(quantity, self.unit_price))
+        return self._clamp(CONTEXT.multiply(quantity, self.unit_amount))
 
 
 class Graduated(_Base):
-    """Each unit at its own tier's rate, plus each reached tier's ``flat_price`` once (Stripe "graduated").
+    """Each unit at its own tier's rate, plus each reached tier's ``flat_amount`` once (Stripe "graduated").
 
     Example:
-        >>> g = Graduated(tiers=(Tier(up_to=5, unit_price=7), Tier(up_to=None, unit_price=6, flat_price=1)))
+        >>> g = Graduated(tiers=(Tier(up_to=5, unit_amount=7),
+        ...                      Tier(up_to=None, unit_amount=6, flat_amount=1)))
         >>> g.amount(Decimal(8))  # 5 * 7 + 3 * 6 + 1
         Decimal('54')
     """
@@ -228,7 +250,9 @@ class Graduated(_Base):
             up_to = tier.up_to
             top = q if up_to is None or q < up_to else up_to
             units = CONTEXT.subtract(top, lower)
-            total = CONTEXT.add(total, CONTEXT.add(CONTEXT.multiply(units, tier.unit_price), tier.flat_price))
+            total = CONTEXT.add(
+                total, CONTEXT.add(CONTEXT.multiply(units, tier.unit_amount), tier.flat_amount)
+            )
             if up_to is None:
                 break
             lower = up_to
@@ -236,12 +260,12 @@ class Graduated(_Base):
 
 
 class Volume(_Base):
-    """All units at the rate of the tier the total reaches, plus its ``flat_price`` (Stripe "volume").
+    """All units at the rate of the tier the total reaches, plus its ``flat_amount`` (Stripe "volume").
 
     Quantity 0 reaches no tier and costs 0 (before the period minimum).
 
     Example:
-        >>> v = Volume(tiers=(Tier(up_to=5, unit_price=7), Tier(up_to=None, unit_price="6.50")))
+        >>> v = Volume(tiers=(Tier(up_to=5, unit_amount=7), Tier(up_to=None, unit_amount="6.50")))
         >>> v.amount(Decimal(8))  # 8 * 6.50
         Decimal('52.00')
     """
@@ -265,29 +289,31 @@ class Volume(_Base):
         if q > 0:
             for tier in self.tiers:
                 if tier.up_to is None or q <= tier.up_to:
-                    total = CONTEXT.add(CONTEXT.multiply(q, tier.unit_price), tier.flat_price)
+                    total = CONTEXT.add(CONTEXT.multiply(q, tier.unit_amount), tier.flat_amount)
                     break
         return self._clamp(total)
 
 
 class Package(_Base):
-    """``package_price`` per started (or, rounding "down", per full) block of ``package_size`` units.
+    """``package_amount`` per started (or, rounding "down", per full) block of ``package_size`` units.
 
     ``free_units`` are taken off first (Lago "package").
 
     Example:
-        >>> Package(package_size=100, package_price=5).amount(Decimal(150))  # 2 packages
+        >>> Package(package_size=100, package_amount=5).amount(Decimal(150))  # 2 packages
         Decimal('10')
     """
 
+    _renamed_fields: ClassVar[dict[str, str]] = {"package_price": "package_amount"}
+
     model: Literal["package"] = "package"
     package_size: _Positive
-    package_price: _Price
+    package_amount: _Price
     rounding: Literal["up", "down"] = "up"
     free_units: _Price = _ZERO
 
     def amount(self, quantity: Decimal | int | str) -> Decimal:
-        """The charge for ``quantity``: a whole number of packages times ``package_price``."""
+        """The charge for ``quantity``: a whole number of packages times ``package_amount``."""
         return self.exact(_quantity(quantity))
 
     def exact(self, quantity: Decimal) -> Decimal:
@@ -298,16 +324,16 @@ class Package(_Base):
         packages, rest = CONTEXT.divmod(billable, self.package_size)  # exact, unlike a division
         if rest and self.rounding == "up":
             packages = CONTEXT.add(packages, 1)
-        return self._clamp(CONTEXT.multiply(packages, self.package_price))
+        return self._clamp(CONTEXT.multiply(packages, self.package_amount))
 
 
 class Stairstep(_Base):
-    """The ``flat_price`` of the step the quantity falls in (e.g. 1-10 users $100, 11-25 $200).
+    """The ``flat_amount`` of the step the quantity falls in (e.g. 1-10 users $100, 11-25 $200).
 
-    Steps use only ``flat_price``; quantity 0 falls in no step and costs 0.
+    Steps use only ``flat_amount``; quantity 0 falls in no step and costs 0.
 
     Example:
-        >>> s = Stairstep(steps=(Tier(up_to=10, flat_price=100), Tier(up_to=None, flat_price=200)))
+        >>> s = Stairstep(steps=(Tier(up_to=10, flat_amount=100), Tier(up_to=None, flat_amount=200)))
         >>> s.amount(Decimal(11))
         Decimal('200')
     """
@@ -319,8 +345,8 @@ class Stairstep(_Base):
     @classmethod
     def _check(cls, steps: tuple[Tier, ...]) -> tuple[Tier, ...]:
         for i, step in enumerate(steps):
-            if step.unit_price:
-                raise PricingError(f"step {i} has a unit_price; stairstep steps use flat_price only")
+            if step.unit_amount:
+                raise PricingError(f"step {i} has a unit_amount; stairstep steps use flat_amount only")
         return _check_tiers(steps)
 
     def amount(self, quantity: Decimal | int | str) -> Decimal:
@@ -334,7 +360,7 @@ class Stairstep(_Base):
         if q > 0:
             for step in self.steps:
                 if step.up_to is None or q <= step.up_to:
-                    total = step.flat_price
+                    total = step.flat_amount
                     break
         return self._clamp(total)
 
@@ -423,8 +449,8 @@ def parse_pricing(data: object) -> PricingModel:
     """Validate a dict (e.g. parsed JSON) into its pricing model; errors are ``PricingError``.
 
     Example:
-        >>> parse_pricing({"model": "flat", "price": "9.99"})
-        FlatFee(minimum=None, maximum=None, model='flat', price=Decimal('9.99'))
+        >>> parse_pricing({"model": "flat", "flat_amount": "9.99"})
+        FlatFee(minimum=None, maximum=None, model='flat', flat_amount=Decimal('9.99'))
     """
     try:
         return _ADAPTER.validate_python(data)
@@ -445,7 +471,7 @@ def price_amount(model: PricingModel, quantity: object) -> Decimal:
     """The exact, unrounded charge of ``model`` for ``quantity`` (a Decimal, int or str).
 
     Example:
-        >>> price_amount(FlatFee(price=10, minimum=12), 3)
+        >>> price_amount(FlatFee(flat_amount=10, minimum=12), 3)
         Decimal('12')
     """
     return model.amount(_quantity(quantity))

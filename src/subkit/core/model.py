@@ -9,6 +9,7 @@ quantity fields use :data:`Amount`, which refuses floats.
 from __future__ import annotations
 
 import operator
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Self, TypeVar
@@ -16,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Self, TypeVar
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
+from subkit.core.deprecation import rename_keys
 from subkit.core.money import check_currency, decimal_of
 from subkit.errors import (
     NaiveDatetimeError,
@@ -188,13 +190,30 @@ def field_values(obj: BaseModel) -> tuple[Any, ...]:
     return getter(obj.__dict__)
 
 
+def _loading(caller: str) -> bool:
+    """Whether ``__init__`` runs for pydantic or subkit itself rather than for the host's own call.
+
+    pydantic also calls a custom ``__init__`` while it validates stored data (a store's read, a
+    catalog file) or a nested dict; old keys found there are renamed silently by the class's
+    ``mode="before"`` validator. Only a constructor call from the host's code warns.
+    """
+    return caller.startswith(("pydantic", "subkit."))
+
+
 class Model(BaseModel):
     """Frozen, strict-ish pydantic model whose validation errors are subkit errors."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
     _error: ClassVar[type[SubkitError]] = ValidationError
+    #: Renamed fields, old name -> new: the old keyword still works for one release and warns
+    #: (:func:`~subkit.core.deprecation.rename_keys`). Data validated by pydantic or read by
+    #: subkit (stored JSON, nested dicts) is left to the class's ``mode="before"`` validator,
+    #: which renames silently (:func:`_loading`).
+    _renamed_fields: ClassVar[dict[str, str]] = {}
 
     def __init__(self, **data: Any) -> None:
+        if self._renamed_fields and not _loading(sys._getframe(1).f_globals.get("__name__", "")):
+            data = dict(rename_keys(data, self._renamed_fields, warn=True))
         # The subkit error is raised outside the ``except`` block so that it carries no
         # context: pydantic's error quotes the raw input, which may be sensitive.
         err = None

@@ -20,7 +20,7 @@ Example:
     >>> clock = TestClock(datetime(2027, 1, 1, tzinfo=UTC))
     >>> engine = BillingEngine(InMemoryStore(), clock)
     >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),)))
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),)))
     >>> sub = engine.subscribe(engine.create_customer(name="Ada", currency="USD").id, "basic")
     >>> _ = clock.travel_to(datetime(2027, 3, 1, tzinfo=UTC)); _ = engine.advance()
     >>> analytics = engine.analytics()

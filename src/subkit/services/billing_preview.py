@@ -14,7 +14,7 @@ Example:
     >>> from subkit.testing import InMemoryStore, TestClock
     >>> engine = BillingEngine(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
     >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),)))
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),)))
     >>> sub = engine.subscribe(engine.create_customer(name="Ada", currency="USD").id, "basic")
     >>> [i.period_start.month for i in engine.preview_advance(datetime(2027, 3, 1, tzinfo=UTC))]
     [2, 3]

@@ -14,7 +14,7 @@ Example:
     >>> from subkit.testing import InMemoryStore, TestClock
     >>> engine = BillingEngine(InMemoryStore(), TestClock(datetime(2027, 1, 31, tzinfo=UTC)))
     >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),)))
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),)))
     >>> _ = engine.subscribe(engine.create_customer(name="Ada", currency="USD").id, "basic")
     >>> ctx = ServiceContext(engine.store, engine.clock)
     >>> run = BillingRun(ctx, Invoicing(ctx), datetime(2027, 3, 31, tzinfo=UTC))
@@ -86,7 +86,8 @@ def run_due_actions(
         >>> from subkit.testing import InMemoryStore, TestClock
         >>> engine = BillingEngine(InMemoryStore(), TestClock(datetime(2027, 1, 31, tzinfo=UTC)))
         >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
-        ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),)))
+        ...     Plan(id="basic", product_id="app", name="Basic",
+        ...          prices={"USD": FlatFee(flat_amount="10")}),)))
         >>> sub = engine.subscribe(engine.create_customer(name="Ada", currency="USD").id, "basic")
         >>> ctx, until = ServiceContext(engine.store, engine.clock), datetime(2027, 3, 31, tzinfo=UTC)
         >>> with engine.store.begin() as uow:   # as upcoming_invoice does: look, then roll back

@@ -7,7 +7,7 @@ Example:
     >>> from subkit.testing import InMemoryStore, TestClock
     >>> admin = CatalogAdmin(ServiceContext(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC))))
     >>> admin.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),)))
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),)))
     >>> [p.id for p in admin.catalog().plans]
     ['basic']
     >>> _ = admin.add_coupon(Coupon(id="SAVE10", percent_off="10"))

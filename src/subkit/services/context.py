@@ -16,7 +16,7 @@ Example:
     >>> from subkit.catalog.pricing import FlatFee
     >>> from subkit.testing import InMemoryStore, TestClock
     >>> ctx = ServiceContext(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
-    >>> basic = Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="9")})
+    >>> basic = Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="9")})
     >>> with ctx.store.begin() as uow:
     ...     uow.add(CatalogRecord(id="catalog", catalog=Catalog(
     ...         products=(Product(id="app", name="App"),), plans=(basic,))))

@@ -19,7 +19,7 @@ Example:
     >>> clock = TestClock(datetime(2027, 1, 31, tzinfo=UTC))
     >>> engine = BillingEngine(InMemoryStore(), clock)
     >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),)))
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),)))
     >>> cus = engine.create_customer(name="Ada", currency="USD")
     >>> sub = engine.subscribe(cus.id, "basic")
     >>> _ = clock.travel_to(datetime(2027, 4, 30, tzinfo=UTC))
@@ -39,6 +39,7 @@ from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 from subkit.catalog.catalog import Catalog
+from subkit.core.deprecation import renamed_keyword
 from subkit.core.events import Event, EventType
 from subkit.core.inputs import MAX_QUANTITY, check_id, check_optional_id, check_plain
 from subkit.core.money import decimal_of
@@ -255,21 +256,24 @@ class BillingEngine:
         quantity: object = None,
         item_id: str | None = None,
         when: When = "auto",
-        proration: ProrationBehavior | None = None,
+        proration_behavior: ProrationBehavior | None = None,
         at: datetime | None = None,
+        proration: ProrationBehavior | None = None,
     ) -> Subscription:
         """Change plan and/or quantity: ``now``, at ``period_end``, at a date, or ``auto``.
 
         ``auto`` (default): upgrades (the new full-period price is not lower) take effect
-        now with proration; downgrades wait for the period end.
+        now with proration; downgrades wait for the period end. ``proration_behavior`` (Stripe's
+        name) says how an immediate change is billed; ``proration=`` is its deprecated alias.
         """
+        proration_behavior = renamed_keyword("proration", proration, "proration_behavior", proration_behavior)
         return self._subscriptions.change_plan(
             subscription_id,
             plan_id,
             quantity=quantity,
             item_id=item_id,
             when=when,
-            proration=proration,
+            proration_behavior=proration_behavior,
             at=at,
         )[0]
 
@@ -280,12 +284,20 @@ class BillingEngine:
         *,
         item_id: str | None = None,
         when: When = "now",
-        proration: ProrationBehavior | None = None,
+        proration_behavior: ProrationBehavior | None = None,
         at: datetime | None = None,
+        proration: ProrationBehavior | None = None,
     ) -> Subscription:
-        """Change an item's quantity (seats), now by default, with proration."""
+        """Change an item's quantity (seats), now by default, with proration (``proration=``: deprecated)."""
+        proration_behavior = renamed_keyword("proration", proration, "proration_behavior", proration_behavior)
         return self.change_plan(
-            subscription_id, None, quantity=quantity, item_id=item_id, when=when, proration=proration, at=at
+            subscription_id,
+            None,
+            quantity=quantity,
+            item_id=item_id,
+            when=when,
+            proration_behavior=proration_behavior,
+            at=at,
         )
 
     def preview_change(
@@ -296,8 +308,9 @@ class BillingEngine:
         quantity: object = None,
         item_id: str | None = None,
         when: When | None = None,
-        proration: ProrationBehavior | None = None,
+        proration_behavior: ProrationBehavior | None = None,
         at: datetime | None = None,
+        proration: ProrationBehavior | None = None,
     ) -> Preview:
         """What the change would do at the same instant, with the action's defaults; writes nothing.
 
@@ -305,8 +318,10 @@ class BillingEngine:
         ``"now"`` when only a quantity is given, :meth:`change_plan`'s ``"auto"`` otherwise. The
         :class:`~subkit.services.preview.Preview` has the lines, the totals, and the draft invoice
         when the lines are invoiced at once (``pending`` when they wait for the next invoice); it
-        is also a sequence of its lines, as previews were.
+        is also a sequence of its lines, as previews were. ``proration=`` is the deprecated alias
+        of ``proration_behavior=``.
         """
+        proration_behavior = renamed_keyword("proration", proration, "proration_behavior", proration_behavior)
         if when is None:
             when = "now" if plan_id is None and quantity is not None else "auto"
         return self._subscriptions.change_plan(
@@ -315,7 +330,7 @@ class BillingEngine:
             quantity=quantity,
             item_id=item_id,
             when=when,
-            proration=proration,
+            proration_behavior=proration_behavior,
             at=at,
             dry_run=True,
         )[1]

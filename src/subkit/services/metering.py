@@ -18,7 +18,7 @@ Example:
     >>> engine = BillingEngine(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
     >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
     ...     Plan(id="api", product_id="app", name="API", metric="calls",
-    ...          prices={"USD": PerUnit(unit_price="0.01")}),)))
+    ...          prices={"USD": PerUnit(unit_amount="0.01")}),)))
     >>> sub = engine.subscribe(engine.create_customer(name="Ada", currency="USD").id, "api")
     >>> metering = Metering(ServiceContext(engine.store, engine.clock))
     >>> metering.record(sub.id, "calls", 500, id="evt_1").duplicate

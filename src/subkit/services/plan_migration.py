@@ -15,10 +15,10 @@ Example:
     >>> from subkit.testing import InMemoryStore, TestClock
     >>> clock = TestClock(datetime(2027, 1, 1, tzinfo=UTC))
     >>> engine = BillingEngine(InMemoryStore(), clock)
-    >>> v1 = Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")})
+    >>> v1 = Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")})
     >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(v1,)))
     >>> sub = engine.subscribe(engine.create_customer(name="Ada", currency="USD").id, "basic")
-    >>> v2 = v1.model_copy(update={"version": 2, "prices": {"USD": FlatFee(price="12")}})
+    >>> v2 = v1.model_copy(update={"version": 2, "prices": {"USD": FlatFee(flat_amount="12")}})
     >>> engine.set_catalog(engine.catalog.publish(v2))
     >>> [(m.from_version, m.to_version, m.amount_before.amount, m.amount_after.amount)
     ...  for m in engine.migrate_subscriptions("basic", dry_run=True)]

@@ -24,8 +24,8 @@ Example:
     >>> clock = TestClock(datetime(2027, 4, 1, tzinfo=UTC))
     >>> engine = BillingEngine(InMemoryStore(), clock)
     >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
-    ...     Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="20")}))))
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),
+    ...     Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(flat_amount="20")}))))
     >>> ada = engine.create_customer(name="Ada", currency="USD")
     >>> sub = engine.subscribe(ada.id, "basic")
     >>> _ = clock.travel_to(datetime(2027, 4, 16, tzinfo=UTC))     # 15 of April's 30 days left
@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 
 from subkit.catalog.catalog import Plan, PlanKind
 from subkit.core.audit import Actor
+from subkit.core.deprecation import renamed_keyword
 from subkit.core.periods import ensure_aware
 from subkit.customer.customer import Customer, Seller
 from subkit.errors import NotFoundError, QuoteExpiredError, StateError, ValidationError
@@ -122,7 +123,8 @@ class CustomerPortal:
     ``collector`` enables the payment-method pages; ``render_invoice`` renders the invoice
     download as HTML and ``render_pdf`` as PDF (services cannot import the renderers of
     ``subkit.adapters.render``: the host wires them, as ``examples/portal`` does);
-    ``proration`` is how an immediate change is billed (default: invoiced at once).
+    ``proration_behavior`` is how an immediate change is billed (default: invoiced at once;
+    ``proration=`` is its deprecated alias).
 
     Example:
         >>> from datetime import datetime, UTC
@@ -144,14 +146,18 @@ class CustomerPortal:
         collector: PaymentCollector | None = None,
         render_invoice: InvoiceRenderer | None = None,
         render_pdf: PdfRenderer | None = None,
-        proration: ProrationBehavior = ProrationBehavior.ALWAYS_INVOICE,
+        proration_behavior: ProrationBehavior | None = None,
         quote_ttl: timedelta = timedelta(minutes=30),
+        proration: ProrationBehavior | None = None,
     ) -> None:
         self.engine = engine
         self.collector = collector
         self.render_invoice = render_invoice or render_html
         self.render_pdf = render_pdf
-        self.proration = proration
+        self.proration_behavior = (
+            renamed_keyword("proration", proration, "proration_behavior", proration_behavior)
+            or ProrationBehavior.ALWAYS_INVOICE
+        )
         self.quote_ttl = quote_ttl
         try:
             self._customer = engine.get_customer(customer_id)
@@ -230,7 +236,12 @@ class CustomerPortal:
         at = self.engine.clock.now()
         lines = tuple(
             self.engine.preview_change(
-                sub.id, plan_id, quantity=quantity, when="auto", proration=self.proration, at=at
+                sub.id,
+                plan_id,
+                quantity=quantity,
+                when="auto",
+                proration_behavior=self.proration_behavior,
+                at=at,
             )
         )
         effective = at if lines else sub.period_end  # "auto" schedules a downgrade for the period end
@@ -274,14 +285,24 @@ class CustomerPortal:
             )
         lines = tuple(
             self.engine.preview_change(
-                sub.id, plan_id, quantity=quantity, when="auto", proration=self.proration, at=at
+                sub.id,
+                plan_id,
+                quantity=quantity,
+                when="auto",
+                proration_behavior=self.proration_behavior,
+                at=at,
             )
         )
         if _total(lines) != expected_total_minor:
             raise QuoteExpiredError("the amounts changed since this quote; preview again", field="total")
         with acting_as(self.actor):
             return self.engine.change_plan(
-                sub.id, plan_id, quantity=quantity, when="auto", proration=self.proration, at=at
+                sub.id,
+                plan_id,
+                quantity=quantity,
+                when="auto",
+                proration_behavior=self.proration_behavior,
+                at=at,
             )
 
     def _check_change(self, sub: Subscription, plan_id: str | None, quantity: int | None) -> None:

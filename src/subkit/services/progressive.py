@@ -17,7 +17,7 @@ Example:
     >>> engine = BillingEngine(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
     >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
     ...     Plan(id="api", product_id="app", name="API", metric="calls", usage_thresholds={"USD": "50"},
-    ...          prices={"USD": PerUnit(unit_price="0.01")}),)))
+    ...          prices={"USD": PerUnit(unit_amount="0.01")}),)))
     >>> sub = engine.subscribe(engine.create_customer(name="Ada", currency="USD").id, "api")
     >>> _ = engine.clock.travel_to(datetime(2027, 1, 6, tzinfo=UTC))
     >>> _ = engine.record_usage(sub.id, "calls", 6000, at=datetime(2027, 1, 5, tzinfo=UTC))  # 60.00 >= 50.00

@@ -14,7 +14,7 @@ Example:
     >>> from subkit.testing import InMemoryStore, TestClock
     >>> ctx = ServiceContext(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
     >>> CatalogAdmin(ctx).set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),)))
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),)))
     >>> subs = Subscriptions(ctx, Invoicing(ctx))
     >>> sub = subs.subscribe(Customers(ctx).create(name="Ada", currency="USD").id, "basic")
     >>> mid_month = datetime(2027, 1, 16, tzinfo=UTC)
@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+from subkit.core.deprecation import renamed_keyword
 from subkit.core.inputs import (
     MAX_TRIAL_DAYS,
     check_bool,
@@ -232,24 +233,27 @@ class Subscriptions:
         quantity: object = None,
         item_id: str | None = None,
         when: When = "auto",
-        proration: ProrationBehavior | None = None,
+        proration_behavior: ProrationBehavior | None = None,
         at: datetime | None = None,
         dry_run: bool = False,
+        proration: ProrationBehavior | None = None,
     ) -> tuple[Subscription, Preview]:
         """Change plan and/or quantity: ``now``, at ``period_end``, at a date, or ``auto``.
 
         ``auto``: upgrades (the new full-period price is not lower) take effect now with
         proration; downgrades wait for the period end. Returns the subscription and a
         :class:`~subkit.services.preview.Preview` of what was invoiced or left pending (with
-        ``dry_run``, of what would be: nothing is written).
+        ``dry_run``, of what would be: nothing is written). ``proration=`` is the deprecated
+        alias of ``proration_behavior=``.
         """
+        proration = renamed_keyword("proration", proration, "proration_behavior", proration_behavior)
         at = self.ctx.now(at)
         plan_id = check_optional_id(plan_id, "plan_id")
         item_id = check_optional_id(item_id, "item_id")
         if quantity is not None:
             quantity = check_quantity(quantity)
         if proration is not None:
-            proration = check_choice(ProrationBehavior, proration, "proration")
+            proration = check_choice(ProrationBehavior, proration, "proration_behavior")
         if not isinstance(when, datetime) and when not in ("auto", "now", "period_end"):
             raise ValidationError("when is 'auto', 'now', 'period_end' or an aware datetime", field="when")
 

@@ -13,9 +13,9 @@ Example:
     >>> from subkit.testing import InMemoryStore, TestClock
     >>> engine = BillingEngine(InMemoryStore(), TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
     >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),
     ...     Plan(id="api", product_id="app", name="API", metric="calls",
-    ...          prices={"USD": PerUnit(unit_price="0.01")}))))
+    ...          prices={"USD": PerUnit(unit_amount="0.01")}))))
     >>> cus = engine.create_customer(name="Ada", currency="USD")
     >>> sub = engine.subscribe(cus.id, items=[("basic", 1), ("api", 0)])
     >>> _ = engine.record_usage(sub.id, "calls", 120, at=datetime(2027, 1, 9, tzinfo=UTC))

@@ -24,9 +24,9 @@ Example:
     >>> from subkit.subscription.machine import create
     >>> from subkit.subscription.model import BillingContext
     >>> ctx = BillingContext(catalog=Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="m", product_id="app", name="Monthly", prices={"USD": FlatFee(price="10")}),
+    ...     Plan(id="m", product_id="app", name="Monthly", prices={"USD": FlatFee(flat_amount="10")}),
     ...     Plan(id="y", product_id="app", name="Yearly", interval=YEARLY,
-    ...          prices={"USD": FlatFee(price="100")}),)))
+    ...          prices={"USD": FlatFee(flat_amount="100")}),)))
     >>> jan = datetime(2027, 1, 1, tzinfo=UTC)
     >>> sub = create("sub_1", "cus_1", "USD", [("m", 1)], ctx, at=jan).subscription
     >>> out = change_interval(sub, ctx, at=datetime(2027, 2, 1, tzinfo=UTC), plan_id="y")

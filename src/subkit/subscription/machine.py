@@ -17,8 +17,8 @@ Example:
     >>> from subkit.catalog.catalog import Catalog, Plan, Product
     >>> from subkit.catalog.pricing import FlatFee
     >>> cat = Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
-    ...     Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="20")})))
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),
+    ...     Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(flat_amount="20")})))
     >>> ctx = BillingContext(catalog=cat)
     >>> at = datetime(2027, 4, 1, tzinfo=UTC)
     >>> out = create("sub_1", "cus_1", "USD", [("basic", 1)], ctx, at=at)

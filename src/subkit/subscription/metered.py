@@ -7,7 +7,7 @@ Example:
     >>> from subkit.catalog.pricing import Package
     >>> from subkit.usage.rating import Measured
     >>> plan = Plan(id="api", product_id="app", name="API", metric="calls",
-    ...             prices={"USD": Package(package_size=1000, package_price="5", free_units=500)})
+    ...             prices={"USD": Package(package_size=1000, package_amount="5", free_units=500)})
     >>> used = Measured(((None, Decimal(2600)),), "calls")   # 2600 - 500 free = 2100: 3 packages
     >>> [(ln.description, ln.amount_minor) for ln in metered_lines(
     ...     plan, "it_1", used, "USD", datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC), 0)]
@@ -121,7 +121,7 @@ def adjustment_line(
         >>> from datetime import datetime, UTC
         >>> from subkit.catalog.pricing import PerUnit
         >>> plan = Plan(id="api", product_id="app", name="API", metric="calls",
-        ...             prices={"USD": PerUnit(unit_price="1")})
+        ...             prices={"USD": PerUnit(unit_amount="1")})
         >>> ln = adjustment_line(plan, "it_1", "Late usage", Decimal(3), Decimal(3), "USD",
         ...                      datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC), 1)
         >>> ln.amount_minor, ln.period_start.month

@@ -9,7 +9,7 @@ Example:
     >>> from subkit.catalog.pricing import FlatFee
     >>> from subkit.subscription.machine import create
     >>> ctx = BillingContext(catalog=Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),)))
+    ...     Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),)))
     >>> at = datetime(2027, 1, 31, tzinfo=UTC)
     >>> sub = create("sub_1", "cus_1", "USD", [("basic", 2)], ctx, at=at).subscription
     >>> sub.item().plan_id, sub.item().quantity, sub.status == SubscriptionStatus.ACTIVE, sub.status in LIVE

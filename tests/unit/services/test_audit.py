@@ -25,8 +25,8 @@ AGENT = Actor(kind="user", id="usr_support_3")
 CATALOG = Catalog(
     products=(Product(id="app", name="App"),),
     plans=(
-        Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
-        Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="20")}),
+        Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),
+        Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(flat_amount="20")}),
     ),
 )
 

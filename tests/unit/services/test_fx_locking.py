@@ -35,7 +35,11 @@ CATALOG = Catalog(
             id="pro",
             product_id="app",
             name="Pro",
-            prices={"USD": FlatFee(price="20"), "EUR": FlatFee(price="18"), "JPY": FlatFee(price="3000")},
+            prices={
+                "USD": FlatFee(flat_amount="20"),
+                "EUR": FlatFee(flat_amount="18"),
+                "JPY": FlatFee(flat_amount="3000"),
+            },
         ),
     ),
 )

@@ -35,10 +35,14 @@ class Shop:
             Catalog(
                 products=(Product(id="app", name="App"),),
                 plans=(
-                    Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
-                    Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="20")}),
-                    Plan(id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_price="8")}),
-                    Plan(id="euro", product_id="app", name="Euro", prices={"EUR": FlatFee(price="9")}),
+                    Plan(
+                        id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}
+                    ),
+                    Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(flat_amount="20")}),
+                    Plan(
+                        id="seats", product_id="app", name="Seats", prices={"USD": PerUnit(unit_amount="8")}
+                    ),
+                    Plan(id="euro", product_id="app", name="Euro", prices={"EUR": FlatFee(flat_amount="9")}),
                 ),
             )
         )
@@ -198,8 +202,8 @@ def test_a_quote_across_a_dst_change_for_a_new_york_customer() -> None:
         Catalog(
             products=(Product(id="app", name="App"),),
             plans=(
-                Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
-                Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(price="20")}),
+                Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),
+                Plan(id="pro", product_id="app", name="Pro", prices={"USD": FlatFee(flat_amount="20")}),
             ),
         )
     )

@@ -51,7 +51,9 @@ class Book:
         self.engine.set_catalog(
             Catalog(
                 products=(Product(id="app", name="App"),),
-                plans=(Plan(id="pro", product_id="app", name="Pro", prices={"GBP": FlatFee(price="30")}),),
+                plans=(
+                    Plan(id="pro", product_id="app", name="Pro", prices={"GBP": FlatFee(flat_amount="30")}),
+                ),
             )
         )
         self.collector = PaymentCollector(self.engine, FakeGateway()).attach()
@@ -192,7 +194,7 @@ def test_export_includes_the_customers_usage_events() -> None:
     store = InMemoryStore()
     engine = BillingEngine(store, clock)
     calls = Plan(
-        id="calls", product_id="app", name="Calls", metric="calls", prices={"GBP": FlatFee(price="0")}
+        id="calls", product_id="app", name="Calls", metric="calls", prices={"GBP": FlatFee(flat_amount="0")}
     )
     engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(calls,)))
     engine.create_customer(id="cus_bo", name="Bo", currency="GBP", country="GB")

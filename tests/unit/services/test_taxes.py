@@ -44,10 +44,10 @@ def catalog() -> Catalog:
                 id="pro",
                 product_id="app",
                 name="Pro",
-                prices={"EUR": FlatFee(price="100"), "USD": FlatFee(price="100")},
+                prices={"EUR": FlatFee(flat_amount="100"), "USD": FlatFee(flat_amount="100")},
             ),
-            Plan(id="seats", product_id="app", name="Seats", prices={"EUR": PerUnit(unit_price="10")}),
-            Plan(id="gross", product_id="app", name="Gross", prices={"EUR": FlatFee(price="119")}),
+            Plan(id="seats", product_id="app", name="Seats", prices={"EUR": PerUnit(unit_amount="10")}),
+            Plan(id="gross", product_id="app", name="Gross", prices={"EUR": FlatFee(flat_amount="119")}),
         ),
     )
 
@@ -113,7 +113,7 @@ def test_a_proration_is_taxed_line_by_line() -> None:
     sub = eng.subscribe(german(eng), "seats", 3)
     # Half of April remains on the 16th (15 of 30 days): -15.00 for 3 seats, +25.00 for 5.
     eng.change_quantity(
-        sub.id, 5, at=datetime(2027, 4, 16, tzinfo=UTC), proration=ProrationBehavior.ALWAYS_INVOICE
+        sub.id, 5, at=datetime(2027, 4, 16, tzinfo=UTC), proration_behavior=ProrationBehavior.ALWAYS_INVOICE
     )
     prorated = eng.invoices(subscription_id=sub.id)[1]
     assert [(ln.amount_minor, ln.tax_minor) for ln in prorated.lines] == [(-1500, -285), (2500, 475)]

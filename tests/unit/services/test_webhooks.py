@@ -247,7 +247,9 @@ def test_the_engine_publishes_through_webhooks_on_a_sql_store(tmp_path: Path) ->
             Catalog(
                 products=(Product(id="app", name="App"),),
                 plans=(
-                    Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(price="10")}),
+                    Plan(
+                        id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}
+                    ),
                 ),
             )
         )

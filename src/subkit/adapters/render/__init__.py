@@ -15,7 +15,7 @@ Example:
     >>> from subkit.testing import InMemoryStore, TestClock
     >>> engine = BillingEngine(InMemoryStore(), TestClock(datetime(2027, 3, 1, tzinfo=UTC)))
     >>> engine.set_catalog(Catalog(products=(Product(id="app", name="App"),), plans=(
-    ...     Plan(id="pro", product_id="app", name="Pro", prices={"EUR": FlatFee(price="1234.5")}),)))
+    ...     Plan(id="pro", product_id="app", name="Pro", prices={"EUR": FlatFee(flat_amount="1234.5")}),)))
     >>> cus = engine.create_customer(name="Müller GmbH", currency="EUR", locale="de_DE",
     ...                              timezone="Europe/Berlin")
     >>> inv = engine.invoices(engine.subscribe(cus.id, "pro").customer_id)[0]

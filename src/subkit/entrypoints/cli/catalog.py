@@ -104,13 +104,13 @@ def _setup(plan: Plan, currency: str) -> str:
 
 
 def _describe_price(price: PricingModel) -> str:
-    """``graduated up to 10: 40/unit + 200 flat; beyond: 25/unit``, ``per_unit unit_price=12``..."""
+    """``graduated up to 10: 40/unit + 200 flat; beyond: 25/unit``, ``per_unit unit_amount=12``..."""
     data: dict[str, Any] = price.model_dump(mode="json", exclude_defaults=True)
     parts = []
     for tier in data.pop("tiers", None) or data.pop("steps", None) or ():
         bound = f"up to {tier['up_to']}" if tier.get("up_to") is not None else "beyond"
-        costs = [f"{tier['unit_price']}/unit"] if "unit_price" in tier else []
-        costs += [f"{tier['flat_price']} flat"] if "flat_price" in tier else []
+        costs = [f"{tier['unit_amount']}/unit"] if "unit_amount" in tier else []
+        costs += [f"{tier['flat_amount']} flat"] if "flat_amount" in tier else []
         parts.append(f"{bound}: {' + '.join(costs) or '0'}")
     parts.extend(f"{k}={v}" for k, v in data.items() if k != "model")
     return f"{price.model} " + "; ".join(parts)

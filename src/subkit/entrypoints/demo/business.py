@@ -52,14 +52,14 @@ def demo_catalog() -> Catalog:
     def graduated(flat: str, first: str, second: str, rest: str) -> Graduated:
         return Graduated(
             tiers=(
-                Tier(up_to=10, unit_price=first, flat_price=flat),
-                Tier(up_to=50, unit_price=second),
-                Tier(up_to=None, unit_price=rest),
+                Tier(up_to=10, unit_amount=first, flat_amount=flat),
+                Tier(up_to=50, unit_amount=second),
+                Tier(up_to=None, unit_amount=rest),
             )
         )
 
     def calls(price: str) -> Package:
-        return Package(package_size=10_000, package_price=price, free_units=10_000)
+        return Package(package_size=10_000, package_amount=price, free_units=10_000)
 
     return with_storage(  # [usage] the storage plan and its metric (demo.metered)
         Catalog(
@@ -75,10 +75,10 @@ def demo_catalog() -> Catalog:
                     name="Basic",
                     tier="Basic",
                     prices={
-                        "USD": FlatFee(price="19"),
-                        "EUR": FlatFee(price="18"),
-                        "GBP": FlatFee(price="15"),
-                        "JPY": FlatFee(price="2800"),
+                        "USD": FlatFee(flat_amount="19"),
+                        "EUR": FlatFee(flat_amount="18"),
+                        "GBP": FlatFee(flat_amount="15"),
+                        "JPY": FlatFee(flat_amount="2800"),
                     },
                     entitlements={"seats": 1, "sso": False},
                 ),
@@ -88,10 +88,10 @@ def demo_catalog() -> Catalog:
                     name="Pro",
                     tier="Pro",
                     prices={
-                        "USD": PerUnit(unit_price="12"),
-                        "EUR": PerUnit(unit_price="11"),
-                        "GBP": PerUnit(unit_price="9.50"),
-                        "JPY": PerUnit(unit_price="1800"),
+                        "USD": PerUnit(unit_amount="12"),
+                        "EUR": PerUnit(unit_amount="11"),
+                        "GBP": PerUnit(unit_amount="9.50"),
+                        "JPY": PerUnit(unit_amount="1800"),
                     },
                     entitlements={"seats": None, "sso": False},
                 ),
@@ -137,10 +137,10 @@ def price_increase(catalog: Catalog, at: datetime) -> Catalog:
     """
     old = catalog.plan("basic")
     prices = {
-        "USD": FlatFee(price="21"),
-        "EUR": FlatFee(price="20"),
-        "GBP": FlatFee(price="17"),
-        "JPY": FlatFee(price="3100"),
+        "USD": FlatFee(flat_amount="21"),
+        "EUR": FlatFee(flat_amount="20"),
+        "GBP": FlatFee(flat_amount="17"),
+        "JPY": FlatFee(flat_amount="3100"),
     }
     new = old.model_copy(update={"version": old.version + 1, "effective_from": at, "prices": prices})
     return catalog.publish(Plan.model_validate(new.model_dump()))

@@ -47,7 +47,7 @@ def with_storage(catalog: Catalog) -> Catalog:
         product_id="storage",
         name="Storage",
         metric=STORAGE.code,
-        prices={c: PerUnit(unit_price=_PRICE.get(c, "0.10")) for c in currencies},
+        prices={c: PerUnit(unit_amount=_PRICE.get(c, "0.10")) for c in currencies},
     )
     return catalog.model_copy(
         update={

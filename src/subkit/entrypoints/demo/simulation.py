@@ -210,7 +210,7 @@ class Simulation:
         if sub.status not in LIVE or sub.items[0].plan_id == plan:
             return
         proration = ProrationBehavior.ALWAYS_INVOICE if self.chance(50) else None
-        self.engine.change_plan(sub_id, plan, quantity=seats, proration=proration)
+        self.engine.change_plan(sub_id, plan, quantity=seats, proration_behavior=proration)
         self.counts["upgrades"] += 1
 
     def _do_downgrade(self, sub_id: str, plan: str) -> None:
