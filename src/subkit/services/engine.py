@@ -193,10 +193,7 @@ class BillingEngine:
         return self._customers.update(customer_id, **changes)
 
     def customer_by_external_id(self, external_id: str) -> Customer:
-        """The customer whose ``external_id`` (the host's own id, set once) is ``external_id``.
-
-        Case and surrounding spaces are ignored; served by an index on every store.
-        """
+        """The customer with this ``external_id`` (the host's own id; case and spaces ignored; indexed)."""
         return self._customers.by_external_id(external_id)
 
     def get_customer(self, customer_id: str) -> Customer:
