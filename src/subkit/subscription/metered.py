@@ -80,25 +80,12 @@ def metered_lines(
         elif exact == 0 and quantity == 0:
             continue
         label = used.label if group is None else f"{used.label}, {used.group_by or 'group'} {group}"
-        unit = exact if quantity in (0, 1) else CONTEXT.divide(exact, quantity)
-        unit = unit.quantize(_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT)  # informational only
-        unit = unit.quantize(_ONE) if unit == unit.to_integral_value() else unit.normalize(CONTEXT)
         lines.append(
-            InvoiceLine.build(
-                f"{prefix}{plan.name} ({label})",
-                LineKind.USAGE,
-                currency=currency,
-                quantity=quantity,
-                unit_amount=unit,
-                exact_amount=exact,
-                plan_id=plan.id,
-                item_id=item_id,
-                period_start=start,
-                period_end=end,
-                cycle=cycle,
+            adjustment_line(
+                plan, item_id, f"{prefix}{plan.name} ({label})", quantity, exact, currency, start, end, cycle,
                 rounding=rounding,
             )
-        )
+        )  # fmt: skip
     return lines
 
 
@@ -115,7 +102,10 @@ def adjustment_line(
     *,
     rounding: Rounding = Rounding.HALF_UP,
 ) -> InvoiceLine:
-    """A usage line for a late change to a closed period: ``quantity`` more (or less) used, ``exact`` owed.
+    """A usage line: ``quantity`` used, ``exact`` owed (also a late change to a closed period).
+
+    The unit price shown is informational (``exact / quantity``, to 12 places, trailing zeros
+    dropped); the amount is ``exact`` rounded once.
 
     Example:
         >>> from datetime import datetime, UTC
