@@ -24,53 +24,11 @@ from __future__ import annotations
 import sys
 import types
 
-from subkit.core.money import (
-    MAX_AMOUNT,
-    MAX_DECIMAL,
-    Currency,
-    Money,
-    Rounding,
-    add,
-    allocate,
-    allocate_minor,
-    check_amount,
-    check_currency,
-    check_rounding,
-    decimal_of,
-    format_money,
-    from_minor,
-    minor_to_decimal,
-    minor_units,
-    money,
-    round_amount,
-    set_minor_units,
-    sum_money,
-    to_minor,
-)
+from subkit.core import money as _core
+from subkit.core.money import *  # noqa: F403 - this module is subkit.core.money, at the top level
+from subkit.core.money import Money, Rounding, money
 
-__all__ = [
-    "MAX_AMOUNT",
-    "MAX_DECIMAL",
-    "Currency",
-    "Money",
-    "Rounding",
-    "add",
-    "allocate",
-    "allocate_minor",
-    "check_amount",
-    "check_currency",
-    "check_rounding",
-    "decimal_of",
-    "format_money",
-    "from_minor",
-    "minor_to_decimal",
-    "minor_units",
-    "money",
-    "round_amount",
-    "set_minor_units",
-    "sum_money",
-    "to_minor",
-]
+__all__ = list(_core.__all__)
 
 
 class _CallableModule(types.ModuleType):

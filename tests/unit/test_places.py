@@ -58,3 +58,17 @@ def test_email_addresses_are_normalized_not_rewritten() -> None:
     assert email_address("Ada.Lovelace+billing@Example.CO.UK") == "Ada.Lovelace+billing@example.co.uk"
     with pytest.raises(ValidationError):
         email_address(42)
+
+
+def test_a_stored_email_is_not_validated_again_at_each_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """E-mail syntax is checked when it comes in; a store reading its own rows skips it (29 us a read)."""
+    from subkit.adapters.storage import rules
+    from subkit.customer import customer as customer_module
+
+    body = Customer(id="cus_1", name="Ada", currency="EUR", email="Ada@Example.ORG").model_dump_json()
+    calls: list[str] = []
+    monkeypatch.setattr(customer_module, "email_address", lambda v, *a: calls.append(v) or v)
+    assert rules.read_entity(Customer, body).email == "Ada@example.org"
+    assert calls == []
+    Customer.model_validate_json(body)  # outside a store's read: checked
+    assert calls == ["Ada@example.org"]

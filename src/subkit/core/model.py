@@ -28,12 +28,14 @@ from subkit.errors import (
 
 __all__ = [
     "INDEX_FIELDS",
+    "STORED",
     "Amount",
     "CurrencyCode",
     "Entity",
     "Model",
     "field_values",
     "index_fields",
+    "is_stored",
     "raise_subkit_error",
     "trusted_construct",
     "trusted_copy",
@@ -289,3 +291,19 @@ def index_fields(kind: type[Entity]) -> tuple[str, ...]:
 
 #: Attributes every store indexes for :meth:`subkit.ports.UnitOfWork.find` and ``due``.
 INDEX_FIELDS = ("customer_id", "subscription_id", "status", "due_at")
+
+
+#: The validation context of a store reading back what it wrote (``validate_json(body, context=STORED)``):
+#: validators that normalize costly input (an e-mail's syntax) accept it as stored. Every rule that
+#: keeps a bad row out still runs.
+STORED: dict[str, bool] = {"subkit_stored": True}
+
+
+def is_stored(context: Any) -> bool:
+    """Whether a validator runs on a stored row read back (see :data:`STORED`).
+
+    Example:
+        >>> is_stored(STORED), is_stored(None), is_stored({})
+        (True, False, False)
+    """
+    return isinstance(context, dict) and context.get("subkit_stored") is True

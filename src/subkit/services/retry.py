@@ -54,16 +54,16 @@ class RetryPolicy:
     """
 
     attempts: int = 3
-    base: float = 0.25
-    cap: float = 2.0
+    base: float = 0.25  # float ok: seconds
+    cap: float = 2.0  # float ok: seconds
 
     def __post_init__(self) -> None:
         if self.attempts < 1 or self.base < 0 or self.cap < 0:
             raise ValidationError("a retry policy needs attempts >= 1 and delays >= 0", field="retry")
 
-    def ceiling(self, n: int) -> float:
+    def ceiling(self, n: int) -> float:  # float ok: seconds
         """The longest wait before retry ``n`` (1-based): ``min(cap, base * 2 ** (n - 1))``."""
-        return float(min(self.cap, self.base * 2 ** (n - 1)))
+        return float(min(self.cap, self.base * 2 ** (n - 1)))  # float ok: seconds
 
 
 #: Call once, never wait (for tests and hosts that retry themselves).

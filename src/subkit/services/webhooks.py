@@ -218,7 +218,7 @@ class Webhooks:
         transport: WebhookTransport,
         *,
         backoff: Backoff | None = None,
-        timeout: float = 10.0,
+        timeout: float = 10.0,  # float ok: seconds
     ) -> None:
         self.store = store
         self.clock = clock

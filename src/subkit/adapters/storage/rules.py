@@ -35,7 +35,7 @@ from pydantic_core import ValidationError as PydanticValidationError
 
 from subkit.adapters.storage.lookups import LOOKUP_FIELD, index_row
 from subkit.core.events import Event
-from subkit.core.model import INDEX_FIELDS, Entity, raise_subkit_error, validated_construct
+from subkit.core.model import INDEX_FIELDS, STORED, Entity, raise_subkit_error, validated_construct
 from subkit.errors import NaiveDatetimeError, ValidationError
 
 __all__ = [
@@ -136,7 +136,7 @@ def read_entity(cls: type[E], body: str | bytes) -> E:
         validator = _READERS[cls] = SchemaValidator(_one_pass(schema), config)
     err = None
     try:
-        return cast(E, validator.validate_json(body))
+        return cast(E, validator.validate_json(body, context=STORED))
     except PydanticValidationError as exc:
         err = raise_subkit_error(exc, cls._error)  # raised outside: no context quoting the row
     raise err
