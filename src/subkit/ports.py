@@ -418,7 +418,8 @@ class PaymentGateway(Protocol):
         >>> from subkit.testing.gateway import FakeGateway
         >>> gw: PaymentGateway = FakeGateway()
         >>> r = gw.charge(1000, "USD", "tok_visa", "charge:in_1:1", {"invoice_id": "in_1"})
-        >>> r.status.value, gw.charge(1000, "USD", "tok_visa", "charge:in_1:1", {}).payment_id == r.payment_id
+        >>> again = gw.charge(1000, "USD", "tok_visa", "charge:in_1:1", {"invoice_id": "in_1"})
+        >>> r.status.value, again.payment_id == r.payment_id   # a retry: the same payment
         ('succeeded', True)
     """
 

@@ -7,7 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from subkit.adapters.storage.memory_shelves import DueIndex, Shelf
-from subkit.core.heap import frozen_heap
+from subkit.core.heap import frozen_heap, paused_collector
 
 T0 = datetime(2027, 1, 1, tzinfo=UTC)
 
@@ -84,3 +84,43 @@ def test_frozen_heap_freezes_once_and_leaves_a_host_freeze_alone() -> None:
         assert gc.get_freeze_count() == host  # the host's freeze stays
     finally:
         gc.unfreeze()
+
+
+def test_paused_collector_pauses_once_restores_on_error_and_leaves_a_host_pause_alone() -> None:
+    assert gc.isenabled()
+    with paused_collector():
+        assert not gc.isenabled()
+        with paused_collector():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer block still holds the pause
+    assert gc.isenabled()
+    try:
+        with paused_collector():
+            raise KeyError("boom")
+    except KeyError:
+        pass
+    assert gc.isenabled()  # switched back on after an error too
+    gc.disable()
+    try:
+        with paused_collector():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the host switched it off: it stays off
+    finally:
+        gc.enable()
+
+
+def test_a_committed_memory_unit_of_work_lets_its_entities_go() -> None:
+    import sys
+
+    from subkit.adapters.storage.memory import InMemoryStore
+    from subkit.customer.customer import Customer
+
+    store = InMemoryStore()
+    ada = Customer(id="cus_1", name="Ada", currency="EUR")
+    alone = sys.getrefcount(ada)
+    with store.begin() as uow:
+        uow.add(ada)
+        assert sys.getrefcount(ada) > alone  # the unit of work's view holds it
+    assert sys.getrefcount(ada) == alone  # the unit of work is still referenced here, its view is not
+    with store.begin() as again:
+        assert again.get(Customer, "cus_1").name == "Ada"

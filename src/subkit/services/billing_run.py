@@ -25,11 +25,12 @@ Example:
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from subkit.core.events import Event
-from subkit.core.heap import frozen_heap
+from subkit.core.heap import frozen_heap, paused_collector
 from subkit.core.inputs import mask_card_numbers
 from subkit.customer.customer import Customer
 from subkit.errors import ConflictError, SubkitError
@@ -186,8 +187,11 @@ class BillingRun:
         return found[:size], min(later, self.until) if later is not None else self.until
 
     def _batch(self, done: AdvanceReport) -> Work | None:
-        """Bill the next batch in one transaction; its committed work, or ``None`` when nothing is due."""
-        with self.ctx.store.begin() as uow:
+        """Bill the next batch in one transaction; its committed work, or ``None`` when nothing is due.
+
+        With ``config.pause_gc`` (the default), the cyclic collector is off while the batch runs.
+        """
+        with paused_collector() if self.ctx.config.pause_gc else nullcontext(), self.ctx.store.begin() as uow:
             batch, horizon = self._due(uow)
             if not batch:
                 return None

@@ -160,3 +160,29 @@ def test_freeze_heap_freezes_only_while_the_run_lasts_and_bills_the_same() -> No
     assert [(i.number, i.total_minor) for i in plain] == [(i.number, i.total_minor) for i in frozen]
     # Handlers run after each batch's commit, inside the run: frozen only in the second run.
     assert seen[: 3 * SUBS] == [0] * (3 * SUBS) and min(seen[3 * SUBS :]) > 0
+
+
+def test_the_collector_is_paused_while_a_batch_runs_by_default_and_on_between_batches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    from subkit.services import billing_run
+
+    for pause in (True, False):
+        during: list[bool] = []
+        between: list[bool] = []
+        real = billing_run.run_due_actions
+
+        def spy(*args: object, _real: object = real, _during: list[bool] = during) -> object:
+            _during.append(gc.isenabled())
+            return _real(*args)  # type: ignore[operator]
+
+        monkeypatch.setattr(billing_run, "run_due_actions", spy)
+        engine = _engine(batch_size=5)
+        engine.config = BillingConfig(batch_size=5, pause_gc=pause)
+        engine.bus.subscribe(EventType.INVOICE_FINALIZED, lambda e, _b=between: _b.append(gc.isenabled()))
+        assert engine.advance(UNTIL).invoices == 3 * SUBS
+        assert during and set(during) == {not pause}
+        assert set(between) == {True}  # handlers run after each batch's commit: collector on
+        assert gc.isenabled()
