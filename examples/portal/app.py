@@ -101,8 +101,8 @@ def create_app(
             engine,
             customer_id,
             collector=collector,
-            # the library's invoice layout (customer's locale, tax summary, legal mentions)
-            render_invoice=lambda inv, cus, seller: render(invoice_document(inv, cus, seller), "html"),
+            # HTML: the library's invoice layout by default (customer's locale, tax summary,
+            # legal mentions); PDF needs the optional extra, so the host wires it
             render_pdf=lambda inv, cus, seller: render(invoice_document(inv, cus, seller), "pdf"),
         )
 

@@ -44,13 +44,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from subkit.adapters.render.document import invoice_document
+from subkit.adapters.render.html import render_html as html_page
 from subkit.catalog.catalog import Plan, PlanKind
 from subkit.core.audit import Actor
 from subkit.core.deprecation import renamed_keyword
 from subkit.core.periods import ensure_aware
 from subkit.customer.customer import Customer, Seller
 from subkit.errors import NotFoundError, QuoteExpiredError, StateError, ValidationError
-from subkit.invoice.html import invoice_html
 from subkit.invoice.invoice import Invoice, InvoiceLine
 from subkit.payment.methods import PaymentMethod
 from subkit.services.audit import acting_as
@@ -70,14 +71,25 @@ PdfRenderer = Callable[[Invoice, Customer, Seller | None], bytes]
 
 
 def render_html(invoice: Invoice, customer: Customer, seller: Seller | None) -> str:
-    """The default :data:`InvoiceRenderer`: :func:`subkit.invoice.html.invoice_html`.
+    """The default :data:`InvoiceRenderer`: the library's one invoice layout (``subkit.adapters.render``).
+
+    The same page as ``render_invoice(store, invoice_id, "html", seller=...)``: the customer's
+    locale, the tax summary, the legal mentions; every text escaped.
 
     Example:
-        >>> render_html.__name__
-        'render_html'
+        >>> from datetime import datetime, UTC
+        >>> from subkit.invoice.invoice import Invoice, InvoiceLine, LineKind, InvoiceStatus
+        >>> at = datetime(2027, 1, 1, tzinfo=UTC)
+        >>> inv = Invoice(id="in_1", customer_id="cus_1", currency="USD", number="INV-000001",
+        ...               status=InvoiceStatus.OPEN, created_at=at, finalized_at=at,
+        ...               lines=(InvoiceLine(description="Pro <monthly>", kind=LineKind.RECURRING,
+        ...                                  amount_minor=2000),),
+        ...               subtotal_minor=2000, total_minor=2000, amount_due_minor=2000)
+        >>> page = render_html(inv, Customer(id="cus_1", name="Ada & Co", currency="USD"), None)
+        >>> "Pro &lt;monthly&gt;" in page, "Ada &amp; Co" in page, "$20.00" in page
+        (True, True, True)
     """
-    issuer = seller.legal_name if seller is not None else ""
-    return invoice_html(invoice, bill_to=customer.name, issuer=issuer, locale=customer.locale)
+    return html_page(invoice_document(invoice, customer, seller))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +133,9 @@ class CustomerPortal:
     """Everything one customer may do to their own billing (see the module docstring).
 
     ``collector`` enables the payment-method pages; ``render_invoice`` renders the invoice
-    download as HTML and ``render_pdf`` as PDF (services cannot import the renderers of
-    ``subkit.adapters.render``: the host wires them, as ``examples/portal`` does);
+    download as HTML (default: :func:`render_html`, the library's layout) and ``render_pdf``
+    as PDF (none by default: PDF needs the optional extra, so the host wires it, as
+    ``examples/portal`` does);
     ``proration_behavior`` is how an immediate change is billed (default: invoiced at once;
     ``proration=`` is its deprecated alias).
 

@@ -43,18 +43,18 @@ from subkit.core.events import Event, EventType
 from subkit.core.inputs import check_quantity
 from subkit.core.periods import cycle_start, zone
 from subkit.errors import CatalogError, IllegalTransitionError
-from subkit.invoice.invoice import BillingReason, InvoiceLine
+from subkit.invoice.invoice import BillingReason
 from subkit.subscription.lines import (
     advance_lines,
     arrears_lines,
     charge_claims,
-    credit_line,
     discounted,
     segments_of,
+    unused_credits,
     with_changes,
 )
 from subkit.subscription.model import BillingContext, Outcome, Subscription, SubscriptionStatus
-from subkit.subscription.proration import ProrationBehavior, credit_for
+from subkit.subscription.proration import ProrationBehavior
 
 __all__ = ["change_interval"]
 
@@ -102,15 +102,8 @@ def change_interval(
             subscription=with_changes(sub, items=items, interval=new_plan.interval), events=[event]
         )
     tz = zone(sub.timezone)
-    closing: list[InvoiceLine] = []
-    if (proration or sub.proration_behavior) != ProrationBehavior.NONE:
-        for seg in sub.segments:
-            if seg.start <= at < seg.effective_end:
-                credit = credit_for(
-                    seg.net_minor, seg.credited_minor, seg.start, seg.end, at, ctx.granularity, tz
-                )
-                if credit:
-                    closing.append(credit_line(seg, ctx, at, tz, sub.cycle, credit))
+    prorate = (proration or sub.proration_behavior) != ProrationBehavior.NONE
+    closing, _ = unused_credits(sub.segments, ctx, at, tz, sub.cycle, prorate=prorate)  # the cycle ends here
     if at > sub.period_start:
         closing.extend(arrears_lines(sub, ctx, sub.period_start, at))
     n = sub.cycle + 1

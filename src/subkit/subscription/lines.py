@@ -29,7 +29,7 @@ from subkit.subscription.model import (
     SubscriptionItem,
     SubscriptionStatus,
 )
-from subkit.subscription.proration import remaining_fraction
+from subkit.subscription.proration import credit_for, remaining_fraction
 
 __all__ = [
     "advance_lines",
@@ -44,6 +44,7 @@ __all__ = [
     "plans_of",
     "remaining_line",
     "segments_of",
+    "unused_credits",
     "with_changes",
 ]
 
@@ -297,6 +298,54 @@ def credit_line(
         None,
         None,
     )
+
+
+def unused_credits(
+    segments: Sequence[ChargeSegment],
+    ctx: BillingContext,
+    at: datetime,
+    tz: tzinfo,
+    cycle: int,
+    *,
+    item_id: str | None = None,
+    prorate: bool = True,
+) -> tuple[list[InvoiceLine], tuple[ChargeSegment, ...]]:
+    """Credit the unused time after ``at`` of the charges still running at ``at``, and cut them there.
+
+    A segment runs at ``at`` when ``start <= at < effective_end`` (and, with ``item_id``, is that
+    item's). Each running segment gives a credit line (:func:`credit_line`) for its unused part
+    (:func:`~subkit.subscription.proration.credit_for`: never more than is left uncredited) and
+    comes back cut at ``at`` with the credit recorded; other segments come back as they are.
+    Without ``prorate`` the running segments are only cut: no credit. Returns the credit lines
+    (negative amounts) and every segment, in order.
+
+    Example:
+        >>> from subkit.catalog.catalog import Catalog, Plan, Product
+        >>> from subkit.catalog.pricing import FlatFee
+        >>> from subkit.core.periods import UTC
+        >>> basic = Plan(id="basic", product_id="app", name="Basic",
+        ...              prices={"USD": FlatFee(flat_amount="10")})
+        >>> ctx = BillingContext(catalog=Catalog(products=(Product(id="app", name="App"),), plans=(basic,)))
+        >>> april = ChargeSegment(item_id="si_1", plan_id="basic", start=datetime(2027, 4, 1, tzinfo=UTC),
+        ...                       end=datetime(2027, 5, 1, tzinfo=UTC), net_minor=1000)
+        >>> lines, (cut,) = unused_credits((april,), ctx, datetime(2027, 4, 16, tzinfo=UTC), UTC, 0)
+        >>> [ln.amount_minor for ln in lines], cut.credited_minor, cut.cut_at.day  # 15 of 30 days unused
+        ([-500], 500, 16)
+    """
+    lines: list[InvoiceLine] = []
+    out: list[ChargeSegment] = []
+    for seg in segments:
+        if (item_id is None or seg.item_id == item_id) and seg.start <= at < seg.effective_end:
+            credit = (
+                credit_for(seg.net_minor, seg.credited_minor, seg.start, seg.end, at, ctx.granularity, tz)
+                if prorate
+                else 0
+            )
+            if credit:
+                lines.append(credit_line(seg, ctx, at, tz, cycle, credit))
+            seg = seg.model_copy(update={"credited_minor": seg.credited_minor + credit, "cut_at": at})
+        out.append(seg)
+    return lines, tuple(out)
 
 
 def remaining_line(

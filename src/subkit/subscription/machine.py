@@ -45,13 +45,12 @@ from subkit.core.money import decimal_of
 from subkit.core.periods import UTC, cycle_period, cycle_start, ensure_aware, zone
 from subkit.errors import CatalogError, IllegalTransitionError, ValidationError
 from subkit.invoice.discounts import AppliedDiscount, Coupon
-from subkit.invoice.invoice import BillingReason, InvoiceLine
+from subkit.invoice.invoice import BillingReason
 from subkit.subscription.interval_change import change_interval
 from subkit.subscription.lines import (
     advance_lines,
     arrears_lines,
     charge_claims,
-    credit_line,
     discounted,
     full_amount,
     next_due,
@@ -59,6 +58,7 @@ from subkit.subscription.lines import (
     plans_of,
     remaining_line,
     segments_of,
+    unused_credits,
     with_changes,
 )
 from subkit.subscription.model import (
@@ -72,7 +72,7 @@ from subkit.subscription.model import (
     SubscriptionStatus,
     TrialEndBehavior,
 )
-from subkit.subscription.proration import ProrationBehavior, credit_for
+from subkit.subscription.proration import ProrationBehavior
 
 __all__ = [
     "cancel",
@@ -282,23 +282,13 @@ def change_items(
     if mode == ProrationBehavior.NONE or not charged or at >= sub.period_end:
         return Outcome(subscription=with_changes(sub, items=items), events=[event])
     tz = zone(sub.timezone)
-    lines: list[InvoiceLine] = []
-    segments = []
-    for seg in sub.segments:
-        if seg.item_id == it.id and seg.start <= at < seg.effective_end:
-            credit = credit_for(
-                seg.net_minor, seg.credited_minor, seg.start, seg.end, at, ctx.granularity, tz
-            )
-            if credit:
-                lines.append(credit_line(seg, ctx, at, tz, sub.cycle, credit))
-            seg = seg.model_copy(update={"credited_minor": seg.credited_minor + credit, "cut_at": at})
-        segments.append(seg)
+    lines, kept = unused_credits(sub.segments, ctx, at, tz, sub.cycle, item_id=it.id)
     charge = remaining_line(sub, ctx, new_plan, it.id, q, at, tz)
     if charge.amount_minor:
         lines.append(charge)
     lines, discounts = discounted(lines, sub, ctx)
-    segments.extend(segments_of(lines))
-    new_sub = with_changes(sub, items=items, segments=tuple(segments), discounts=discounts)
+    segments = (*kept, *segments_of(lines))
+    new_sub = with_changes(sub, items=items, segments=segments, discounts=discounts)
     out = Outcome(subscription=new_sub, events=[event], claims=charge_claims(sub, lines))
     if mode == ProrationBehavior.ALWAYS_INVOICE:
         out.invoice_lines = lines
@@ -381,23 +371,7 @@ def cancel(
             effective_at=sub.period_end.isoformat(),
         )
         return Outcome(subscription=with_changes(sub, cancel_at_period_end=True, canceled_at=at), events=[ev])
-    tz = zone(sub.timezone)
-    lines = []
-    segments = []
-    for seg in sub.segments:
-        live = seg.start <= at < seg.effective_end
-        credit = (
-            credit_for(seg.net_minor, seg.credited_minor, seg.start, seg.end, at, ctx.granularity, tz)
-            if prorate and live
-            else 0
-        )
-        if credit:
-            lines.append(credit_line(seg, ctx, at, tz, sub.cycle, credit))
-        segments.append(
-            seg.model_copy(update={"credited_minor": seg.credited_minor + credit, "cut_at": at})
-            if live
-            else seg
-        )
+    lines, segments = unused_credits(sub.segments, ctx, at, zone(sub.timezone), sub.cycle, prorate=prorate)
     discounts = sub.discounts
     if sub.status != SubscriptionStatus.TRIALING and at > sub.period_start:
         usage, discounts = discounted(arrears_lines(sub, ctx, sub.period_start, at), sub, ctx)
@@ -408,7 +382,7 @@ def cancel(
         status=SubscriptionStatus.CANCELED,
         canceled_at=at,
         ended_at=at,
-        segments=tuple(segments),
+        segments=segments,
         schedule=(),
         cancel_at_period_end=False,
     )

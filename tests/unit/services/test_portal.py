@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from subkit.adapters.render import render_invoice
 from subkit.catalog.catalog import Catalog, Plan, Product
 from subkit.catalog.pricing import FlatFee, PerUnit
 from subkit.errors import NotFoundError, QuoteExpiredError, StateError, ValidationError
@@ -179,6 +180,23 @@ def test_invoice_pdf_needs_a_renderer_and_only_shows_own_invoices(shop: Shop) ->
     assert portal.invoice_pdf(own.id) == b"%PDF-fake" and calls[0][0] == own
     with pytest.raises(NotFoundError):
         portal.invoice_pdf(shop.engine.invoices("cus_bo")[0].id)
+
+
+def test_the_invoice_download_is_the_library_layout_with_customer_text_escaped(shop: Shop) -> None:
+    shop.engine.create_customer(id="cus_x", name="<script>alert(1)</script>", currency="USD")
+    shop.engine.add_invoice_item("cus_x", "Seats & <b>support</b>", "12.50")
+    issued = shop.engine.invoice_now("cus_x")
+    page = CustomerPortal(shop.engine, "cus_x").invoice_document(issued.id)
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>" not in page and "Seats &amp; &lt;b&gt;support&lt;/b&gt;" in page
+    assert "$12.50" in page  # 1250 minor units in en_US
+    # one layout: the page is the one render_invoice(..., "html") and the CLI give
+    assert page == render_invoice(shop.engine.store, issued.id, "html", seller=shop.engine.config.seller)
+    # a host's own renderer still takes its place
+    mine = CustomerPortal(
+        shop.engine, "cus_x", render_invoice=lambda inv, cus, seller: f"<p>{inv.number}</p>"
+    )
+    assert mine.invoice_document(issued.id) == f"<p>{issued.number}</p>"
 
 
 def test_default_payment_method(shop: Shop) -> None:
