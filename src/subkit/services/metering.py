@@ -68,16 +68,23 @@ class _Resolver:
         self.targets: dict[str, tuple[str, str, int]] = {}
         #: whether any plan has usage thresholds (then the subscriptions touched are checked)
         self.thresholds = any(p.usage_thresholds for p in catalog.plans)
-        sub_ids = {e["subscription_id"] for e in chunk if e.get("subscription_id") is not None}
-        self.subs: dict[str, Subscription] = uow.get_many(Subscription, list(sub_ids)) if sub_ids else {}
+        named = {e.get("subscription_id") for e in chunk}
+        sub_ids = [s for s in named if s is not None]
+        self.subs: dict[str, Subscription] = uow.get_many(Subscription, sub_ids) if sub_ids else {}
         for sub_id, sub in self.subs.items():
             self.targets[sub_id] = (sub.id, sub.customer_id, micros(sub.period_start))
-        for code in {c for e in chunk if type(c := e.get("metric")) is str}:
-            if catalog.billable_metric(code) is not None:
+        try:
+            codes = {e.get("metric") for e in chunk}
+        except TypeError:  # an unhashable code: its event is refused on its own
+            codes = {c for e in chunk if type(c := e.get("metric")) is str}
+        for code in codes:
+            if type(code) is str and catalog.billable_metric(code) is not None:
                 self.spec(code)
-        cus_ids = {
-            e["customer_id"] for e in chunk if e.get("subscription_id") is None and e.get("customer_id")
-        }
+        cus_ids = (
+            {e["customer_id"] for e in chunk if e.get("subscription_id") is None and e.get("customer_id")}
+            if None in named
+            else set()
+        )
         self.by_customer: dict[str, list[Subscription]] = {}
         if cus_ids:
             for sub in uow.find(Subscription, customer_id=list(cus_ids)):

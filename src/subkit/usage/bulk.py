@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from itertools import repeat
 from operator import attrgetter, itemgetter, lt, sub
 from typing import Any, NamedTuple, overload
@@ -36,6 +37,7 @@ __all__ = ["Spec", "UsageBatch", "encode"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_UNITS = 2**63 - 1
 _new = tuple.__new__
+_ROW = partial(_new, UsageRow)  # a row from a tuple, without the Python-level ``_make``
 _TZ = attrgetter("tzinfo")
 _FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
 
@@ -96,7 +98,7 @@ class UsageBatch(Sequence[UsageRow]):
         return _new(UsageRow, [c[i] for c in self.columns])
 
     def __iter__(self) -> Iterator[UsageRow]:
-        return map(UsageRow._make, self.tuples())
+        return map(_ROW, self.tuples())
 
     def __repr__(self) -> str:
         return f"UsageBatch({len(self)} rows)"
@@ -126,21 +128,21 @@ class UsageBatch(Sequence[UsageRow]):
         (as :func:`~subkit.usage.event.dedupe`).
         """
         ids = self.ids
-        if len(set(ids)) == len(ids):
+        size = len(ids)
+        first = dict(zip(reversed(ids), range(size - 1, -1, -1), strict=True))  # id -> first position
+        if len(first) == size:
             return self, []
-        first: dict[str, int] = {}
-        keep: list[int] = []
+        repeats = sorted(set(range(size)).difference(first.values()))
         again: list[str] = []
-        for n, id in enumerate(ids):
-            m = first.setdefault(id, n)
-            if m == n:
-                keep.append(n)
-            elif self[m].same_event(self[n]):
-                again.append(id)
-            else:
+        for n in repeats:
+            id = ids[n]
+            if not self[first[id]].same_event(self[n]):
                 raise UsageConflictError(
                     f"usage event {id!r} appears twice in the batch with different content", field="id"
                 )
+            again.append(id)
+        dropped = set(repeats)
+        keep = [n for n in range(size) if n not in dropped]
         return self.take(keep), again
 
 

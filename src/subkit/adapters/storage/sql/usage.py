@@ -1,11 +1,15 @@
 """``uow.usage`` on the SQL store: bulk ingestion with the event id as a unique key, aggregation in SQL.
 
-Ingestion writes a batch in one statement (SQLite: the driver's ``executemany`` of the
-rows as they are; PostgreSQL: ``COPY`` into a temporary table, then one ``INSERT ... SELECT
-... ON CONFLICT (id) DO NOTHING``), inside a SAVEPOINT. When fewer rows went in than were
+Ingestion takes a batch as columns (:class:`~subkit.usage.bulk.UsageBatch`, repeats within
+it dropped first) and writes it in one statement, inside a SAVEPOINT. SQLite: the driver's
+``executemany`` of ``INSERT OR IGNORE``, fed one plain tuple at a time. PostgreSQL: ``COPY``
+straight into the table, and only when an id is already taken (the ``COPY`` fails on the
+unique key and its own SAVEPOINT is rolled back) ``COPY`` into a temporary table, then one
+``INSERT ... SELECT ... ON CONFLICT (id) DO NOTHING``. When fewer rows went in than were
 sent, the rows holding those ids but written by another ingestion (another ``batch``) are
-read back: the same content is a duplicate (counted once, reported), other content is
-:class:`~subkit.errors.UsageConflictError` and the SAVEPOINT drops the whole batch.
+read back (PostgreSQL: one join with the staging table): the same content is a duplicate
+(counted once, reported), other content is :class:`~subkit.errors.UsageConflictError` and
+the SAVEPOINT drops the whole batch.
 
 Aggregations are one ``GROUP BY`` each (``count``, ``sum``, ``count(DISTINCT ...)``, a
 window for ``max`` and ``latest``); the numbers are exact integers (``units`` and
@@ -35,6 +39,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 from collections.abc import Sequence
@@ -138,8 +143,22 @@ class SqlUsage:
             raise translate(exc) from exc
 
     def _copy(self, rows: UsageBatch, batch: int) -> int:
+        from psycopg.errors import UniqueViolation  # PostgreSQL only: psycopg is its driver
+
         raw: Any = self._uow._conn.connection.driver_connection
         with raw.cursor() as cur:
+            # Straight into the table first: when no id is taken (the usual case) that is all.
+            cur.execute("SAVEPOINT subkit_usage_copy")
+            try:
+                with cur.copy(f"COPY subkit_usage ({_COLS}, batch) FROM STDIN") as copy:
+                    write = copy.write_row
+                    for row in zip(*rows.columns, itertools.repeat(batch)):
+                        write(row)
+            except UniqueViolation:  # some id is taken: through a staging table, skipping those
+                cur.execute("ROLLBACK TO SAVEPOINT subkit_usage_copy")
+            else:
+                cur.execute("RELEASE SAVEPOINT subkit_usage_copy")
+                return len(rows)
             cur.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS subkit_usage_in (id text, subscription_id text, "
                 "customer_id text, metric text, ts bigint, units bigint, nanos bigint, properties jsonb, "
