@@ -132,7 +132,8 @@ class UsageBatch(Sequence[UsageRow]):
         first = dict(zip(reversed(ids), range(size - 1, -1, -1), strict=True))  # id -> first position
         if len(first) == size:
             return self, []
-        repeats = sorted(set(range(size)).difference(first.values()))
+        keep = sorted(first.values())  # descending runs: a linear sort
+        repeats = sorted(set(range(size)).difference(keep))
         again: list[str] = []
         for n in repeats:
             id = ids[n]
@@ -141,8 +142,6 @@ class UsageBatch(Sequence[UsageRow]):
                     f"usage event {id!r} appears twice in the batch with different content", field="id"
                 )
             again.append(id)
-        dropped = set(repeats)
-        keep = [n for n in range(size) if n not in dropped]
         return self.take(keep), again
 
 
