@@ -306,7 +306,7 @@ class Metering:
                 if bad:
                     self._quarantine(uow, bad)
             if res.thresholds and result.accepted and self.on_usage is not None:
-                self.on_usage(list(dict.fromkeys(r.subscription_id for r in rows)))
+                self.on_usage(list(dict.fromkeys(rows.columns[1])))  # the subscription ids
             accepted += result.accepted
             duplicates.extend(result.duplicates)
             held += len(bad)
