@@ -126,7 +126,9 @@ def _book(store: Store, clock: TestClock, size: int) -> BillingEngine:
     engine.set_catalog(
         Catalog(
             products=(Product(id="app", name="App"),),
-            plans=(Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),),
+            plans=(
+                Plan(id="basic", product_id="app", name="Basic", prices={"USD": FlatFee(flat_amount="10")}),
+            ),
         )
     )
     for i in range(size):

@@ -87,7 +87,9 @@ def _billing(size: int, seller: Seller | None) -> tuple[int, int, float]:
     engine.set_catalog(
         Catalog(
             products=(Product(id="app", name="App"),),
-            plans=(Plan(id="pro", product_id="app", name="Pro", prices={"EUR": FlatFee(flat_amount="19.99")}),),
+            plans=(
+                Plan(id="pro", product_id="app", name="Pro", prices={"EUR": FlatFee(flat_amount="19.99")}),
+            ),
         )
     )
     for n in range(size):

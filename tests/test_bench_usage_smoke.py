@@ -23,7 +23,7 @@ def test_bench_usage_runs_and_agrees_with_the_bare_loop() -> None:
         "usage.ingest.memory",
         "usage.rate.memory",
         "usage.ingest.sqlite",
-        "usage.store.sqlite",
+        "usage.raw.sqlite",
         "usage.rate.sqlite",
     } <= set(rows)
     assert "MISMATCH" not in proc.stdout and "totals ok" in proc.stdout

@@ -39,7 +39,7 @@ from subkit.ports import UnitOfWork
 from subkit.services.context import ServiceContext, Work
 from subkit.services.invoicing import Invoicing
 from subkit.services.usage_close import close_due_usage
-from subkit.services.usage_rating import with_usage
+from subkit.services.usage_rating import prefetch_usage, with_usage
 from subkit.subscription.machine import run_due_action
 from subkit.subscription.model import Subscription
 
@@ -110,7 +110,7 @@ def run_due_actions(
         bctx = context(work, sub, customer)
         if metered and sub.period_end == due:
             bctx = with_usage(  # [usage] services.usage_rating
-                uow, sub, bctx, sub.period_end, now=ctx.now(), grace=ctx.config.usage_grace
+                uow, sub, bctx, sub.period_end, now=ctx.now(), grace=ctx.config.usage_grace, usage=work.usage
             )
         inv = apply(work, run_due_action(sub, bctx), customer)
         report.actions += 1
@@ -205,6 +205,7 @@ class BillingRun:
             for item in uow.find(InvoiceItem, status="pending", subscription_id=ids):
                 pending.setdefault(item.subscription_id or "", []).append(item)
             work = Work(uow, pending=pending, deferred=True)
+            prefetch_usage(self.ctx, work, ids, horizon)  # [usage] one aggregation for the batch's renewals
             for sub_id in ids:
                 run_due_actions(self.ctx, self.invoicing, work, sub_id, horizon, done)
             self._issue_queued(work)

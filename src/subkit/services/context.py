@@ -33,7 +33,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from decimal import Decimal
+from typing import TYPE_CHECKING, ClassVar
 
 from subkit.catalog.catalog import Catalog
 from subkit.core.events import Event
@@ -51,6 +52,9 @@ from subkit.services.outbox import relay
 from subkit.services.taxes import TaxSettings
 from subkit.subscription.model import BillingContext, Subscription
 from subkit.subscription.proration import Granularity
+
+if TYPE_CHECKING:
+    from subkit.usage.aggregate import Group, UsageQuery
 
 __all__ = ["BillingConfig", "CatalogRecord", "ServiceContext", "Work", "uuid_ids"]
 
@@ -188,6 +192,7 @@ class Work:
         "queue",
         "uow",
         "update",
+        "usage",
     )
 
     def __init__(
@@ -211,6 +216,9 @@ class Work:
         self.contexts: dict[tuple[tuple[str, ...], bool], BillingContext] | None = {} if deferred else None
         self._catalog: Catalog | None = None
         self._metered: bool | None = None
+        #: A billing run's batch: its renewals' usage aggregations, read in one call
+        #: (:func:`subkit.services.usage_rating.prefetch_usage`). ``None``: each is read when rated.
+        self.usage: dict[UsageQuery, dict[Group, Decimal]] | None = None
 
     def catalog(self) -> Catalog:
         """The stored catalog, read once in this unit of work (a SQL store parses it at each read)."""

@@ -44,6 +44,7 @@ from subkit.errors import NotFoundError, SubkitError, UnknownMetricError, Valida
 from subkit.ports import UnitOfWork
 from subkit.services.context import CatalogRecord, ServiceContext
 from subkit.subscription.model import Subscription, SubscriptionStatus
+from subkit.usage.bulk import Spec, encode
 from subkit.usage.event import IngestResult, UsageEvent, UsageRow, micros, usage_row
 from subkit.usage.quarantine import QUARANTINED, REPLAYED, QuarantinedUsage
 
@@ -61,17 +62,29 @@ class _Resolver:
     def __init__(self, uow: UnitOfWork, catalog: Catalog, chunk: Sequence[Mapping[str, Any]]) -> None:
         self.uow, self.catalog = uow, catalog
         self.metrics: dict[str, BillableMetric | None] = {}
-        #: metric code -> (code, property merged from ``quantity``, property read as the number, signed)
-        self.specs: dict[str, tuple[str, str | None, str | None, bool]] = {}
+        #: metric code -> how its events are encoded
+        self.specs: dict[str, Spec] = {}
         #: subscription id -> (id, customer id, current period start in epoch microseconds)
         self.targets: dict[str, tuple[str, str, int]] = {}
         #: whether any plan has usage thresholds (then the subscriptions touched are checked)
         self.thresholds = any(p.usage_thresholds for p in catalog.plans)
-        sub_ids = {e["subscription_id"] for e in chunk if e.get("subscription_id") is not None}
-        self.subs: dict[str, Subscription] = uow.get_many(Subscription, list(sub_ids)) if sub_ids else {}
-        cus_ids = {
-            e["customer_id"] for e in chunk if e.get("subscription_id") is None and e.get("customer_id")
-        }
+        named = {e.get("subscription_id") for e in chunk}
+        sub_ids = [s for s in named if s is not None]
+        self.subs: dict[str, Subscription] = uow.get_many(Subscription, sub_ids) if sub_ids else {}
+        for sub_id, sub in self.subs.items():
+            self.targets[sub_id] = (sub.id, sub.customer_id, micros(sub.period_start))
+        try:
+            codes = {e.get("metric") for e in chunk}
+        except TypeError:  # an unhashable code: its event is refused on its own
+            codes = {c for e in chunk if type(c := e.get("metric")) is str}
+        for code in codes:
+            if type(code) is str and catalog.billable_metric(code) is not None:
+                self.spec(code)
+        cus_ids = (
+            {e["customer_id"] for e in chunk if e.get("subscription_id") is None and e.get("customer_id")}
+            if None in named
+            else set()
+        )
         self.by_customer: dict[str, list[Subscription]] = {}
         if cus_ids:
             for sub in uow.find(Subscription, customer_id=list(cus_ids)):
@@ -90,6 +103,20 @@ class _Resolver:
                 field="metric",
             )
         return found
+
+    def spec(self, code: object) -> Spec:
+        """How ``code``'s events are encoded (read once per chunk)."""
+        spec = self.specs.get(code) if type(code) is str else None
+        if spec is None:
+            metric = self.metric(code)
+            agg = metric.aggregation
+            spec = self.specs[metric.code] = Spec(
+                metric.code,
+                None if agg == Aggregation.COUNT else metric.field,
+                None if agg in (Aggregation.COUNT, Aggregation.UNIQUE_COUNT) else metric.field,
+                agg == Aggregation.WEIGHTED_SUM,
+            )
+        return spec
 
     def subscription(self, event: Mapping[str, Any], metric: str) -> Subscription:
         sub_id = event.get("subscription_id")
@@ -124,19 +151,7 @@ class _Resolver:
 
 
 def _row(res: _Resolver, event: Mapping[str, Any], recorded: int) -> UsageRow:
-    code = event.get("metric")
-    spec = res.specs.get(code) if type(code) is str else None
-    if spec is None:
-        metric = res.metric(code)
-        merge = None if metric.aggregation == Aggregation.COUNT else metric.field
-        value = None if metric.aggregation in (Aggregation.COUNT, Aggregation.UNIQUE_COUNT) else metric.field
-        spec = res.specs[metric.code] = (
-            metric.code,
-            merge,
-            value,
-            metric.aggregation == Aggregation.WEIGHTED_SUM,
-        )
-    code, merge, value_field, signed = spec
+    code, merge, value_field, signed = res.spec(event.get("metric"))
     sub_id = event.get("subscription_id")
     target = res.targets.get(sub_id) if sub_id is not None else None
     if target is None:
@@ -271,24 +286,27 @@ class Metering:
         for chunk in _chunks(events, chunk_size):
             with self.ctx.store.begin() as uow:
                 res = self._resolver(uow, chunk)
-                rows: list[UsageRow] = []
                 bad: list[QuarantinedUsage] = []
-                for n, event in enumerate(chunk):
+
+                def slow(n: int, event: Mapping[str, Any]) -> UsageRow | None:
                     try:
-                        rows.append(_row(res, event, recorded))
+                        return _row(res, event, recorded)  # noqa: B023  # called within this iteration
                     except (UnknownMetricError, NotFoundError) as err:
                         if not quarantine:
                             err.message = f"event {event.get('id')!r}: {err.message}"
                             raise
-                        bad.append(_quarantined(event, err))
+                        bad.append(_quarantined(event, err))  # noqa: B023
+                        return None
                     except SubkitError as err:
                         err.message = f"event {n} of the chunk ({event.get('id')!r}): {err.message}"
                         raise
+
+                rows = encode(chunk, res.specs, res.targets, recorded, slow)
                 result = uow.usage.ingest(rows)
                 if bad:
                     self._quarantine(uow, bad)
             if res.thresholds and result.accepted and self.on_usage is not None:
-                self.on_usage(list(dict.fromkeys(r.subscription_id for r in rows)))
+                self.on_usage(list(dict.fromkeys(rows.columns[1])))  # the subscription ids
             accepted += result.accepted
             duplicates.extend(result.duplicates)
             held += len(bad)

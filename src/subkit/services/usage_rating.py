@@ -28,13 +28,14 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from subkit.catalog.catalog import Plan
+from subkit.catalog.catalog import Catalog, Plan
 from subkit.catalog.metrics import BillableMetric
 from subkit.catalog.pricing import Percentage
 from subkit.invoice.invoice import InvoiceLine
@@ -42,7 +43,7 @@ from subkit.ports import UnitOfWork
 from subkit.services.context import ServiceContext, Work
 from subkit.subscription.metered import adjustment_line, metered_amount, metered_lines
 from subkit.subscription.model import BillingContext, Subscription
-from subkit.usage.aggregate import UsageQuery
+from subkit.usage.aggregate import Group, UsageQuery
 from subkit.usage.billed import UsageBilled, UsageClose
 from subkit.usage.event import micros
 from subkit.usage.rating import Measured, unit_label
@@ -56,6 +57,7 @@ __all__ = [
     "measure",
     "metered_items",
     "period_usage",
+    "prefetch_usage",
     "record_billed",
     "usage_totals",
     "with_billed",
@@ -67,13 +69,53 @@ _TICK = timedelta(microseconds=1)
 
 def metered_items(sub: Subscription, ctx: BillingContext) -> list[tuple[str, Plan, BillableMetric]]:
     """(item id, plan, metric) of each metered item of ``sub``."""
+    return _metered(sub, ctx.catalog)
+
+
+def _metered(sub: Subscription, catalog: Catalog) -> list[tuple[str, Plan, BillableMetric]]:
     found = []
     for it in sub.items:
-        plan = ctx.catalog.plan(it.plan_id, it.plan_version)
+        plan = catalog.plan(it.plan_id, it.plan_version)
         if plan.metric:
-            metric = ctx.catalog.billable_metric(plan.metric) or BillableMetric(code=plan.metric)
+            metric = catalog.billable_metric(plan.metric) or BillableMetric(code=plan.metric)
             found.append((it.id, plan, metric))
     return found
+
+
+def prefetch_usage(ctx: ServiceContext, work: Work, sub_ids: Sequence[str], until: datetime) -> None:
+    """A billing run's batch: the usage of every renewal due up to ``until``, in one store call.
+
+    Each subscription of ``sub_ids`` whose period ends at its next due instant (a renewal,
+    rated in arrears) gets its metered items' queries; ``uow.usage.aggregate_many`` answers
+    them all at once (SQL: one ``GROUP BY subscription_id`` per 500 subscriptions), into
+    ``work.usage``, where :func:`measure` finds them. A query not prefetched (a second period
+    caught up in the same run, a grace period) is read when rated, as before.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> from subkit.testing import InMemoryStore, TestClock
+        >>> store = InMemoryStore()
+        >>> ctx = ServiceContext(store, TestClock(datetime(2027, 1, 1, tzinfo=UTC)))
+        >>> with store.begin() as uow:
+        ...     work = Work(uow)
+        ...     prefetch_usage(ctx, work, [], datetime(2027, 2, 1, tzinfo=UTC))
+        ...     work.usage is None  # nothing due: nothing read
+        True
+    """
+    if not sub_ids or ctx.config.usage_grace or not work.metered():
+        return
+    catalog, get = work.catalog(), work.uow.get
+    queries = []
+    for sub_id in sub_ids:
+        sub = get(Subscription, sub_id)
+        due = sub.due_at
+        if due is None or due > until or sub.period_end != due:
+            continue
+        queries += [
+            UsageQuery.of(sub.id, m, sub.period_start, sub.period_end) for _, _, m in _metered(sub, catalog)
+        ]
+    if queries:
+        work.usage = dict(zip(queries, work.uow.usage.aggregate_many(queries), strict=True))
 
 
 def _needs_amounts(plan: Plan, currency: str) -> bool:
@@ -84,13 +126,20 @@ def _needs_amounts(plan: Plan, currency: str) -> bool:
 
 
 def measure(
-    uow: UnitOfWork, sub: Subscription, ctx: BillingContext, start: datetime, end: datetime
+    uow: UnitOfWork,
+    sub: Subscription,
+    ctx: BillingContext,
+    start: datetime,
+    end: datetime,
+    answers: Mapping[UsageQuery, dict[Group, Decimal]] | None = None,
 ) -> dict[str, Measured]:
-    """Each metered item's usage in ``[start, end)``, by item id (none metered: empty, nothing read)."""
+    """Each metered item's usage in ``[start, end)``, by item id (none metered: empty, nothing read);
+    ``answers``: aggregations already read (:func:`prefetch_usage`)."""
     out = {}
     for item_id, plan, metric in metered_items(sub, ctx):
         q = UsageQuery.of(sub.id, metric, start, end)
-        groups = uow.usage.aggregate(q)
+        found = answers.get(q) if answers else None
+        groups = dict(found) if found is not None else uow.usage.aggregate(q)
         if not groups and metric.group_by is None:
             groups = {None: Decimal(0)}  # a minimum charge still applies to no usage
         amounts = uow.usage.amounts(q) if _needs_amounts(plan, sub.currency) else None
@@ -115,6 +164,7 @@ def with_usage(
     *,
     now: datetime | None = None,
     grace: timedelta = timedelta(0),
+    usage: Mapping[UsageQuery, dict[Group, Decimal]] | None = None,
 ) -> BillingContext:
     """``ctx`` carrying the current period's measured usage up to ``end`` (as is when nothing is metered).
 
@@ -122,7 +172,8 @@ def with_usage(
     and closed periods whose usage changed since they were billed (late events) get adjustment lines.
     With a ``grace`` period, the period's usage is not billed now: a
     :class:`~subkit.usage.billed.UsageClose` bills it when the grace period ends
-    (:mod:`subkit.services.usage_close`), with the events that arrived meanwhile.
+    (:mod:`subkit.services.usage_close`), with the events that arrived meanwhile. ``usage``:
+    aggregations already read for a billing run's batch (:func:`prefetch_usage`).
     """
     if now is not None and grace > timedelta(0):
         items = metered_items(sub, ctx)
@@ -141,7 +192,7 @@ def with_usage(
         plans = {item_id: plan for item_id, plan, _ in items}
         adjustments = _late_adjustments(uow, sub, ctx, plans, micros(now))
         return replace(ctx, usage_detail=held, usage_adjustments=tuple(adjustments))
-    detail = measure(uow, sub, ctx, sub.period_start, end)
+    detail = measure(uow, sub, ctx, sub.period_start, end, usage)
     if not detail:
         return ctx
     current = billed_so_far(uow, sub.id, sub.period_start)

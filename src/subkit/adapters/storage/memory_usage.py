@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from subkit.usage.aggregate import Group, UsageQuery, aggregate_rows, amounts_of_rows
+from subkit.usage.bulk import UsageBatch
 from subkit.usage.event import IngestResult, UsageRow, conflict, dedupe
 
 if TYPE_CHECKING:
@@ -85,10 +86,19 @@ class MemoryUsage:
     def ingest(self, rows: Sequence[UsageRow]) -> IngestResult:
         """Buffer new rows for the commit; duplicates (committed or buffered) are reported."""
         self._check_open()
-        unique, again = dedupe(rows)
+        committed = self._table.by_id
+        if isinstance(rows, UsageBatch):
+            fresh, again = rows.unique()
+            with self._lock:
+                taken = committed.keys() & fresh.ids or self._pending.keys() & fresh.ids
+            if not taken:  # the usual case: every id is new (checked as sets, not one by one)
+                self._pending.update(zip(fresh.ids, fresh, strict=True))
+                return IngestResult(len(fresh), tuple(again))
+            unique, again = dedupe(rows)
+        else:
+            unique, again = dedupe(rows)
         duplicates = list(again)
         new: dict[str, UsageRow] = {}
-        committed = self._table.by_id
         with self._lock:
             for id, row in unique.items():
                 stored = committed.get(id) or self._pending.get(id)

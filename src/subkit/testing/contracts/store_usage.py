@@ -20,6 +20,7 @@ from subkit.errors import UsageConflictError
 from subkit.ports import Store
 from subkit.testing.contracts.base import StoreFixture
 from subkit.usage.aggregate import UsageQuery
+from subkit.usage.bulk import UsageBatch
 from subkit.usage.event import UsageRow, micros, usage_row
 
 __all__ = ["StoreUsageContract"]
@@ -74,6 +75,23 @@ class StoreUsageContract(StoreFixture):
         with store.begin() as uow:
             assert uow.usage.get("e9") is None and uow.usage.get("e8") is None
             assert uow.usage.get("e1") == _ev("e1", 3, {"v": 5})
+
+    def test_a_batch_of_columns_answers_as_its_rows(self, store: Store) -> None:
+        # what bulk ingestion hands the store: the same events as columns (UsageBatch)
+        a, b = _ev("e1", 3, {"v": 5}), _ev("e2", 4, {"v": 7})
+        with store.begin() as uow:
+            assert uow.usage.ingest(UsageBatch.of([a, b])) == (2, (), 0)
+        with store.begin() as uow:  # e1 repeated in the batch and already stored: reported twice
+            assert uow.usage.ingest(UsageBatch.of([a, _ev("e3", 5, {"v": 1}), a])) == (1, ("e1", "e1"), 0)
+        with pytest.raises(UsageConflictError), store.begin() as uow:
+            uow.usage.ingest(UsageBatch.of([_ev("e9", 3, {"v": 1}), _ev("e1", 3, {"v": 6})]))
+        with pytest.raises(UsageConflictError), store.begin() as uow:
+            uow.usage.ingest(UsageBatch.of([_ev("e8", 3, {"v": 1}), _ev("e8", 3, {"v": 2})]))
+        with store.begin() as uow:
+            assert uow.usage.get("e9") is None and uow.usage.get("e8") is None
+            assert uow.usage.get("e1") == a
+            # 5 + 7 + 1 (e1 counted once)
+            assert uow.usage.aggregate(_q(BillableMetric(code="m", field="v"))) == {None: Decimal(13)}
 
     def test_conflict_caught_keeps_the_rest_of_the_unit_of_work(self, store: Store) -> None:
         self._ingest(store, [_ev("e1", 3, {"v": 5})])

@@ -1,11 +1,15 @@
 """``uow.usage`` on the SQL store: bulk ingestion with the event id as a unique key, aggregation in SQL.
 
-Ingestion writes a batch in one statement (SQLite: the driver's ``executemany`` of the
-rows as they are; PostgreSQL: ``COPY`` into a temporary table, then one ``INSERT ... SELECT
-... ON CONFLICT (id) DO NOTHING``), inside a SAVEPOINT. When fewer rows went in than were
+Ingestion takes a batch as columns (:class:`~subkit.usage.bulk.UsageBatch`, repeats within
+it dropped first) and writes it in one statement, inside a SAVEPOINT. SQLite: the driver's
+``executemany`` of ``INSERT OR IGNORE``, fed one plain tuple at a time. PostgreSQL: ``COPY``
+straight into the table, and only when an id is already taken (the ``COPY`` fails on the
+unique key and its own SAVEPOINT is rolled back) ``COPY`` into a temporary table, then one
+``INSERT ... SELECT ... ON CONFLICT (id) DO NOTHING``. When fewer rows went in than were
 sent, the rows holding those ids but written by another ingestion (another ``batch``) are
-read back: the same content is a duplicate (counted once, reported), other content is
-:class:`~subkit.errors.UsageConflictError` and the SAVEPOINT drops the whole batch.
+read back (PostgreSQL: one join with the staging table): the same content is a duplicate
+(counted once, reported), other content is :class:`~subkit.errors.UsageConflictError` and
+the SAVEPOINT drops the whole batch.
 
 Aggregations are one ``GROUP BY`` each (``count``, ``sum``, ``count(DISTINCT ...)``, a
 window for ``max`` and ``latest``); the numbers are exact integers (``units`` and
@@ -35,6 +39,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 from collections.abc import Sequence
@@ -46,7 +51,8 @@ from sqlalchemy.exc import DBAPIError
 from subkit.adapters.storage.sql.statements import translate
 from subkit.catalog.metrics import Aggregation
 from subkit.usage.aggregate import Group, UsageQuery, weighted
-from subkit.usage.event import IngestResult, UsageRow, conflict, dedupe, value_of
+from subkit.usage.bulk import UsageBatch
+from subkit.usage.event import IngestResult, UsageRow, conflict, value_of
 
 if TYPE_CHECKING:
     from subkit.adapters.storage.sql.unit_of_work import SqlUnitOfWork
@@ -99,8 +105,8 @@ class SqlUsage:
     # -- writes ------------------------------------------------------------------------
     def ingest(self, rows: Sequence[UsageRow]) -> IngestResult:
         """Insert a batch; duplicates are read back and reported, a conflict drops the batch."""
-        unique, again = dedupe(rows)
-        if not unique:
+        fresh, again = (rows if isinstance(rows, UsageBatch) else UsageBatch.of(rows)).unique()
+        if not fresh:
             return IngestResult(0, tuple(again))
         uow = self._uow
         uow._write()
@@ -108,12 +114,12 @@ class SqlUsage:
         conn = uow._conn
         savepoint = conn.begin_nested()
         try:
-            fresh = list(unique.values())
             inserted = self._copy(fresh, batch) if self._pg else self._executemany(fresh, batch)
             duplicates = list(again)
             if inserted < len(fresh):
-                for stored in self._taken(list(unique), batch):
-                    row = unique[stored.id]
+                at = {id: n for n, id in enumerate(fresh.ids)}
+                for stored in self._taken(fresh.ids, batch):
+                    row = fresh[at[stored.id]]
                     if not stored.same_event(row):
                         raise conflict(stored, row)
                     duplicates.append(stored.id)
@@ -124,20 +130,35 @@ class SqlUsage:
             raise
         return IngestResult(inserted, tuple(duplicates))
 
-    def _executemany(self, rows: list[UsageRow], batch: int) -> int:
+    def _executemany(self, rows: UsageBatch, batch: int) -> int:
+        # OR IGNORE: an id already stored is skipped (read back after, when fewer went in)
         sql = (
-            f"INSERT INTO subkit_usage ({_COLS}, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {int(batch)}) "
-            "ON CONFLICT (id) DO NOTHING"
+            f"INSERT OR IGNORE INTO subkit_usage ({_COLS}, batch) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {int(batch)})"
         )
+        raw: Any = self._uow._conn.connection.driver_connection
         try:
-            cur = self._uow._conn.connection.driver_connection.executemany(sql, rows)  # type: ignore[union-attr]
-            return int(cur.rowcount)
+            return int(raw.executemany(sql, rows.tuples()).rowcount)
         except DBAPIError as exc:  # pragma: no cover - the raw driver raises its own errors
             raise translate(exc) from exc
 
-    def _copy(self, rows: list[UsageRow], batch: int) -> int:
+    def _copy(self, rows: UsageBatch, batch: int) -> int:
+        from psycopg.errors import UniqueViolation  # PostgreSQL only: psycopg is its driver
+
         raw: Any = self._uow._conn.connection.driver_connection
         with raw.cursor() as cur:
+            # Straight into the table first: when no id is taken (the usual case) that is all.
+            cur.execute("SAVEPOINT subkit_usage_copy")
+            try:
+                with cur.copy(f"COPY subkit_usage ({_COLS}, batch) FROM STDIN") as copy:
+                    write = copy.write_row
+                    for row in zip(*rows.columns, itertools.repeat(batch)):
+                        write(row)
+            except UniqueViolation:  # some id is taken: through a staging table, skipping those
+                cur.execute("ROLLBACK TO SAVEPOINT subkit_usage_copy")
+            else:
+                cur.execute("RELEASE SAVEPOINT subkit_usage_copy")
+                return len(rows)
             cur.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS subkit_usage_in (id text, subscription_id text, "
                 "customer_id text, metric text, ts bigint, units bigint, nanos bigint, properties jsonb, "
@@ -146,7 +167,7 @@ class SqlUsage:
             cur.execute("TRUNCATE subkit_usage_in")
             with cur.copy(f"COPY subkit_usage_in ({_COLS}) FROM STDIN") as copy:
                 write = copy.write_row
-                for row in rows:
+                for row in rows.tuples():
                     write(row)
             cur.execute(
                 f"INSERT INTO subkit_usage ({_COLS}, batch) SELECT {_COLS}, %s FROM subkit_usage_in "
@@ -156,7 +177,15 @@ class SqlUsage:
             return int(cur.rowcount)
 
     def _taken(self, ids: list[str], batch: int) -> list[UsageRow]:
-        """The stored rows of ``ids`` that another ingestion wrote."""
+        """The stored rows of ``ids`` that another ingestion wrote (PostgreSQL: a join with the
+        staging table still holding the batch, no ids sent back)."""
+        if self._pg:
+            sql = (
+                "SELECT u.id, u.subscription_id, u.customer_id, u.metric, u.ts, u.units, u.nanos, "
+                "u.properties::text, u.recorded, u.late FROM subkit_usage u "
+                "JOIN subkit_usage_in i ON u.id = i.id WHERE u.batch <> %s"
+            )
+            return [_row(r) for r in self._rows(sql, [batch])]
         p = self._p()
         found: list[UsageRow] = []
         for n in range(0, len(ids), _CHUNK):
