@@ -14,9 +14,11 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Self, cast
+from typing import TYPE_CHECKING, Self, TypeVar, cast
 
+from subkit.adapters.storage.paging import page_found, page_query
 from subkit.adapters.storage.repositories import (
     Claims,
     CreditNotes,
@@ -27,10 +29,15 @@ from subkit.adapters.storage.repositories import (
     PaymentMethods,
     Subscriptions,
 )
+from subkit.core.model import Entity
+from subkit.core.paging import DEFAULT_LIMIT, Page
 from subkit.errors import StateError
+from subkit.usage.event import UsageRow
 
 if TYPE_CHECKING:
     from subkit.ports import UnitOfWork, UsageRepository
+
+E = TypeVar("E", bound=Entity)
 
 __all__ = ["UnitOfWorkBase"]
 
@@ -68,6 +75,25 @@ class UnitOfWorkBase:
     def _check_open(self) -> None:
         if self._done:
             raise StateError("this unit of work is already committed or rolled back; begin a new one")
+
+    # -- pages (subkit.adapters.storage.paging) --------------------------------------------
+    def page(
+        self,
+        kind: type[E],
+        where: Mapping[str, object],
+        *,
+        after: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> Page[E]:
+        """One page of ``kind``, newest first (the reference implementation, over ``find``)."""
+        self._check_open()
+        return page_found(self._uow, kind, page_query(kind, where, after, limit))
+
+    def page_usage(
+        self, where: Mapping[str, object], *, after: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[UsageRow]:  # pragma: no cover - overridden
+        """One page of a subscription's usage events, newest first (each store's own)."""
+        raise NotImplementedError("this unit of work cannot page usage events")
 
     # -- repositories (one per aggregate, over the generic methods) -------------------------
     # Built on each access (a few hundred nanoseconds) rather than cached on the unit of work:

@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from subkit.adapters.storage.lookups import LOOKUP_FIELD, LOOKUP_KINDS
+from subkit.adapters.storage.lookups import EMAIL_FIELD, LOOKUP_FIELD, computed_keys, created_of
 from subkit.adapters.storage.rules import INDEXED_ATTRIBUTES, check_key, event_json, serialize
 from subkit.core.events import Event
 from subkit.core.model import INDEX_FIELDS, Entity, index_fields
@@ -78,6 +78,9 @@ ENTITIES = Table(
     Column("status", Text),
     Column("due_at", BigInteger),
     Column(LOOKUP_FIELD, Text),  # [v3]
+    Column(EMAIL_FIELD, Text),  # [v5] a customer's e-mail, lower-cased (customers by e-mail)
+    Column("created", BigInteger),  # [v5] UTC epoch microseconds (pages sort on it; 0: not known)
+    Column("currency", Text),  # [v5] (a filter of pages)
     Column("seq", BigInteger),
     implicit_returning=False,
 )
@@ -105,9 +108,10 @@ OUTBOX = Table(
     implicit_returning=False,
 )
 
-#: The entity table's index columns, in order: the indexed attributes and the lookup key.
-INDEX_COLUMNS: tuple[str, ...] = INDEXED_ATTRIBUTES
-assert (*INDEX_FIELDS, LOOKUP_FIELD) == INDEX_COLUMNS
+#: The entity table's index columns, in order: the indexed attributes, the computed keys, and
+#: what pages sort and filter on (the creation time, the currency).
+INDEX_COLUMNS: tuple[str, ...] = (*INDEXED_ATTRIBUTES, "created", "currency")
+assert (*INDEX_FIELDS, LOOKUP_FIELD, EMAIL_FIELD, "created", "currency") == INDEX_COLUMNS
 
 
 class Statements:
@@ -226,6 +230,9 @@ _PG_TYPES = {
     "status": "text",
     "due_at": "bigint",
     LOOKUP_FIELD: "text",
+    EMAIL_FIELD: "text",
+    "created": "bigint",
+    "currency": "text",
     "key": "text",
     "claimed_at": "bigint",
 }
@@ -335,7 +342,7 @@ def index_tuple(entity: Entity, *, check: bool = True) -> tuple[Any, ...]:
     Example:
         >>> from subkit.customer.customer import Customer
         >>> index_tuple(Customer(id="cus_1", name="Ada", currency="EUR"))
-        (None, None, None, None, None)
+        (None, None, None, None, None, None, 0, 'EUR')
     """
     values: list[object] = []
     for field, read in _index_readers(type(entity)):
@@ -358,11 +365,12 @@ def _index_readers(cls: type[Entity]) -> tuple[tuple[str, Any], ...]:
     """Per index column: how to read it from an entity of ``cls`` (``None``: the class has no such value)."""
     found = _READERS.get(cls)
     if found is None:
-        have = index_fields(cls)
-        compute = LOOKUP_KINDS.get(cls.kind)
-        found = _READERS[cls] = tuple(
-            (f, compute if f == LOOKUP_FIELD else attrgetter(f) if f in have else None) for f in INDEX_COLUMNS
-        )
+        readers: dict[str, Any] = {f: attrgetter(f) for f in index_fields(cls)}
+        readers.update(computed_keys(cls.kind))
+        readers["created"] = created_of
+        if "currency" in cls.model_fields:
+            readers["currency"] = attrgetter("currency")
+        found = _READERS[cls] = tuple((f, readers.get(f)) for f in INDEX_COLUMNS)
     return found
 
 
