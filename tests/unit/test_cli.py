@@ -351,7 +351,9 @@ def test_invoices_list_shows_every_invoice(demo_db: Path, capsys: Capsys) -> Non
 def test_invoices_list_for_one_customer(demo_db: Path, capsys: Capsys) -> None:
     _, _, invoices, _ = read_all(demo_db)
     customer_id, count = Counter(i.customer_id for i in invoices).most_common(1)[0]
-    code, out, _ = run(capsys, "invoices", "list", "--customer", customer_id, "--limit", "100", "--db", str(demo_db))
+    code, out, _ = run(
+        capsys, "invoices", "list", "--customer", customer_id, "--limit", "100", "--db", str(demo_db)
+    )
     assert code == EXIT_OK
     rows = out.splitlines()[1:-1]
     assert len(rows) == count and all(r.split()[2] == customer_id for r in rows)
