@@ -68,6 +68,18 @@ class StorePagesContract(StoreFixture):
         assert _ids(page) == [f"in_{n:02d}" for n in range(11, 1, -1)]
         assert _ids(rest) == ["in_01", "in_00"] and not rest.has_more
 
+    def test_ties_sort_by_the_ids_code_points_on_every_store(self, store: Store) -> None:
+        ids = ["in_B", "in_a", "in__", "in_Z9", "in_é"]
+        with store.begin() as uow:
+            for id in ids:
+                uow.add(Invoice(id=id, customer_id="cus_1", currency="EUR", created_at=T0))
+        with store.begin() as uow:
+            first = uow.invoices.page(limit=2)
+            rest = uow.invoices.page(limit=10, after=first.next_cursor)
+        # by code point, descending: é (U+00E9) > a (0x61) > _ (0x5F) > Z (0x5A) > B (0x42), whatever
+        # the database's collation
+        assert _ids(first) + _ids(rest) == ["in_é", "in_a", "in__", "in_Z9", "in_B"]
+
     def test_filters_customer_subscription_status_currency(self, store: Store) -> None:
         with store.begin() as uow:
             uow.add(_invoice(1, "cus_a", subscription_id="sub_1"))

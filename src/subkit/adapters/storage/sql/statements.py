@@ -367,11 +367,21 @@ def _index_readers(cls: type[Entity]) -> tuple[tuple[str, Any], ...]:
     if found is None:
         readers: dict[str, Any] = {f: attrgetter(f) for f in index_fields(cls)}
         readers.update(computed_keys(cls.kind))
-        readers["created"] = created_of
+        readers["created"] = _created_reader(cls)
         if "currency" in cls.model_fields:
             readers["currency"] = attrgetter("currency")
         found = _READERS[cls] = tuple((f, readers.get(f)) for f in INDEX_COLUMNS)
     return found
+
+
+def _created_reader(cls: type[Entity]) -> Any:
+    """How to read ``created`` (:func:`~subkit.adapters.storage.lookups.created_of`): a plain
+    attribute read when the class always has one (most kinds; 1 us less a row), else the rule."""
+    name = "started_at" if cls.kind == "payment_attempt" else "created_at"
+    field = cls.model_fields.get(name)
+    if field is not None and field.is_required():
+        return attrgetter(name)
+    return created_of
 
 
 def entity_row(entity: Entity) -> tuple[Any, ...]:
