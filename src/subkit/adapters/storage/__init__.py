@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TypeVar, cast
 
-from subkit.adapters.storage.paging import page_found, page_query
+from subkit.adapters.storage.paging import USAGE, page_found, page_query, usage_page
 from subkit.adapters.storage.repositories import (
     Claims,
     CreditNotes,
@@ -91,9 +91,20 @@ class UnitOfWorkBase:
 
     def page_usage(
         self, where: Mapping[str, object], *, after: str | None = None, limit: int = DEFAULT_LIMIT
-    ) -> Page[UsageRow]:  # pragma: no cover - overridden
-        """One page of a subscription's usage events, newest first (each store's own)."""
-        raise NotImplementedError("this unit of work cannot page usage events")
+    ) -> Page[UsageRow]:
+        """One page of a subscription's usage events, newest first.
+
+        The reference implementation: all of the subscription's events (of the metric) read with
+        ``uow.usage.events`` and paged in memory; subkit's stores page in the store instead.
+        """
+        self._check_open()
+        q = page_query(USAGE, where, after, limit)
+        usage = self._uow.usage
+        metric = q.where.get("metric")
+        rows = usage.events(
+            str(q.where["subscription_id"]), metric=None if metric is None else str(metric), limit=2**62
+        )
+        return usage_page(rows, q, None if after is None else usage.get(after))
 
     # -- repositories (one per aggregate, over the generic methods) -------------------------
     # Built on each access (a few hundred nanoseconds) rather than cached on the unit of work:
