@@ -398,10 +398,22 @@ def update_row(entity: Entity, stored: Entity) -> tuple[tuple[str, ...], tuple[A
     Only changed index columns are written: SQLite rewrites the entries of every index whose
     columns an ``UPDATE`` sets, changed or not (a subscription's renewal moves only ``due_at``).
     """
-    new, old = index_tuple(entity), index_tuple(stored, check=False)
-    changed = tuple(c for c, a, b in zip(INDEX_COLUMNS, new, old, strict=True) if a != b)
-    values = tuple(v for c, v in zip(INDEX_COLUMNS, new, strict=True) if c in changed)
-    return changed, (entity.version, serialize(entity), *values, entity.kind, entity.id, stored.version)
+    changed: list[str] = []
+    values: list[object] = []
+    for field, read in _index_readers(type(entity)):
+        if read is None:
+            continue
+        value = read(entity)
+        if value != read(stored):  # compared as read: only what changed is converted (times, enums)
+            changed.append(field)
+            if value is None:
+                values.append(None)
+            elif type(value) is str:
+                values.append(check_key(value, field))
+            else:
+                values.append(index_value(value))
+    row = (entity.version, serialize(entity), *values, entity.kind, entity.id, stored.version)
+    return tuple(changed), row
 
 
 def event_row(event: Event) -> tuple[str, str]:
