@@ -221,7 +221,7 @@ def build_book(specs: Iterable[Spec], store: InMemoryStore, batch: int = 2000) -
     while chunk := list(itertools.islice(it, batch)):
         with store.begin() as uow:
             for sub_id, cus_id, _months, anchor, items, coupon in chunk:
-                customer = Customer(id=cus_id, name=cus_id, currency="USD")
+                customer = Customer(id=cus_id, name=cus_id, currency="USD", created_at=T0)
                 uow.add(customer)
                 uow.publish(Event.of(EventType.CUSTOMER_CREATED, T0, cus_id, customer_id=cus_id))
                 chosen = [by_id[coupon]] if coupon else []

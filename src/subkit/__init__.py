@@ -47,6 +47,7 @@ from subkit.core.money import (
     minor_units,
     to_minor,
 )
+from subkit.core.paging import Page
 from subkit.core.periods import (
     DAILY,
     MONTHLY,
@@ -215,6 +216,7 @@ __all__ = [
     "NaiveDatetimeError",
     "NotFoundError",
     "Package",
+    "Page",
     "PaymentCollector",
     "PerUnit",
     "Percentage",

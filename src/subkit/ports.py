@@ -47,6 +47,7 @@ from typing import Protocol, Self, TypeVar, runtime_checkable
 
 from subkit.core.events import Event
 from subkit.core.model import Entity
+from subkit.core.paging import Page
 from subkit.customer.customer import Customer
 from subkit.fx.rates import ExchangeRate
 from subkit.invoice.invoice import CreditNote, Invoice
@@ -111,12 +112,20 @@ class Repository(Protocol[E]):
         """Replace (``entity.version`` must be the stored version + 1)."""
         ...
 
+    def page(self, *, after: str | None = None, limit: int = 10, **where: object) -> Page[E]:
+        """One page, newest first, of those matching ``where`` (see :meth:`UnitOfWork.page`)."""
+        ...
+
 
 class CustomerRepository(Repository[Customer], Protocol):
     """``uow.customers``: by the host's ``external_id`` through an index (case and spaces ignored)."""
 
     def by_external_id(self, external_id: str) -> Customer | None:
         """The customer whose ``external_id`` is ``external_id``, or ``None``."""
+        ...
+
+    def by_email(self, email: str) -> list[Customer]:
+        """The customers with this e-mail address (case-insensitive, whole address), oldest first."""
         ...
 
 
@@ -325,6 +334,23 @@ class UnitOfWork(Protocol):
         A list value means "is one of" (``subscription_id=["sub_1", "sub_2"]``). Any other
         attribute is refused with ``ValidationError`` (no store scans).
         """
+        ...
+
+    def page(
+        self, kind: type[E], where: Mapping[str, object], *, after: str | None = None, limit: int = 10
+    ) -> Page[E]:
+        """One page of ``kind``, newest first (creation time, then id), after the object ``after``.
+
+        ``where`` holds the kind's filters (a whitelist, the same on every store: see
+        :mod:`subkit.adapters.storage.paging`); ``limit`` is 1 to 100. Objects inserted
+        between pages never make a page repeat or skip one. SQL stores answer from an index.
+        """
+        ...
+
+    def page_usage(
+        self, where: Mapping[str, object], *, after: str | None = None, limit: int = 10
+    ) -> Page[UsageRow]:
+        """One page of a subscription's usage events, newest first (timestamp, then id)."""
         ...
 
     def add(self, entity: Entity) -> None:

@@ -336,7 +336,7 @@ def test_catalog_show_without_a_catalog_exits_3(tmp_path: Path, capsys: Capsys) 
 # --------------------------------------------------------------------------- invoices
 def test_invoices_list_shows_every_invoice(demo_db: Path, capsys: Capsys) -> None:
     _, _, invoices, _ = read_all(demo_db)
-    code, out, _ = run(capsys, "invoices", "list", "--db", str(demo_db))
+    code, out, _ = run(capsys, "invoices", "list", "--limit", "100", "--db", str(demo_db))
     assert code == EXIT_OK
     lines = out.splitlines()
     assert lines[0].split()[:4] == ["Number", "ID", "Customer", "Status"]
@@ -351,7 +351,9 @@ def test_invoices_list_shows_every_invoice(demo_db: Path, capsys: Capsys) -> Non
 def test_invoices_list_for_one_customer(demo_db: Path, capsys: Capsys) -> None:
     _, _, invoices, _ = read_all(demo_db)
     customer_id, count = Counter(i.customer_id for i in invoices).most_common(1)[0]
-    code, out, _ = run(capsys, "invoices", "list", "--customer", customer_id, "--db", str(demo_db))
+    code, out, _ = run(
+        capsys, "invoices", "list", "--customer", customer_id, "--limit", "100", "--db", str(demo_db)
+    )
     assert code == EXIT_OK
     rows = out.splitlines()[1:-1]
     assert len(rows) == count and all(r.split()[2] == customer_id for r in rows)
@@ -410,12 +412,13 @@ def test_invoices_show_unknown_exits_3(demo_db: Path, capsys: Capsys) -> None:
 # --------------------------------------------------------------------------- customers
 def test_customers_list(demo_db: Path, capsys: Capsys) -> None:
     customers, subs, _, _ = read_all(demo_db)
-    code, out, _ = run(capsys, "customers", "list", "--db", str(demo_db))
+    code, out, _ = run(capsys, "customers", "list", "--limit", "100", "--db", str(demo_db))
     assert code == EXIT_OK
     lines = out.splitlines()
     assert lines[-1] == f"{len(customers)} customers"
-    assert [r.split()[0] for r in lines[1:-1]] == [c.id for c in customers]
-    c = customers[0]
+    newest_first = sorted(customers, key=lambda c: (c.created_at, c.id), reverse=True)
+    assert [r.split()[0] for r in lines[1:-1]] == [c.id for c in newest_first]
+    c = newest_first[0]
     row = lines[1]
     assert c.currency in row and c.timezone in row
     assert f"/{sum(1 for s in subs if s.customer_id == c.id)}" in row

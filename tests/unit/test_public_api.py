@@ -23,6 +23,7 @@ def test_all_lists_exactly_the_public_top_level_names() -> None:
     lazy = {"SqlStore", "make_engine"}  # optional extra: loaded on first use
     assert set(subkit.__all__) - {"__version__"} == public | lazy
     assert len(subkit.__all__) == len(set(subkit.__all__))
+    assert {"Page", "PaymentCollector", "BillingEngine"} <= set(subkit.__all__)  # lists answer a Page
     for name in subkit.__all__:
         assert hasattr(subkit, name), name
 

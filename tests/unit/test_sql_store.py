@@ -169,7 +169,7 @@ def test_upgrade_from_v1_keeps_data(backend: EngineFactory) -> None:
     store = SqlStore(engine)  # create=True upgrades
 
     with engine.connect() as conn:
-        assert schema_version(conn) == LATEST == 4
+        assert schema_version(conn) == LATEST == 5
         indexes = {ix["name"] for ix in inspect(conn).get_indexes("subkit_outbox")}
     assert "ix_subkit_outbox_pending" in indexes
     with store.begin() as uow:
@@ -218,7 +218,7 @@ def test_upgrade_from_v2_fills_the_lookup_keys(backend: EngineFactory) -> None:
     store = SqlStore(engine)  # create=True upgrades
 
     with engine.connect() as conn:
-        assert schema_version(conn) == LATEST == 4
+        assert schema_version(conn) == LATEST == 5
         assert "ix_subkit_entities_lookup" in {
             ix["name"] for ix in inspect(conn).get_indexes("subkit_entities")
         }

@@ -13,7 +13,7 @@ import functools
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from subkit.core.model import CurrencyCode, Entity, Model, is_stored
 from subkit.core.periods import zone
@@ -156,6 +156,9 @@ class Customer(Entity):
     #: The host's own id for this customer (Lago's ``external_customer_id``): unique in the store,
     #: case-insensitive, set once; ``engine.customer_by_external_id()`` finds it through an index.
     external_id: str | None = None
+    #: When the customer was created (``engine.create_customer`` sets it; ``None`` on customers
+    #: stored before subkit recorded it, which lists then sort as the oldest).
+    created_at: AwareDatetime | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -46,10 +46,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Self
+from typing import Any, Self
 
 from subkit.core.events import Event, EventType
 from subkit.core.inputs import check_id, check_metadata, check_optional_id, check_plain, check_text
+from subkit.core.paging import Page
 from subkit.core.periods import ensure_aware
 from subkit.payment.attempts import PaymentAttempt, Refund
 from subkit.payment.dunning import DunningPolicy
@@ -274,6 +275,10 @@ class PaymentCollector:
             transfer_id=transfer_id,
             at=self._now(at),
         )
+
+    def list_payments(self, **filters: Any) -> Page[PaymentAttempt]:
+        """Payment attempts, newest first: ``engine.list_payments`` (``customer_id``, ``status``...)."""
+        return self.engine.list_payments(**filters)
 
     def refund(
         self,

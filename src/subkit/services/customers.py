@@ -80,6 +80,7 @@ class Customers:
 
     def create(self, *, id: str | None = None, **fields: Any) -> Customer:
         """Create and store a customer (fields of :class:`~subkit.customer.customer.Customer`)."""
+        fields.setdefault("created_at", self.ctx.clock.now())
         customer = Customer(id=check_optional_id(id, "id") or self.ctx.ids("cus"), **_checked(fields))
         with self.ctx.store.begin() as uow:
             if customer.external_id is not None:

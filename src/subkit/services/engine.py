@@ -58,6 +58,7 @@ from subkit.services.context import BillingConfig, CatalogRecord, ServiceContext
 from subkit.services.credit_notes import CreditNotes
 from subkit.services.customers import Customers, change_balance
 from subkit.services.invoicing import Invoicing
+from subkit.services.listing import Listing
 from subkit.services.metering import Metering
 from subkit.services.outbox import relay
 from subkit.services.plan_migration import PlanMigration, PlanMigrations
@@ -97,8 +98,8 @@ class _Shared(Generic[T]):
         setattr(engine._ctx, self._name, value)
 
 
-class BillingEngine:
-    """Runs a subscription business over a store and a clock.
+class BillingEngine(Listing):
+    """Runs a subscription business over a store and a clock; lists come from :class:`Listing`.
 
     ``store``, ``clock``, ``config``, ``publisher`` (the outbox relay's target, may be set
     later) and ``bus`` (the in-process :class:`~subkit.services.bus.EventBus`) are shared by
@@ -552,7 +553,7 @@ class BillingEngine:
         """
         return acting_as(actor, reason)
 
-    # ------------------------------------------------------------------ usage (services.metering)
+    # ------------------------------------------------------------- usage, prepaid credits (metering, wallets)
     def ingest_usage(self, events: Iterable[Mapping[str, Any]], *, chunk_size: int = 50_000) -> IngestResult:
         """Ingest usage events in bulk (plain mappings); see :mod:`subkit.services.metering`."""
         return self._metering.ingest(events, chunk_size=chunk_size)
@@ -575,7 +576,6 @@ class BillingEngine:
         """Each metered item's usage in the current period so far (to ``at``, default now), by item id."""
         return current_usage(self._ctx, subscription_id, self._ctx.now(at))
 
-    # ------------------------------------------------------------------ prepaid credits (services.wallets)
     def grant_credits(self, customer_id: str, amount: object, **options: Any) -> Wallet:
         """Add prepaid credits to the customer's wallet (``kind``, ``priority``, ``expires_at``...)."""
         return Wallets(self._ctx).grant(customer_id, amount, **options)

@@ -14,9 +14,11 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Self, cast
+from typing import TYPE_CHECKING, Self, TypeVar, cast
 
+from subkit.adapters.storage.paging import USAGE, page_found, page_query, usage_page
 from subkit.adapters.storage.repositories import (
     Claims,
     CreditNotes,
@@ -27,10 +29,15 @@ from subkit.adapters.storage.repositories import (
     PaymentMethods,
     Subscriptions,
 )
+from subkit.core.model import Entity
+from subkit.core.paging import DEFAULT_LIMIT, Page
 from subkit.errors import StateError
+from subkit.usage.event import UsageRow
 
 if TYPE_CHECKING:
     from subkit.ports import UnitOfWork, UsageRepository
+
+E = TypeVar("E", bound=Entity)
 
 __all__ = ["UnitOfWorkBase"]
 
@@ -68,6 +75,36 @@ class UnitOfWorkBase:
     def _check_open(self) -> None:
         if self._done:
             raise StateError("this unit of work is already committed or rolled back; begin a new one")
+
+    # -- pages (subkit.adapters.storage.paging) --------------------------------------------
+    def page(
+        self,
+        kind: type[E],
+        where: Mapping[str, object],
+        *,
+        after: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> Page[E]:
+        """One page of ``kind``, newest first (the reference implementation, over ``find``)."""
+        self._check_open()
+        return page_found(self._uow, kind, page_query(kind, where, after, limit))
+
+    def page_usage(
+        self, where: Mapping[str, object], *, after: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[UsageRow]:
+        """One page of a subscription's usage events, newest first.
+
+        The reference implementation: all of the subscription's events (of the metric) read with
+        ``uow.usage.events`` and paged in memory; subkit's stores page in the store instead.
+        """
+        self._check_open()
+        q = page_query(USAGE, where, after, limit)
+        usage = self._uow.usage
+        metric = q.where.get("metric")
+        rows = usage.events(
+            str(q.where["subscription_id"]), metric=None if metric is None else str(metric), limit=2**62
+        )
+        return usage_page(rows, q, None if after is None else usage.get(after))
 
     # -- repositories (one per aggregate, over the generic methods) -------------------------
     # Built on each access (a few hundred nanoseconds) rather than cached on the unit of work:

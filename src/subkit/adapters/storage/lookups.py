@@ -19,6 +19,11 @@ kind                ``lookup_key``
 ``find(kind, lookup_key=normalize(text))`` then serves ``uow.invoices.by_number(...)``
 and ``uow.payment_methods.by_reference(...)`` from an index.
 
+A customer has a second computed key, :data:`EMAIL_FIELD` (``email_key``): its e-mail
+address (already normalized by pydantic's ``EmailStr`` rules when it came in), stripped and
+lower-cased as a whole, so ``uow.customers.by_email("ADA@Example.com")`` is an index lookup.
+Pages of a list (:mod:`subkit.adapters.storage.paging`) sort on :func:`created_of`.
+
 Example:
     >>> from datetime import datetime, UTC
     >>> from subkit.payment.methods import PaymentMethod
@@ -31,15 +36,32 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from subkit.core.model import Entity, index_fields
 from subkit.payment.methods import BankTransferDetails
 
-__all__ = ["LOOKUP_FIELD", "LOOKUP_KINDS", "index_row", "indexed_value", "lookup_key", "normalize"]
+__all__ = [
+    "COMPUTED_KEYS",
+    "EMAIL_FIELD",
+    "EPOCH",
+    "LOOKUP_FIELD",
+    "LOOKUP_KINDS",
+    "computed_keys",
+    "created_of",
+    "index_row",
+    "indexed_value",
+    "lookup_key",
+    "normalize",
+]
 
 #: The name of the store-computed lookup attribute (a column on SQL stores).
 LOOKUP_FIELD = "lookup_key"
+#: The name of a customer's store-computed e-mail key (a column on SQL stores).
+EMAIL_FIELD = "email_key"
+#: The creation time of an entity that has none (customers stored before they had one).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def normalize(text: str) -> str:
@@ -72,6 +94,42 @@ LOOKUP_KINDS: dict[str, Callable[[Any], str | None]] = {
 }
 
 
+def _email_key(entity: Any) -> str | None:
+    email = entity.email
+    return normalize(email) if email else None
+
+
+#: Every store-computed indexed value, by kind: ``((field, compute), ...)``.
+COMPUTED_KEYS: dict[str, tuple[tuple[str, Callable[[Any], str | None]], ...]] = {
+    kind: ((LOOKUP_FIELD, compute),) for kind, compute in LOOKUP_KINDS.items()
+}
+COMPUTED_KEYS["customer"] = (*COMPUTED_KEYS["customer"], (EMAIL_FIELD, _email_key))
+
+
+def computed_keys(kind: str) -> tuple[tuple[str, Callable[[Any], str | None]], ...]:
+    """The store-computed indexed values of ``kind``: ``((field, compute), ...)`` (may be empty).
+
+    Example:
+        >>> [f for f, _ in computed_keys("customer")], computed_keys("subscription")
+        (['lookup_key', 'email_key'], ())
+    """
+    return COMPUTED_KEYS.get(kind, ())
+
+
+def created_of(entity: Entity) -> datetime:
+    """When ``entity`` was created: ``created_at`` (a payment attempt's ``started_at``), else :data:`EPOCH`.
+
+    Pages of a list are ordered by it, newest first (then by id).
+
+    Example:
+        >>> from subkit.customer.customer import Customer
+        >>> created_of(Customer(id="cus_1", name="Ada", currency="EUR")) == EPOCH
+        True
+    """
+    at = getattr(entity, "started_at" if entity.kind == "payment_attempt" else "created_at", None)
+    return at if isinstance(at, datetime) else EPOCH
+
+
 def lookup_key(entity: Entity) -> str | None:
     """The entity's lookup key (``None`` when its kind has none or it has no value yet).
 
@@ -92,8 +150,11 @@ def indexed_value(entity: Entity, field: str) -> object:
         >>> indexed_value(Customer(id="cus_1", name="Ada", currency="EUR"), "status") is None
         True
     """
-    if field == LOOKUP_FIELD:
-        return lookup_key(entity)
+    for name, compute in computed_keys(entity.kind):
+        if name == field:
+            return compute(entity)
+    if field in (LOOKUP_FIELD, EMAIL_FIELD):
+        return None
     return getattr(entity, field, None)
 
 
@@ -109,7 +170,6 @@ def index_row(entity: Entity) -> dict[str, object]:
         {'customer_id': 'cus_1', 'lookup_key': 'acme-7781'}
     """
     row: dict[str, object] = {f: getattr(entity, f) for f in index_fields(type(entity))}
-    compute = LOOKUP_KINDS.get(entity.kind)
-    if compute is not None:
-        row[LOOKUP_FIELD] = compute(entity)
+    for field, compute in computed_keys(entity.kind):
+        row[field] = compute(entity)
     return row

@@ -29,20 +29,22 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from subkit.adapters.storage import UnitOfWorkBase
-from subkit.adapters.storage.lookups import LOOKUP_FIELD, LOOKUP_KINDS, indexed_value
+from subkit.adapters.storage.lookups import computed_keys, indexed_value
 from subkit.adapters.storage.memory_rows import RowCodec, plain, unplain
 from subkit.adapters.storage.memory_shelves import DueIndex, Shelf
 from subkit.adapters.storage.memory_usage import MemoryUsage, UsageTable
+from subkit.adapters.storage.paging import USAGE, page_query, usage_page
 from subkit.adapters.storage.rules import check_key, check_where, entity_json, event_json
 from subkit.core.events import Event
 from subkit.core.model import Entity, index_fields
+from subkit.core.paging import Page
 from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError, ValidationError
 from subkit.usage.event import UsageRow
 
@@ -91,8 +93,8 @@ class InMemoryStore:
         self._sequences: dict[str, int] = {}
         self._outbox: dict[str, Row] = {}  # pending events by id, as plain tuples
         self._outbox_order: deque[str] = deque()
-        # kind -> id -> its lookup key (invoice numbers, transfer references), for re-indexing
-        self._lookup_keys: dict[str, dict[str, str | None]] = {}
+        # (kind, field) -> id -> its computed key (invoice numbers, e-mails...), for re-indexing
+        self._lookup_keys: dict[tuple[str, str], dict[str, str | None]] = {}
         self._usage = UsageTable()  # usage events (memory_usage)
 
     # ------------------------------------------------------------------ rows
@@ -164,16 +166,16 @@ class InMemoryStore:
             field.settle()
         due_pos = codec.position.get("due_at")
         due_index = self._due.setdefault(kind, DueIndex()) if due_pos is not None else DueIndex()
-        compute = LOOKUP_KINDS.get(kind)
-        if compute is not None:
-            keys = self._lookup_keys.setdefault(kind, {})
-            key_index = index.setdefault(LOOKUP_FIELD, Shelf())
+        computed = []
+        for name, compute in computed_keys(kind):
+            key_index = index.setdefault(name, Shelf())
             key_index.settle()
+            computed.append((compute, self._lookup_keys.setdefault((kind, name), {}), key_index))
         hot, cold, queue = table.hot, table.cold, table.queue
         for ent, row in entities:
             id = ent.id
             old = hot.get(id) or cold.get(id)  # rows are never empty
-            if compute is not None:
+            for compute, keys, key_index in computed:
                 new_key, old_key = compute(ent), keys.get(id)
                 if old is None or new_key != old_key:
                     if old_key is not None:
@@ -368,6 +370,19 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
     def _usage_repository(self) -> MemoryUsage:
         return MemoryUsage(self._s._usage, self._s._lock, self._usage, self._check_open)
 
+    def page_usage(
+        self, where: Mapping[str, object], *, after: str | None = None, limit: int = 10
+    ) -> Page[UsageRow]:
+        q = page_query(USAGE, where, after, limit)  # paging.py: the rules, then the page of the rows
+        with self._s._lock:
+            rows = [
+                r
+                for (s, _), found in self._s._usage.by_series.items()
+                if s == q.where["subscription_id"]
+                for r in found
+            ]
+        return usage_page([*rows, *self._usage.values()], q, None if after is None else self.usage.get(after))
+
     def _load(self, kind: str, id: str) -> Entity | None:
         """The committed entity, read now (and kept as this unit of work's view of it)."""
         table = self._s._rows.get(kind, _NO_ROWS)
@@ -428,8 +443,7 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
         table = s._rows.get(k, _NO_ROWS)
         if codec is not None:
             indexed = {f for f, _ in s._indexed.get(k, ())}
-            if k in LOOKUP_KINDS:
-                indexed.add(LOOKUP_FIELD)
+            indexed.update(name for name, _ in computed_keys(k))
             # ``None`` is not indexed (most entities have no value): such a filter scans instead
             use = [f for f in where if f in indexed and where[f] is not None and not _has_none(where[f])]
             with s._lock:

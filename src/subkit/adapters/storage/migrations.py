@@ -33,9 +33,9 @@ Example:
     >>> migrate(engine, target=1)
     1
     >>> migrate(engine)  # upgrades to the latest version
-    4
+    5
     >>> migrate(engine)  # idempotent
-    4
+    5
     >>> engine.dispose()
 """
 
@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -248,12 +249,86 @@ def _v4_usage(conn: Connection) -> None:
     ).create(conn)
 
 
+def _v5_pages(conn: Connection) -> None:
+    """Pages of lists and customers by e-mail: ``created``, ``currency`` and ``email_key`` columns.
+
+    ``created`` is the creation time in UTC epoch microseconds (a payment attempt's start; 0 when
+    an entity has none), ``email_key`` a customer's e-mail lower-cased. Filled for the rows
+    already there with this step's own copy of the rules (frozen). The three single-purpose
+    indexes of step 1 (kind and customer, subscription or status) become page indexes that end
+    with (created, id): they serve ``find`` as before (same leading columns) and a page's order.
+    On PostgreSQL the id is ordered bytewise (``COLLATE "C"``), as SQLite and Python order it.
+    """
+    pg = conn.dialect.name == "postgresql"
+    for name, sql_type in (("email_key", "TEXT"), ("created", "BIGINT"), ("currency", "TEXT")):
+        conn.execute(text(f"ALTER TABLE subkit_entities ADD COLUMN {name} {sql_type}"))
+    t = Table(
+        "subkit_entities",
+        MetaData(),
+        Column("kind", Text),
+        Column("id", Text),
+        Column("body", Text),
+        Column("customer_id", Text),
+        Column("subscription_id", Text),
+        Column("status", Text),
+        Column("email_key", Text),
+        Column("created", BigInteger),
+        Column("currency", Text),
+    )
+    fill = (
+        update(t)
+        .where(t.c.kind == bindparam("k"), t.c.id == bindparam("i"))
+        .values(email_key=bindparam("e"), created=bindparam("c"), currency=bindparam("m"))
+    )
+    batch: list[dict[str, Any]] = []
+    for kind, id, body in conn.execute(select(t.c.kind, t.c.id, t.c.body)).all():
+        batch.append({"k": kind, "i": id, **_v5_values(kind, json.loads(body))})
+        if len(batch) >= 1000:
+            conn.execute(fill, batch)
+            batch = []
+    if batch:
+        conn.execute(fill, batch)
+    for old in ("customer", "subscription", "status"):
+        conn.execute(text(f"DROP INDEX ix_subkit_entities_{old}"))
+    by_id = t.c.id.collate("C") if pg else t.c.id
+    Index("ix_subkit_entities_created", t.c.kind, t.c.created, by_id).create(conn)
+    for page, column in (
+        ("customer", t.c.customer_id),
+        ("subscription", t.c.subscription_id),
+        ("status", t.c.status),
+    ):
+        Index(f"ix_subkit_entities_{page}_page", t.c.kind, column, t.c.created, by_id).create(conn)
+    Index(
+        "ix_subkit_entities_email",
+        t.c.kind,
+        t.c.email_key,
+        sqlite_where=t.c.email_key.isnot(None),
+        postgresql_where=t.c.email_key.isnot(None),
+    ).create(conn)
+
+
+def _v5_values(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    at = body.get("started_at" if kind == "payment_attempt" else "created_at")
+    created = 0
+    if isinstance(at, str):
+        when = datetime.fromisoformat(at)
+        created = (when - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    email = body.get("email") if kind == "customer" else None
+    currency = body.get("currency")
+    return {
+        "e": email.strip().casefold() if isinstance(email, str) and email else None,
+        "c": created,
+        "m": currency if isinstance(currency, str) else None,
+    }
+
+
 #: Every step, in order. Append only; never edit a released step.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "entities, claims, sequences and outbox tables", _v1_tables),
     Migration(2, "index on the outbox's pending events", _v2_outbox_pending_index),
     Migration(3, "lookup_key column and index (invoice numbers, transfer references)", _v3_lookup_key),
     Migration(4, "usage events table (unique event id; period and late-event indexes)", _v4_usage),
+    Migration(5, "pages and e-mails: created, currency and email_key columns; page indexes", _v5_pages),
 )
 
 #: The schema version this code reads and writes.

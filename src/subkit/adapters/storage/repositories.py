@@ -26,9 +26,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
-from subkit.adapters.storage.lookups import LOOKUP_FIELD, normalize
+from subkit.adapters.storage.lookups import EMAIL_FIELD, LOOKUP_FIELD, normalize
 from subkit.core.events import Event
 from subkit.core.model import Entity
+from subkit.core.paging import DEFAULT_LIMIT, Page
+from subkit.core.places import email_address
 from subkit.customer.customer import Customer
 from subkit.invoice.invoice import CreditNote, Invoice
 from subkit.payment.methods import PaymentMethod
@@ -83,6 +85,10 @@ class Entities(Generic[E]):
         """Insert (``DuplicateError`` if the id exists)."""
         self._uow.add(entity)
 
+    def page(self, *, after: str | None = None, limit: int = DEFAULT_LIMIT, **where: object) -> Page[E]:
+        """One page, newest first, of those matching ``where`` (see :mod:`subkit.adapters.storage.paging`)."""
+        return self._uow.page(self._kind, where, after=after, limit=limit)
+
     def update(self, entity: E) -> None:
         """Replace (``entity.version`` must be the stored version + 1)."""
         self._uow.update(entity)
@@ -103,6 +109,15 @@ class Customers(Entities[Customer]):
     def by_external_id(self, external_id: str) -> Customer | None:
         """The customer with this ``external_id`` (case and surrounding spaces ignored), or ``None``."""
         return self._by_lookup(external_id, "external_id")
+
+    def by_email(self, email: str) -> list[Customer]:
+        """The customers with this e-mail address (the whole address lower-cased), oldest first; indexed.
+
+        ``email`` is stripped and normalized as a customer's is when stored (pydantic's ``EmailStr``
+        rules: ``ValidationError`` if it is not an address), then matched case-insensitively.
+        """
+        text = email.strip() if isinstance(email, str) else email
+        return self._uow.find(Customer, **{EMAIL_FIELD: normalize(email_address(text))})
 
 
 class Subscriptions(Entities[Subscription]):

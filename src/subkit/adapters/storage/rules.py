@@ -33,7 +33,7 @@ from typing import Any, TypeVar, cast
 from pydantic_core import PydanticSerializationError, SchemaValidator
 from pydantic_core import ValidationError as PydanticValidationError
 
-from subkit.adapters.storage.lookups import LOOKUP_FIELD, index_row
+from subkit.adapters.storage.lookups import EMAIL_FIELD, LOOKUP_FIELD, index_row
 from subkit.core.events import Event
 from subkit.core.model import INDEX_FIELDS, STORED, Entity, raise_subkit_error, validated_construct
 from subkit.errors import NaiveDatetimeError, ValidationError
@@ -51,8 +51,8 @@ __all__ = [
 
 E = TypeVar("E", bound=Entity)
 
-#: What ``find`` may filter on: the attributes of :data:`~subkit.core.model.INDEX_FIELDS` and the lookup key.
-INDEXED_ATTRIBUTES: tuple[str, ...] = (*INDEX_FIELDS, LOOKUP_FIELD)
+#: What ``find`` may filter on: :data:`~subkit.core.model.INDEX_FIELDS` and the computed keys.
+INDEXED_ATTRIBUTES: tuple[str, ...] = (*INDEX_FIELDS, LOOKUP_FIELD, EMAIL_FIELD)
 
 
 def check_where(kind: type[Entity], where: Mapping[str, object]) -> None:
@@ -64,7 +64,7 @@ def check_where(kind: type[Entity], where: Mapping[str, object]) -> None:
         Traceback (most recent call last):
         ...
         subkit.errors.ValidationError: [invalid] name: find() filters on indexed attributes only \
-(customer_id, subscription_id, status, due_at, lookup_key), not 'name' (customer)
+(customer_id, subscription_id, status, due_at, lookup_key, email_key), not 'name' (customer)
     """
     for field, value in where.items():
         if field not in INDEXED_ATTRIBUTES:

@@ -1,18 +1,19 @@
-"""``subkit customers list`` and ``subkit customers show``.
+"""``subkit customers list``, ``subkit customers find --email`` and ``subkit customers show``.
 
 Example:
     >>> sorted(COMMANDS), GROUP
-    (['customers list', 'customers show'], 'List and show customers')
+    (['customers find', 'customers list', 'customers show'], 'List, find and show customers')
 """
 
 from __future__ import annotations
 
 import argparse
 
+from subkit.core.paging import Page
 from subkit.customer.customer import Customer
 from subkit.entrypoints.cli.command import Arg, Command
 from subkit.entrypoints.cli.context import EXIT_OK, Context
-from subkit.entrypoints.cli.output import day, print_list, print_table
+from subkit.entrypoints.cli.output import JSON, PAGE, day, emit_page, print_table
 from subkit.entrypoints.text import money
 from subkit.errors import NotFoundError
 from subkit.services.engine import BillingEngine
@@ -32,11 +33,24 @@ def get_customer(engine: BillingEngine, customer_id: str) -> Customer:
 
 
 def _customers_list(args: argparse.Namespace, ctx: Context) -> int:
-    """List customers with their country, currency, live subscriptions and credit balance."""
-    store = ctx.store()
-    with store.begin() as uow:
-        customers = uow.find(Customer)
-        subs = uow.find(Subscription)
+    """List customers, newest first (--limit, --after; --currency), with live subscriptions and balance."""
+    engine = ctx.engine()
+    page = engine.list_customers(currency=args.currency, limit=args.limit, after=args.after)
+    _print_customers(ctx, engine, page)
+    return EXIT_OK
+
+
+def _customers_find(args: argparse.Namespace, ctx: Context) -> int:
+    """Find the customers with an --email address (case-insensitive, the whole address), oldest first."""
+    engine = ctx.engine()
+    found = engine.customers_by_email(args.email)
+    _print_customers(ctx, engine, Page(tuple(found), False, None))
+    return EXIT_OK
+
+
+def _print_customers(ctx: Context, engine: BillingEngine, page: Page[Customer]) -> None:
+    with engine.store.begin() as uow:
+        subs = uow.find(Subscription, customer_id=[c.id for c in page]) if page.items else []
     live: dict[str, int] = {}
     total: dict[str, int] = {}
     for s in subs:
@@ -54,11 +68,27 @@ def _customers_list(args: argparse.Namespace, ctx: Context) -> int:
             f"{live.get(c.id, 0)}/{total.get(c.id, 0)}",
             money(c.credit_minor, c.currency),
         )
-        for c in customers
+        for c in page
+    ]
+    records = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "email": c.email,
+            "external_id": c.external_id,
+            "country": c.country,
+            "currency": c.currency,
+            "locale": c.locale,
+            "timezone": c.timezone,
+            "credit_minor": c.credit_minor,
+            "created_at": c.created_at,
+            "live_subscriptions": live.get(c.id, 0),
+            "subscriptions": total.get(c.id, 0),
+        }
+        for c in page
     ]
     header = ("ID", "Name", "Country", "Currency", "Locale", "Time zone", "Live/all subs", "Balance")
-    print_list(ctx, header, rows, right=(6, 7), noun="customers")
-    return EXIT_OK
+    emit_page(ctx, header, rows, records, page, right=(6, 7), noun="customers")
 
 
 def _customers_show(args: argparse.Namespace, ctx: Context) -> int:
@@ -104,9 +134,14 @@ def _customers_show(args: argparse.Namespace, ctx: Context) -> int:
 
 
 #: The group's help.
-GROUP = "List and show customers"
+GROUP = "List, find and show customers"
 #: The commands, for :data:`subkit.entrypoints.cli.COMMANDS`.
 COMMANDS: dict[str, Command] = {
-    "customers list": Command(_customers_list),
+    "customers list": Command(
+        _customers_list, Arg("--currency", metavar="CODE", help="only customers billed in CODE"), *PAGE, JSON
+    ),
+    "customers find": Command(
+        _customers_find, Arg("--email", metavar="ADDRESS", required=True, help="the e-mail address"), JSON
+    ),
     "customers show": Command(_customers_show, Arg("id", metavar="ID", help="customer id")),
 }

@@ -19,7 +19,7 @@ from subkit.customer.customer import Customer
 from subkit.entrypoints.cli.command import Arg, Command
 from subkit.entrypoints.cli.context import EXIT_FAILED, EXIT_OK, Context
 from subkit.entrypoints.cli.customers import get_customer
-from subkit.entrypoints.cli.output import JSON, emit, local_day, print_json, wants_json
+from subkit.entrypoints.cli.output import JSON, PAGE, emit_page, local_day, print_json, wants_json
 from subkit.entrypoints.text import format_invoice, money
 from subkit.errors import NotFoundError, ValidationError
 from subkit.invoice.invoice import CreditNote, Invoice, InvoiceStatus
@@ -85,11 +85,17 @@ def invoice_record(i: Invoice) -> dict[str, Any]:
 
 
 def _invoices_list(args: argparse.Namespace, ctx: Context) -> int:
-    """List invoices, oldest first (all, or one --customer's)."""
+    """List invoices, newest first (--limit, --after), all or one --customer's, --subscription's, --status."""
     engine = ctx.engine()
     if args.customer:
         get_customer(engine, args.customer)
-    invoices = engine.invoices(args.customer)
+    invoices = engine.list_invoices(
+        customer_id=args.customer,
+        subscription_id=args.subscription,
+        status=args.status,
+        limit=args.limit,
+        after=args.after,
+    )
     with engine.store.begin() as uow:
         zones = {
             c.id: c.timezone
@@ -109,7 +115,9 @@ def _invoices_list(args: argparse.Namespace, ctx: Context) -> int:
         for i in invoices
     ]
     header = ("Number", "ID", "Customer", "Status", "Date (customer's)", "Reason", "Total", "Due")
-    emit(ctx, header, rows, [invoice_record(i) for i in invoices], right=(6, 7), noun="invoices")
+    emit_page(
+        ctx, header, rows, [invoice_record(i) for i in invoices], invoices, right=(6, 7), noun="invoices"
+    )
     return EXIT_OK
 
 
@@ -215,7 +223,12 @@ _GATEWAY = Arg("--gateway", metavar="MODULE:FACTORY", help="your payment gateway
 #: The commands, for :data:`subkit.entrypoints.cli.COMMANDS`.
 COMMANDS: dict[str, Command] = {
     "invoices list": Command(
-        _invoices_list, Arg("--customer", metavar="ID", help="only this customer's invoices"), JSON
+        _invoices_list,
+        Arg("--customer", metavar="ID", help="only this customer's invoices"),
+        Arg("--subscription", metavar="ID", help="only this subscription's invoices"),
+        Arg("--status", choices=[s.value for s in InvoiceStatus], help="only those in this status"),
+        *PAGE,
+        JSON,
     ),
     "invoices show": Command(
         _invoices_show,

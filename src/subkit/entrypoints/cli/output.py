@@ -20,15 +20,32 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from subkit.core.paging import Page
 from subkit.core.periods import zone
 from subkit.entrypoints.cli.command import Arg
 from subkit.entrypoints.cli.context import Context
 from subkit.entrypoints.text import table
 
-__all__ = ["JSON", "day", "emit", "local_day", "print_json", "print_list", "print_table", "wants_json"]
+__all__ = [
+    "JSON",
+    "PAGE",
+    "day",
+    "emit",
+    "emit_page",
+    "local_day",
+    "print_json",
+    "print_list",
+    "print_table",
+    "wants_json",
+]
 
 #: The ``--json`` option every listing and showing command takes.
 JSON = Arg("--json", action="store_true", help="print JSON instead of a table")
+#: ``--limit`` and ``--after``: every listing prints one page, newest first.
+PAGE = (
+    Arg("--limit", type=int, default=10, metavar="N", help="how many, 1 to 100 (default: 10)"),
+    Arg("--after", metavar="ID", help="the page after this object: the cursor the previous page printed"),
+)
 
 
 def day(at: datetime | None) -> str:
@@ -103,6 +120,41 @@ def emit(
         print_json(ctx, list(records))
     else:
         print_list(ctx, header, rows, right, noun)
+
+
+def emit_page(
+    ctx: Context,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    records: Sequence[Mapping[str, Any]],
+    page: Page[Any],
+    *,
+    right: Collection[int] = (),
+    noun: str,
+) -> None:
+    """One page of a listing (:func:`emit`), then, when more follow, the cursor of the next page.
+
+    The cursor line (``more: --after in_16``) goes to stdout after a table, to stderr after
+    JSON (stdout stays one JSON array).
+
+    Example:
+        >>> import argparse, io
+        >>> ctx = Context(argparse.Namespace(db=None), io.StringIO(), io.StringIO())
+        >>> page = Page(items=("in_2",), has_more=True, next_cursor="in_2")
+        >>> emit_page(ctx, ("ID",), [("in_2",)], [{"id": "in_2"}], page, noun="invoices")
+        >>> print(ctx.stdout.getvalue(), end="")
+        ID
+        in_2
+        1 invoices
+        more: --after in_2
+    """
+    emit(ctx, header, rows, records, right=right, noun=noun)
+    if page.has_more:
+        hint = f"more: --after {page.next_cursor}"
+        if wants_json(ctx):
+            ctx.err(hint)
+        else:
+            ctx.out(hint)
 
 
 def print_table(

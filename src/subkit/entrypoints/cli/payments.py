@@ -11,14 +11,15 @@ import argparse
 from typing import Any
 
 from subkit.core.money import to_minor
+from subkit.core.paging import Page
 from subkit.entrypoints.cli.command import Arg, Command, instant_arg
 from subkit.entrypoints.cli.context import EXIT_FAILED, EXIT_OK, Context
 from subkit.entrypoints.cli.customers import get_customer
 from subkit.entrypoints.cli.invoices import find_invoice
-from subkit.entrypoints.cli.output import JSON, emit, local_day, print_json, wants_json
+from subkit.entrypoints.cli.output import JSON, PAGE, emit_page, local_day, print_json, wants_json
 from subkit.entrypoints.cli.subscriptions import get_subscription
 from subkit.entrypoints.text import money
-from subkit.payment.attempts import PaymentAttempt
+from subkit.payment.attempts import AttemptStatus, PaymentAttempt
 from subkit.usage.event import UsageEvent
 
 __all__ = ["COMMANDS", "GROUPS"]
@@ -77,17 +78,25 @@ def _attempt_record(a: PaymentAttempt) -> dict[str, Any]:
 
 
 def _payments_list(args: argparse.Namespace, ctx: Context) -> int:
-    """List payment attempts, oldest first (all, one --customer's, or one --invoice's)."""
+    """List payment attempts, newest first (--limit, --after), all or one --customer's or --status.
+
+    With --invoice: all of one invoice's attempts (id or number), newest first.
+    """
     engine = ctx.engine()
-    where: dict[str, object] = {}
     if args.customer:
         get_customer(engine, args.customer)
-        where["customer_id"] = args.customer
-    with engine.store.begin() as uow:
-        attempts = uow.find(PaymentAttempt, **where)
     if args.invoice:
-        invoice_id = find_invoice(engine, args.invoice).id
-        attempts = [a for a in attempts if a.invoice_id == invoice_id]
+        inv = find_invoice(engine, args.invoice)
+        with engine.store.begin() as uow:
+            found = [
+                a for a in uow.find(PaymentAttempt, customer_id=inv.customer_id) if a.invoice_id == inv.id
+            ]
+        found.sort(key=lambda a: (a.started_at, a.id), reverse=True)
+        attempts: Page[PaymentAttempt] = Page(tuple(found), False, None)
+    else:
+        attempts = engine.list_payments(
+            customer_id=args.customer, status=args.status, limit=args.limit, after=args.after
+        )
     zones = {c: engine.get_customer(c).timezone for c in sorted({a.customer_id for a in attempts})}
     rows = [
         (
@@ -102,7 +111,8 @@ def _payments_list(args: argparse.Namespace, ctx: Context) -> int:
         for a in attempts
     ]
     header = ("ID", "Invoice", "Customer", "Status", "Method", "Date (customer's)", "Amount")
-    emit(ctx, header, rows, [_attempt_record(a) for a in attempts], right=(6,), noun="payments")
+    records = [_attempt_record(a) for a in attempts]
+    emit_page(ctx, header, rows, records, attempts, right=(6,), noun="payments")
     return EXIT_OK
 
 
@@ -159,13 +169,14 @@ def _usage_record_json(r: UsageEvent) -> dict[str, Any]:
 
 
 def _usage_list(args: argparse.Namespace, ctx: Context) -> int:
-    """List a subscription's recorded usage, oldest first (dates in the subscription's time zone)."""
+    """List a subscription's recorded usage, newest first (--limit, --after; dates in its time zone)."""
     engine = ctx.engine()
     sub = get_subscription(engine, args.subscription)
-    records = engine.usage_events(sub.id, metric=args.metric or None)
+    records = engine.list_usage(sub.id, metric=args.metric or None, limit=args.limit, after=args.after)
     rows = [(r.id, r.metric, f"{r.quantity:f}", local_day(r.timestamp, sub.timezone)) for r in records]
     header = ("ID", "Metric", "Quantity", f"Date ({sub.timezone})")
-    emit(ctx, header, rows, [_usage_record_json(r) for r in records], right=(2,), noun="usage records")
+    data = [_usage_record_json(r) for r in records]
+    emit_page(ctx, header, rows, data, records, right=(2,), noun="usage records")
     return EXIT_OK
 
 
@@ -190,7 +201,9 @@ COMMANDS: dict[str, Command] = {
     "payments list": Command(
         _payments_list,
         Arg("--customer", metavar="ID", help="only this customer's payments"),
-        Arg("--invoice", metavar="ID", help="only this invoice's payments (id or number)"),
+        Arg("--invoice", metavar="ID", help="all of this invoice's payments (id or number)"),
+        Arg("--status", choices=[s.value for s in AttemptStatus], help="only those in this status"),
+        *PAGE,
         JSON,
     ),
     "payments refund": Command(
@@ -214,6 +227,7 @@ COMMANDS: dict[str, Command] = {
         _usage_list,
         Arg("subscription", metavar="SUBSCRIPTION", help="subscription id"),
         Arg("--metric", metavar="METRIC", help="only this metric"),
+        *PAGE,
         JSON,
     ),
 }

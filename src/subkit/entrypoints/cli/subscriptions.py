@@ -15,7 +15,15 @@ from typing import Any
 from subkit.entrypoints.cli.command import Arg, Command
 from subkit.entrypoints.cli.context import EXIT_OK, Context
 from subkit.entrypoints.cli.customers import get_customer
-from subkit.entrypoints.cli.output import JSON, emit, local_day, print_json, print_table, wants_json
+from subkit.entrypoints.cli.output import (
+    JSON,
+    PAGE,
+    emit_page,
+    local_day,
+    print_json,
+    print_table,
+    wants_json,
+)
 from subkit.entrypoints.text import money
 from subkit.errors import NotFoundError, ValidationError
 from subkit.services.engine import BillingEngine
@@ -73,19 +81,16 @@ def _status(s: Subscription) -> str:
 
 
 def _subscriptions_list(args: argparse.Namespace, ctx: Context) -> int:
-    """List subscriptions, oldest first (all, one --customer's, or those in one --status).
+    """List subscriptions, newest first (--limit, --after), all or one --customer's or one --status.
 
     Dates are the customer's local dates (the subscription's time zone).
     """
     engine = ctx.engine()
-    where: dict[str, object] = {}
     if args.customer:
         get_customer(engine, args.customer)
-        where["customer_id"] = args.customer
-    if args.status:
-        where["status"] = SubscriptionStatus(args.status)
-    with engine.store.begin() as uow:
-        subs = uow.find(Subscription, **where)
+    subs = engine.list_subscriptions(
+        customer_id=args.customer, status=args.status, limit=args.limit, after=args.after
+    )
     rows = [
         (
             s.id,
@@ -98,7 +103,7 @@ def _subscriptions_list(args: argparse.Namespace, ctx: Context) -> int:
         for s in subs
     ]
     header = ("ID", "Customer", "Status", "Items", "Period (customer's dates)", "Next due")
-    emit(ctx, header, rows, [subscription_record(s) for s in subs], noun="subscriptions")
+    emit_page(ctx, header, rows, [subscription_record(s) for s in subs], subs, noun="subscriptions")
     return EXIT_OK
 
 
@@ -207,6 +212,7 @@ COMMANDS: dict[str, Command] = {
         _subscriptions_list,
         Arg("--customer", metavar="ID", help="only this customer's subscriptions"),
         Arg("--status", choices=[s.value for s in SubscriptionStatus], help="only those in this status"),
+        *PAGE,
         JSON,
     ),
     "subscriptions show": Command(_subscriptions_show, _ID, JSON),

@@ -24,6 +24,8 @@ mixin                           what it checks
 ``StoreConcurrencyContract``    optimistic versions and unique ids between threads
 ``StoreRepositoriesContract``   ``uow.invoices.by_number``, ``uow.payment_methods.by_reference``...
 ``StoreRoundTripContract``      exact round trips; what some store cannot keep, all refuse
+``StorePagesContract``          ``uow.page``/``page_usage``: newest first, whitelisted filters,
+                                stable cursors; ``uow.customers.by_email``
 ``StoreUsageContract``          ``uow.usage``: unique event ids, duplicates, every aggregation
 ``StoreContract``               all of the above
 ``EventPublisherContract``      order kept, a batch delivered again delivered once, unique ids
@@ -41,6 +43,7 @@ from subkit.testing.contracts.gateway import GatewayContract
 from subkit.testing.contracts.publisher import EventPublisherContract
 from subkit.testing.contracts.rates import ExchangeRateProviderContract
 from subkit.testing.contracts.store_data import StoreCrudContract, StoreFindContract, StoreRoundTripContract
+from subkit.testing.contracts.store_pages import StorePagesContract
 from subkit.testing.contracts.store_repositories import StoreRepositoriesContract
 from subkit.testing.contracts.store_usage import StoreUsageContract
 from subkit.testing.contracts.store_work import (
@@ -65,6 +68,7 @@ __all__ = [
     "StoreFindContract",
     "StoreFixture",
     "StoreOutboxContract",
+    "StorePagesContract",
     "StoreRepositoriesContract",
     "StoreRoundTripContract",
     "StoreSequenceContract",
@@ -84,5 +88,6 @@ class StoreContract(
     StoreRepositoriesContract,
     StoreRoundTripContract,
     StoreUsageContract,
+    StorePagesContract,
 ):
     """Behaviour every :class:`subkit.ports.Store` must have: every capability's mixin."""

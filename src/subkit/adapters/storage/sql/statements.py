@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from subkit.adapters.storage.lookups import LOOKUP_FIELD, LOOKUP_KINDS
+from subkit.adapters.storage.lookups import EMAIL_FIELD, LOOKUP_FIELD, computed_keys, created_of
 from subkit.adapters.storage.rules import INDEXED_ATTRIBUTES, check_key, event_json, serialize
 from subkit.core.events import Event
 from subkit.core.model import INDEX_FIELDS, Entity, index_fields
@@ -78,6 +78,9 @@ ENTITIES = Table(
     Column("status", Text),
     Column("due_at", BigInteger),
     Column(LOOKUP_FIELD, Text),  # [v3]
+    Column(EMAIL_FIELD, Text),  # [v5] a customer's e-mail, lower-cased (customers by e-mail)
+    Column("created", BigInteger),  # [v5] UTC epoch microseconds (pages sort on it; 0: not known)
+    Column("currency", Text),  # [v5] (a filter of pages)
     Column("seq", BigInteger),
     implicit_returning=False,
 )
@@ -105,9 +108,10 @@ OUTBOX = Table(
     implicit_returning=False,
 )
 
-#: The entity table's index columns, in order: the indexed attributes and the lookup key.
-INDEX_COLUMNS: tuple[str, ...] = INDEXED_ATTRIBUTES
-assert (*INDEX_FIELDS, LOOKUP_FIELD) == INDEX_COLUMNS
+#: The entity table's index columns, in order: the indexed attributes, the computed keys, and
+#: what pages sort and filter on (the creation time, the currency).
+INDEX_COLUMNS: tuple[str, ...] = (*INDEXED_ATTRIBUTES, "created", "currency")
+assert (*INDEX_FIELDS, LOOKUP_FIELD, EMAIL_FIELD, "created", "currency") == INDEX_COLUMNS
 
 
 class Statements:
@@ -226,6 +230,9 @@ _PG_TYPES = {
     "status": "text",
     "due_at": "bigint",
     LOOKUP_FIELD: "text",
+    EMAIL_FIELD: "text",
+    "created": "bigint",
+    "currency": "text",
     "key": "text",
     "claimed_at": "bigint",
 }
@@ -335,7 +342,7 @@ def index_tuple(entity: Entity, *, check: bool = True) -> tuple[Any, ...]:
     Example:
         >>> from subkit.customer.customer import Customer
         >>> index_tuple(Customer(id="cus_1", name="Ada", currency="EUR"))
-        (None, None, None, None, None)
+        (None, None, None, None, None, None, 0, 'EUR')
     """
     values: list[object] = []
     for field, read in _index_readers(type(entity)):
@@ -358,12 +365,23 @@ def _index_readers(cls: type[Entity]) -> tuple[tuple[str, Any], ...]:
     """Per index column: how to read it from an entity of ``cls`` (``None``: the class has no such value)."""
     found = _READERS.get(cls)
     if found is None:
-        have = index_fields(cls)
-        compute = LOOKUP_KINDS.get(cls.kind)
-        found = _READERS[cls] = tuple(
-            (f, compute if f == LOOKUP_FIELD else attrgetter(f) if f in have else None) for f in INDEX_COLUMNS
-        )
+        readers: dict[str, Any] = {f: attrgetter(f) for f in index_fields(cls)}
+        readers.update(computed_keys(cls.kind))
+        readers["created"] = _created_reader(cls)
+        if "currency" in cls.model_fields:
+            readers["currency"] = attrgetter("currency")
+        found = _READERS[cls] = tuple((f, readers.get(f)) for f in INDEX_COLUMNS)
     return found
+
+
+def _created_reader(cls: type[Entity]) -> Any:
+    """How to read ``created`` (:func:`~subkit.adapters.storage.lookups.created_of`): a plain
+    attribute read when the class always has one (most kinds; 1 us less a row), else the rule."""
+    name = "started_at" if cls.kind == "payment_attempt" else "created_at"
+    field = cls.model_fields.get(name)
+    if field is not None and field.is_required():
+        return attrgetter(name)
+    return created_of
 
 
 def entity_row(entity: Entity) -> tuple[Any, ...]:
@@ -380,10 +398,22 @@ def update_row(entity: Entity, stored: Entity) -> tuple[tuple[str, ...], tuple[A
     Only changed index columns are written: SQLite rewrites the entries of every index whose
     columns an ``UPDATE`` sets, changed or not (a subscription's renewal moves only ``due_at``).
     """
-    new, old = index_tuple(entity), index_tuple(stored, check=False)
-    changed = tuple(c for c, a, b in zip(INDEX_COLUMNS, new, old, strict=True) if a != b)
-    values = tuple(v for c, v in zip(INDEX_COLUMNS, new, strict=True) if c in changed)
-    return changed, (entity.version, serialize(entity), *values, entity.kind, entity.id, stored.version)
+    changed: list[str] = []
+    values: list[object] = []
+    for field, read in _index_readers(type(entity)):
+        if read is None:
+            continue
+        value = read(entity)
+        if value != read(stored):  # compared as read: only what changed is converted (times, enums)
+            changed.append(field)
+            if value is None:
+                values.append(None)
+            elif type(value) is str:
+                values.append(check_key(value, field))
+            else:
+                values.append(index_value(value))
+    row = (entity.version, serialize(entity), *values, entity.kind, entity.id, stored.version)
+    return tuple(changed), row
 
 
 def event_row(event: Event) -> tuple[str, str]:

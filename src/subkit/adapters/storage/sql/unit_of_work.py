@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -23,7 +23,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from subkit.adapters.storage import UnitOfWorkBase
 from subkit.adapters.storage.lookups import indexed_value
+from subkit.adapters.storage.paging import USAGE, page_query
 from subkit.adapters.storage.rules import check_key, check_where, read_entity
+from subkit.adapters.storage.sql.pages import entity_page, usage_rows_page
 from subkit.adapters.storage.sql.statements import (
     BEGIN_IMMEDIATE,
     claim_rows,
@@ -39,7 +41,9 @@ from subkit.adapters.storage.sql.statements import (
 from subkit.adapters.storage.sql.usage import SqlUsage
 from subkit.core.events import Event
 from subkit.core.model import Entity
+from subkit.core.paging import Page
 from subkit.errors import ConcurrencyError, DuplicateError, NotFoundError
+from subkit.usage.event import UsageRow
 
 if TYPE_CHECKING:
     from subkit.adapters.storage.sql.store import SqlStore
@@ -276,6 +280,20 @@ class SqlUnitOfWork(UnitOfWorkBase):
             known = {e.id for e in found}
             found.extend(cast(E, e) for i, e in own.items() if i not in known)  # own writes may now match
         return [e for e in found if all(_matches(indexed_value(e, f), v) for f, v in where.items())]
+
+    def page(
+        self, kind: type[E], where: Mapping[str, object], *, after: str | None = None, limit: int = 10
+    ) -> Page[E]:
+        """One page of ``kind``, newest first, from an index (:mod:`~subkit.adapters.storage.sql.pages`)."""
+        self._check_open()
+        return entity_page(self, kind, page_query(kind, where, after, limit))
+
+    def page_usage(
+        self, where: Mapping[str, object], *, after: str | None = None, limit: int = 10
+    ) -> Page[UsageRow]:
+        """One page of a subscription's usage events, newest first."""
+        self._check_open()
+        return usage_rows_page(self, page_query(USAGE, where, after, limit))
 
     def due(self, kind: type[E], until: datetime, limit: int) -> list[E]:
         """Up to ``limit`` entities with ``due_at <= until``, earliest first, locked for this worker.
