@@ -587,9 +587,8 @@ class _MemoryUnitOfWork(UnitOfWorkBase):
                     box[event_id] = row
                     s._outbox_order.append(event_id)
         self._done = True
-        # A closed unit of work reads nothing more: let its view go now. A billing run keeps
-        # its committed work until the events are relayed, and a batch's entities kept that
-        # long would outlive a collection or two (a cost per invoice that grows with the book).
+        # Closed, it reads nothing more: its view goes now, not when a billing run has relayed
+        # the batch's events (kept that long, a batch's entities outlive a collection or two).
         self._view.clear()
         self._base.clear()
         self._events.clear()
