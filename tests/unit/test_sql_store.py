@@ -382,6 +382,29 @@ def test_unit_of_work_is_single_use(tmp_path: Path) -> None:
 
 
 # -- opening a store -------------------------------------------------------------------------
+def test_sqlite_pragmas_default_and_full(tmp_path: Path) -> None:
+    # PRAGMA synchronous reads back 0 OFF, 1 NORMAL, 2 FULL; temp_store 2 is MEMORY.
+    engine = make_engine(tmp_path / "a.sqlite")
+    try:
+        with engine.connect() as conn:
+            pragma = conn.exec_driver_sql
+            assert pragma("PRAGMA synchronous").scalar() == 1
+            assert pragma("PRAGMA temp_store").scalar() == 2
+            assert pragma("PRAGMA cache_size").scalar() == -65536
+            assert pragma("PRAGMA mmap_size").scalar() == 256 * 2**20
+    finally:
+        engine.dispose()
+    engine = make_engine(tmp_path / "b.sqlite", sqlite_synchronous="full")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    finally:
+        engine.dispose()
+    with pytest.raises(ValidationError) as exc:
+        make_engine(tmp_path / "c.sqlite", sqlite_synchronous="sometimes")
+    assert exc.value.field == "sqlite_synchronous"
+
+
 def test_sqlite_path_shorthand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with SqlStore("books.sqlite") as store:  # relative path, no URL scheme
