@@ -379,10 +379,32 @@ def update_row(entity: Entity, stored: Entity) -> tuple[tuple[str, ...], tuple[A
 
     Only changed index columns are written: SQLite rewrites the entries of every index whose
     columns an ``UPDATE`` sets, changed or not (a subscription's renewal moves only ``due_at``).
+    The attributes are compared as they are (a renewal shares most of them with the stored
+    value, so mostly by identity); only the changed ones are converted and checked.
     """
-    new, old = index_tuple(entity), index_tuple(stored, check=False)
-    changed = tuple(c for c, a, b in zip(INDEX_COLUMNS, new, old, strict=True) if a != b)
-    values = tuple(v for c, v in zip(INDEX_COLUMNS, new, strict=True) if c in changed)
+    readers = _index_readers(type(entity))
+    if type(stored) is not type(entity):  # pragma: no cover - a kind is one class in practice
+        new, old = index_tuple(entity), index_tuple(stored, check=False)
+        changed = tuple(c for c, a, b in zip(INDEX_COLUMNS, new, old, strict=True) if a != b)
+        values = tuple(v for c, v in zip(INDEX_COLUMNS, new, strict=True) if c in changed)
+    else:
+        names: list[str] = []
+        found: list[object] = []
+        for field, read in readers:
+            if read is None:
+                continue
+            value = read(entity)
+            was = read(stored)
+            if value is was or value == was:
+                continue
+            names.append(field)
+            if value is None:
+                found.append(None)
+            elif type(value) is str:
+                found.append(check_key(value, field))
+            else:
+                found.append(index_value(value))
+        changed, values = tuple(names), tuple(found)
     return changed, (entity.version, serialize(entity), *values, entity.kind, entity.id, stored.version)
 
 
