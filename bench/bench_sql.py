@@ -513,7 +513,7 @@ def targets(rows: list[Row]) -> list[str]:
             cpu = f"; worker CPU {c1:.1f} s alone, {c2:.1f} s for the two"
         out.append(
             f"[{verdict(speedup >= TARGET_PG_SCALE)}] PostgreSQL @ {size:,}: 2 workers >= "
-            f"{TARGET_PG_SCALE}x one worker (x{speedup:.2f}{cpu}; wall time: noisy on a shared machine, repeat)"
+            f"{TARGET_PG_SCALE}x one worker (x{speedup:.2f}{cpu}; wall time: noisy when shared, repeat)"
         )
     if not one:
         out.append("[not measured] PostgreSQL: 2 workers >= 1.8x one (set SUBKIT_BENCH_POSTGRES_URL)")
