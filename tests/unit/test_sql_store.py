@@ -592,3 +592,26 @@ def test_writes_sent_before_numbering_stay_one_unit_of_work(backend: EngineFacto
         uow.next_number("INV")
     with store.begin() as uow:
         assert uow.get_many(Probe, ["p8"]) == {} and uow.next_number("INV") == 5
+
+
+# -- the flush's update rows ------------------------------------------------------------------
+def test_update_row_writes_only_the_changed_index_columns() -> None:
+    from subkit.adapters.storage.sql.statements import update_row
+
+    at = datetime(2027, 1, 31, tzinfo=UTC)
+    stored = Probe(id="p1", customer_id="cus_1", status="active", due_at=at)
+    # Only due_at moves: one column, in UTC epoch microseconds. 2027-02-28 00:00 UTC is
+    # 20,877 days after 1970-01-01 (57 years: 14 leap days; 57 * 365 + 14 = 20,819 days to
+    # 2027-01-01, + 31 + 27 = 20,877), * 86,400 s = 1,803,772,800 s.
+    changed, row = update_row(bump(stored, due_at=datetime(2027, 2, 28, tzinfo=UTC)), stored)
+    assert changed == ("due_at",)
+    assert row[0] == 2 and row[2:] == (1_803_772_800_000_000, "contract_probe", "p1", 1)
+    # The same instant in another zone is the same column value: nothing to rewrite.
+    paris = bump(stored, due_at=datetime(2027, 1, 31, 1, tzinfo=timezone(timedelta(hours=1))))
+    assert update_row(paris, stored)[0] == ()
+    # A status and a new customer: both written, in column order; None clears a column.
+    changed, row = update_row(bump(stored, status="canceled", customer_id=None), stored)
+    assert changed == ("customer_id", "status") and row[2:4] == (None, "canceled")
+    # A changed indexed string is checked like an added one.
+    with pytest.raises(ValidationError):
+        update_row(bump(stored, customer_id="cus\x00"), stored)
