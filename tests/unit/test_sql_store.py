@@ -382,6 +382,29 @@ def test_unit_of_work_is_single_use(tmp_path: Path) -> None:
 
 
 # -- opening a store -------------------------------------------------------------------------
+def test_sqlite_pragmas_default_and_full(tmp_path: Path) -> None:
+    # PRAGMA synchronous reads back 0 OFF, 1 NORMAL, 2 FULL; temp_store 2 is MEMORY.
+    engine = make_engine(tmp_path / "a.sqlite")
+    try:
+        with engine.connect() as conn:
+            pragma = conn.exec_driver_sql
+            assert pragma("PRAGMA synchronous").scalar() == 1
+            assert pragma("PRAGMA temp_store").scalar() == 2
+            assert pragma("PRAGMA cache_size").scalar() == -65536
+            assert pragma("PRAGMA mmap_size").scalar() == 256 * 2**20
+    finally:
+        engine.dispose()
+    engine = make_engine(tmp_path / "b.sqlite", sqlite_synchronous="full")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    finally:
+        engine.dispose()
+    with pytest.raises(ValidationError) as exc:
+        make_engine(tmp_path / "c.sqlite", sqlite_synchronous="sometimes")
+    assert exc.value.field == "sqlite_synchronous"
+
+
 def test_sqlite_path_shorthand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with SqlStore("books.sqlite") as store:  # relative path, no URL scheme
@@ -569,3 +592,26 @@ def test_writes_sent_before_numbering_stay_one_unit_of_work(backend: EngineFacto
         uow.next_number("INV")
     with store.begin() as uow:
         assert uow.get_many(Probe, ["p8"]) == {} and uow.next_number("INV") == 5
+
+
+# -- the flush's update rows ------------------------------------------------------------------
+def test_update_row_writes_only_the_changed_index_columns() -> None:
+    from subkit.adapters.storage.sql.statements import update_row
+
+    at = datetime(2027, 1, 31, tzinfo=UTC)
+    stored = Probe(id="p1", customer_id="cus_1", status="active", due_at=at)
+    # Only due_at moves: one column, in UTC epoch microseconds. 2027-02-28 00:00 UTC is
+    # 20,877 days after 1970-01-01 (57 years: 14 leap days; 57 * 365 + 14 = 20,819 days to
+    # 2027-01-01, + 31 + 27 = 20,877), * 86,400 s = 1,803,772,800 s.
+    changed, row = update_row(bump(stored, due_at=datetime(2027, 2, 28, tzinfo=UTC)), stored)
+    assert changed == ("due_at",)
+    assert row[0] == 2 and row[2:] == (1_803_772_800_000_000, "contract_probe", "p1", 1)
+    # The same instant in another zone is the same column value: nothing to rewrite.
+    paris = bump(stored, due_at=datetime(2027, 1, 31, 1, tzinfo=timezone(timedelta(hours=1))))
+    assert update_row(paris, stored)[0] == ()
+    # A status and a new customer: both written, in column order; None clears a column.
+    changed, row = update_row(bump(stored, status="canceled", customer_id=None), stored)
+    assert changed == ("customer_id", "status") and row[2:4] == (None, "canceled")
+    # A changed indexed string is checked like an added one.
+    with pytest.raises(ValidationError):
+        update_row(bump(stored, customer_id="cus\x00"), stored)

@@ -12,7 +12,7 @@ those of the reference :class:`~subkit.adapters.storage.memory.InMemoryStore`, a
 =====================  ==========================================================
 module                 what it holds
 =====================  ==========================================================
-``sql.engine``         :func:`make_engine`: SQLite's WAL, ``busy_timeout``, ``BEGIN``
+``sql.engine``         :func:`make_engine`: SQLite's WAL, pragmas, ``BEGIN``
 ``sql.statements``     the tables' query shapes, every statement, values to rows
 ``sql.unit_of_work``   :class:`SqlUnitOfWork`: identity map, buffered writes, one flush
 ``sql.store``          :class:`SqlStore`: opening, units of work, the outbox relay
@@ -30,9 +30,9 @@ Every unit of work is one database transaction on one connection:
 * ``due`` on PostgreSQL adds ``FOR UPDATE SKIP LOCKED``, so concurrent workers get
   disjoint rows.
 
-SQLite: file databases use WAL and a 30 s ``busy_timeout``. A unit of work reads
-without a transaction (like the memory store: reads see committed data) until its
-first write (or ``due``), which starts ``BEGIN IMMEDIATE``: it takes the write lock
+SQLite: file databases use WAL, ``synchronous = NORMAL`` and a 30 s ``busy_timeout``.
+A unit of work reads without a transaction (like the memory store: reads see committed
+data) until its first write (or ``due``), which starts ``BEGIN IMMEDIATE``: it takes the write lock
 up front, so two writers queue instead of deadlocking on a read-to-write lock
 upgrade. Every write is guarded (version compare-and-set, unique keys), so the
 unlocked reads before it cannot cause a lost update.

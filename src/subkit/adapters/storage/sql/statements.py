@@ -397,14 +397,16 @@ def update_row(entity: Entity, stored: Entity) -> tuple[tuple[str, ...], tuple[A
 
     Only changed index columns are written: SQLite rewrites the entries of every index whose
     columns an ``UPDATE`` sets, changed or not (a subscription's renewal moves only ``due_at``).
+    The attributes are compared as they are (a renewal shares most of them with the stored
+    value, so mostly by identity); only the changed ones are converted and checked.
     """
     changed: list[str] = []
     values: list[object] = []
     for field, read in _index_readers(type(entity)):
         if read is None:
             continue
-        value = read(entity)
-        if value != read(stored):  # compared as read: only what changed is converted (times, enums)
+        value, was = read(entity), read(stored)
+        if value is not was and value != was:  # compared as read: only what changed is converted
             changed.append(field)
             if value is None:
                 values.append(None)
