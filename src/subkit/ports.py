@@ -529,6 +529,12 @@ class WebhookTransport(Protocol):
         204
     """
 
-    def send(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+    def send(
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        timeout: float,  # float ok: seconds
+    ) -> int:
         """POST ``body`` with ``headers`` to ``url``; the response's status code."""
         ...

@@ -36,7 +36,13 @@ class HttpxTransport:
             client = httpx.Client(follow_redirects=False)
         self.client = client
 
-    def send(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+    def send(
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        timeout: float,  # float ok: seconds
+    ) -> int:
         """POST ``body`` to ``url``; the status code."""
         response = self.client.post(url, content=body, headers=dict(headers), timeout=timeout)
         return int(response.status_code)

@@ -54,7 +54,7 @@ def _figure() -> Figure:
     return Figure(figsize=(SIZE[0] / _DPI, SIZE[1] / _DPI), dpi=_DPI, layout="constrained")
 
 
-def _major(minor: int, currency: str) -> float:
+def _major(minor: int, currency: str) -> float:  # float ok: drawing only, never stored
     """Drawing only: a minor-unit amount as a float of major units."""
     return float(Decimal(minor).scaleb(-minor_units(currency), CONTEXT))
 

@@ -46,7 +46,13 @@ class MockTransport:
         self.handler = handler
         self.requests: list[WebhookRequest] = []
 
-    def send(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+    def send(
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        timeout: float,  # float ok: seconds
+    ) -> int:
         """Record the request and return the handler's status code (or raise what it raises)."""
         request = WebhookRequest(url, bytes(body), dict(headers))
         self.requests.append(request)
